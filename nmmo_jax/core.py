@@ -1,0 +1,55 @@
+"""reset() and step(): the rule systems composed in the tick order of RULES.md §3."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from . import terrain
+from .config import Config
+from .observe import observe
+from .state import Actions, Obs, State
+from .systems.combat import combat
+from .systems.death import death
+from .systems.forage import forage
+from .systems.move import move
+from .systems.regrowth import regrowth
+from .systems.spawn import empty_agents, spawn
+from .systems.timers import timers
+from .systems.vitals import vitals
+
+
+def initial_state(tiles: jnp.ndarray, config: Config) -> State:
+    """A world on the given map [H, W] with every slot empty, at tick 0."""
+    return State(tiles=tiles.astype(jnp.int8), agents=empty_agents(config),
+                 tick=jnp.zeros((), jnp.int32))
+
+
+def reset(key: jax.Array, config: Config) -> tuple[Obs, State]:
+    """A new map at tick 0 after one spawn phase. Returns (obs, state)."""
+    k_map, k_spawn = jax.random.split(key)
+    state = initial_state(terrain.generate(k_map, config), config)
+    state, _ = spawn(k_spawn, state, config)
+    return observe(state, config), state
+
+
+def step(key: jax.Array, state: State, actions: Actions, config: Config
+         ) -> tuple[Obs, State, jnp.ndarray, jnp.ndarray, dict]:
+    """Advance one tick. Returns (obs, state, reward [A] f32, done [A] bool, info).
+
+    info holds alive [A] bool (after the tick), lifetime [A] int32 (length of
+    each life that ended this tick, else 0), death_cause [A] int32 and
+    spawned [A] bool. Pure: same key and inputs give identical outputs.
+    """
+    k_spawn, k_combat, k_regrow = jax.random.split(key, 3)
+    state = state.replace(tick=state.tick + 1)
+    state, spawned = spawn(k_spawn, state, config)
+    active = state.agents.alive & ~spawned  # newcomers sit out the rest of the tick
+    state = timers(state, active)
+    state = forage(state, active, config)
+    state = vitals(state, active, config)
+    state = move(state, actions.move, active, config)
+    state = combat(k_combat, state, actions.style, actions.target, active, config)
+    state, reward, done, info = death(state)
+    state = regrowth(k_regrow, state, config)
+    info["spawned"] = spawned
+    return observe(state, config), state, reward, done, info

@@ -1,0 +1,46 @@
+"""Decay and forage (RULES.md §3.3): eat from forests, drink next to water."""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from ..config import Config
+from ..state import FISHING, FOREST, HUNTING, SCRUB, State, WATER
+from .skills import level
+
+
+def adjacent_to_water(tiles: jnp.ndarray, pos: jnp.ndarray) -> jnp.ndarray:
+    """[A] bool: a 4-neighbour of pos [A, 2] is water (off-map counts as not)."""
+    padded = jnp.pad(tiles, 1, constant_values=-1)
+    r, c = pos[:, 0] + 1, pos[:, 1] + 1
+    return ((padded[r - 1, c] == WATER) | (padded[r + 1, c] == WATER)
+            | (padded[r, c - 1] == WATER) | (padded[r, c + 1] == WATER))
+
+
+def forage(state: State, active: jnp.ndarray, config: Config) -> State:
+    """Food and water decay, then drink and eat (lowest slot eats a shared forest)."""
+    ag, tiles = state.agents, state.tiles
+    a = config.num_agents
+    r, c = ag.pos[:, 0], ag.pos[:, 1]
+    fishing = level(ag.xp[:, FISHING], config)
+    hunting = level(ag.xp[:, HUNTING], config)
+    food = jnp.where(active, jnp.maximum(ag.food - config.food_decay, 0), ag.food)
+    water = jnp.where(active, jnp.maximum(ag.water - config.water_decay, 0), ag.water)
+
+    drinks = active & adjacent_to_water(tiles, ag.pos)
+    drink_gain = jnp.floor(config.drink_fraction * fishing).astype(jnp.int32)
+    water_gain = jnp.where(drinks, jnp.minimum(fishing - water, drink_gain), 0)
+    water_gain = jnp.maximum(water_gain, 0)
+
+    on_forest = active & (tiles[r, c] == FOREST)
+    slots = jnp.arange(a, dtype=jnp.int32)
+    first_eater = jnp.full(tiles.shape, a, jnp.int32).at[r, c].min(jnp.where(on_forest, slots, a))
+    eats = on_forest & (first_eater[r, c] == slots)
+    eat_gain = jnp.floor(config.eat_fraction * hunting).astype(jnp.int32)
+    food_gain = jnp.maximum(jnp.where(eats, jnp.minimum(hunting - food, eat_gain), 0), 0)
+    # Non-eaters write out of bounds, so only consumed forests change.
+    tiles = tiles.at[jnp.where(eats, r, -1), c].set(SCRUB, mode="drop")
+
+    xp = ag.xp.at[:, FISHING].add(config.xp_fishing_per_water * water_gain)
+    xp = xp.at[:, HUNTING].add(config.xp_hunting_per_food * food_gain)
+    return state.replace(tiles=tiles, agents=ag.replace(
+        food=food + food_gain, water=water + water_gain, xp=xp))

@@ -1,0 +1,30 @@
+"""Movement (RULES.md §3.5): stay, N, S, E, W; water, stone, the edge and freeze block."""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from ..config import Config
+from ..state import MOVE_DELTAS, NUM_MOVES, STONE, State, WATER
+
+
+def destinations(tiles: jnp.ndarray, pos: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Each move's target cell [A, 5, 2] and whether it can be entered [A, 5] bool.
+
+    Lava can be entered (it kills at the end of the tick); water, stone and
+    cells off the map cannot. Stay is always enterable.
+    """
+    size = tiles.shape[0]
+    dest = pos[:, None, :] + jnp.asarray(MOVE_DELTAS, jnp.int32)[None]
+    on_map = jnp.all((dest >= 0) & (dest < size), axis=-1)
+    kind = tiles[jnp.clip(dest[..., 0], 0, size - 1), jnp.clip(dest[..., 1], 0, size - 1)]
+    return dest, on_map & (kind != WATER) & (kind != STONE)
+
+
+def move(state: State, move_action: jnp.ndarray, active: jnp.ndarray, config: Config) -> State:
+    """move_action [A] int32; invalid indices, frozen or blocked agents stay put."""
+    ag = state.agents
+    dest, ok = destinations(state.tiles, ag.pos)
+    choice = jnp.where((move_action >= 0) & (move_action < NUM_MOVES), move_action, 0)
+    can = active & (ag.freeze == 0) & jnp.take_along_axis(ok, choice[:, None], 1)[:, 0]
+    new_pos = jnp.take_along_axis(dest, choice[:, None, None], 1)[:, 0]
+    return state.replace(agents=ag.replace(pos=jnp.where(can[:, None], new_pos, ag.pos)))

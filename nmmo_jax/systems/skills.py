@@ -1,0 +1,53 @@
+"""Experience and levels (RULES.md §2): the RuneScape table, capped at 99."""
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..config import Config
+from ..state import CONSTITUTION, FISHING, HUNTING, NUM_SKILLS
+
+
+def xp_table(max_level: int = 99) -> np.ndarray:
+    """T(L) for L = 1..max_level as int64 [max_level]: XP needed for level L."""
+    points, table = 0, []
+    for level in range(1, max_level + 1):
+        table.append(points // 4)
+        points += math.floor(level + 300 * 2 ** (level / 7))
+    return np.asarray(table, dtype=np.int64)
+
+
+_TABLE = xp_table(99)
+
+
+def level(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
+    """Level (int32, same shape as xp): the largest L with T(L) <= xp, capped."""
+    thresholds = jnp.asarray(_TABLE[1:config.max_level], dtype=jnp.int32)  # T(2)..T(max)
+    return 1 + jnp.searchsorted(thresholds, xp, side="right").astype(jnp.int32)
+
+
+def start_xp(config: Config) -> jnp.ndarray:
+    """XP [NUM_SKILLS] int32 of a freshly spawned agent."""
+    levels = np.full(NUM_SKILLS, config.combat_start_level)
+    levels[CONSTITUTION] = config.constitution_start_level
+    levels[FISHING] = config.fishing_start_level
+    levels[HUNTING] = config.hunting_start_level
+    return jnp.asarray(_TABLE[levels - 1], dtype=jnp.int32)
+
+
+def max_health(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
+    """Max health = constitution level; xp [..., NUM_SKILLS]."""
+    return level(xp[..., CONSTITUTION], config)
+
+
+def max_food(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
+    """Max food = hunting level."""
+    return level(xp[..., HUNTING], config)
+
+
+def max_water(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
+    """Max water = fishing level."""
+    return level(xp[..., FISHING], config)
+

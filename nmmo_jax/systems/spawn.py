@@ -1,0 +1,57 @@
+"""Spawn (RULES.md §3.1): fill up to `spawn_per_tick` empty slots on the ring."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ..config import Config
+from ..state import Agents, State
+from ..terrain import ring_cell
+from .skills import level, start_xp
+
+
+def empty_agents(config: Config) -> Agents:
+    """A slots that are all empty (alive False, every stat 0)."""
+    a = config.num_agents
+    zeros = jnp.zeros(a, jnp.int32)
+    return Agents(
+        alive=jnp.zeros(a, bool), pos=jnp.zeros((a, 2), jnp.int32),
+        population=jnp.arange(a, dtype=jnp.int32) % config.num_populations,
+        health=zeros, food=zeros, water=zeros, immune=zeros, freeze=zeros,
+        time_alive=zeros, damage=zeros, xp=jnp.zeros((a, 7), jnp.int32), uid=zeros,
+    )
+
+
+def spawn(key: jax.Array, state: State, config: Config) -> tuple[State, jnp.ndarray]:
+    """Fill empty slots chosen uniformly at random; returns (state, spawned [A] bool).
+
+    A new agent stands on a uniform spawn-ring cell with fresh stats, belongs
+    to population slot % num_populations and gets uid = tick * A + slot.
+    """
+    a = config.num_agents
+    ag = state.agents
+    if config.spawn_per_tick == 0:
+        return state, jnp.zeros(a, bool)
+    k_pick, k_cell = jax.random.split(key)
+    empty = ~ag.alive
+    priority = jnp.where(empty, jax.random.uniform(k_pick, (a,)), 2.0)
+    rank = jnp.argsort(jnp.argsort(priority))
+    spawned = empty & (rank < config.spawn_per_tick)
+
+    slots = jnp.arange(a, dtype=jnp.int32)
+    cells = ring_cell(jax.random.randint(k_cell, (a,), 0, config.num_ring_cells), config)
+    xp0 = start_xp(config)
+    health0 = level(xp0[0], config)
+    fresh = Agents(
+        alive=jnp.ones(a, bool), pos=cells,
+        population=slots % config.num_populations,
+        health=jnp.full(a, health0, jnp.int32),
+        food=jnp.full(a, config.hunting_start_level, jnp.int32),
+        water=jnp.full(a, config.fishing_start_level, jnp.int32),
+        immune=jnp.full(a, config.spawn_immunity, jnp.int32),
+        freeze=jnp.zeros(a, jnp.int32), time_alive=jnp.zeros(a, jnp.int32),
+        damage=jnp.zeros(a, jnp.int32), xp=jnp.broadcast_to(xp0, (a, xp0.shape[0])),
+        uid=state.tick.astype(jnp.int32) * a + slots,
+    )
+    pick = lambda new, old: jnp.where(spawned.reshape((a,) + (1,) * (old.ndim - 1)), new, old)
+    return state.replace(agents=jax.tree.map(pick, fresh, ag)), spawned

@@ -1,0 +1,1 @@
+"""Policies for nmmo-jax: scripted baselines (and the learned actor-critic)."""

@@ -1,0 +1,179 @@
+"""Movement, combat, skills and death (RULES.md §2, §3.5-3.7) on hand-built scenes."""
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import nmmo_jax as nj
+from nmmo_jax.systems.skills import level, xp_table
+from tests.conftest import SCENE, act, jit_step, run, scene
+
+SURE = dataclasses.replace(SCENE, hit_base=1.0)  # every attack hits
+
+
+def test_xp_table():
+    t = xp_table()
+    assert (t[1], t[2], t[9], t[19], t[49], t[98]) == (83, 174, 1154, 4470, 101333, 13034431)
+    lv = level(jnp.array([0, 82, 83, 1153, 1154, 13034430, 13034431, 2**31 - 1]), SCENE)
+    assert lv.tolist() == [1, 1, 2, 9, 10, 98, 99, 99]
+
+
+@pytest.mark.parametrize("move,expected", [(1, (9, 10)), (2, (11, 10)), (3, (10, 11)),
+                                           (4, (10, 9)), (0, (10, 10)), (7, (10, 10)),
+                                           (-1, (10, 10))])
+def test_moves(move, expected):
+    s = scene([dict(slot=0, pos=(10, 10))])
+    _, s, *_ = run(s, act(move={0: move}))
+    assert tuple(np.asarray(s.agents.pos[0])) == expected
+
+
+def test_blocked_by_water_stone_edge():
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(0, 5))],
+              tiles={(9, 10): nj.WATER, (11, 10): nj.STONE})
+    for move in (1, 2):
+        _, out, *_ = run(s, act(move={0: move}))
+        assert tuple(np.asarray(out.agents.pos[0])) == (10, 10)
+    _, out, *_ = run(s, act(move={1: 1}))  # off the map
+    assert tuple(np.asarray(out.agents.pos[1])) == (0, 5)
+
+
+def test_mage_hit_freezes_for_two_ticks():
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 13))])
+    _, s, *_ = run(s, act(SURE, style={0: nj.MAGE}, target={0: 1}), config=SURE)
+    assert int(s.agents.freeze[1]) == 3
+    cols = []
+    for tick in range(3):
+        _, s, *_ = run(s, act(move={1: nj.EAST}), seed=tick)
+        cols.append(int(s.agents.pos[1, 1]))
+    assert cols == [13, 13, 14]
+
+
+def test_lava_death_same_tick():
+    s = scene([dict(slot=5, pos=(10, 10), time_alive=7)], tiles={(10, 11): nj.LAVA})
+    _, s, reward, done, info = run(s, act(move={5: nj.EAST}))
+    assert bool(done[5]) and float(reward[5]) == -1.0
+    assert not bool(info["alive"][5]) and int(info["lifetime"][5]) == 8
+    assert int(info["death_cause"][5]) == nj.CAUSE_LAVA
+    assert float(jnp.abs(reward).sum()) == 1.0 and int(done.sum()) == 1
+
+
+@pytest.mark.parametrize("style,lvl,dmg", [(0, 1, 5), (1, 1, 3), (2, 1, 1),
+                                           (0, 10, 9), (1, 10, 6), (2, 10, 3)])
+def test_damage_per_style_and_level(style, lvl, dmg):
+    s = scene([dict(slot=0, pos=(10, 10), levels={nj.MELEE_SKILL + style: lvl}),
+               dict(slot=1, pos=(10, 11), health=10)])
+    _, s, *_ = run(s, act(SURE, style={0: style}, target={0: 1}), config=SURE)
+    assert int(s.agents.damage[1]) == dmg
+    assert int(s.agents.health[1]) == 10 - dmg
+
+
+def test_transfer_and_xp_on_hit():
+    s = scene([dict(slot=0, pos=(10, 10), food=4, water=6),
+               dict(slot=1, pos=(10, 11), food=8, water=2, health=10)])
+    xp0 = np.asarray(s.agents.xp)
+    _, s, *_ = run(s, act(SURE, style={0: nj.MELEE}, target={0: 1}), config=SURE)
+    ag = s.agents
+    # Decay first (-1 each), then the 5 damage melee hit moves food and water.
+    assert (int(ag.food[0]), int(ag.water[0])) == (8, 10)  # 3 + 5, min(5 + 5, 10)
+    assert (int(ag.food[1]), int(ag.water[1])) == (2, 0)  # 7 - 5, max(1 - 5, 0)
+    assert int(ag.health[1]) == 5
+    dxp = np.asarray(ag.xp) - xp0
+    assert dxp[0, nj.MELEE_SKILL] == 200 and dxp[0, nj.CONSTITUTION] == 100
+    assert dxp[1, nj.CONSTITUTION] == 100 and dxp[1, nj.DEFENSE] == 200
+    assert dxp[0, nj.DEFENSE] == 0 and dxp[1, nj.MELEE_SKILL] == 0
+
+
+def test_hit_rate_at_equal_levels():
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11), health=10)])
+    keys = jax.random.split(jax.random.PRNGKey(7), 2000)
+    step = jax.vmap(lambda k: jit_step(k, s, act(target={0: 1}), SCENE)[1].agents.damage[1])
+    hits = np.asarray(step(keys)) > 0
+    assert abs(hits.mean() - 0.5) < 0.05, hits.mean()
+
+
+def test_hit_chance_uses_defense():
+    # Attacker melee 1 vs defense 99: chance 0.5 - 98/200 = 0.01.
+    s = scene([dict(slot=0, pos=(10, 10)),
+               dict(slot=1, pos=(10, 11), levels={nj.DEFENSE: 99})])
+    keys = jax.random.split(jax.random.PRNGKey(3), 2000)
+    step = jax.vmap(lambda k: jit_step(k, s, act(target={0: 1}), SCENE)[1].agents.damage[1])
+    assert (np.asarray(step(keys)) > 0).mean() < 0.03
+
+
+@pytest.mark.parametrize("style,hits", [(nj.MELEE, False), (nj.RANGE, False), (nj.MAGE, True)])
+def test_range_checked_after_moves(style, hits):
+    # Distance 2 before the tick; the target steps away to distance 3.
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 12))])
+    _, s, *_ = run(s, act(SURE, move={1: nj.EAST}, style={0: style}, target={0: 1}), config=SURE)
+    assert (int(s.agents.damage[1]) > 0) == hits
+
+
+def test_melee_reaches_after_closing_in():
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 12))])
+    _, s, *_ = run(s, act(SURE, move={0: nj.EAST}, style={0: nj.MELEE}, target={0: 1}),
+                   config=SURE)
+    assert int(s.agents.damage[1]) == 5
+
+
+def test_immune_target_takes_nothing():
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11), immune=5)])
+    xp0 = np.asarray(s.agents.xp)
+    _, s, *_ = run(s, act(SURE, target={0: 1}), config=SURE)
+    assert int(s.agents.damage[1]) == 0 and int(s.agents.health[1]) == 10
+    assert np.array_equal(np.asarray(s.agents.xp), xp0)
+
+
+def test_invalid_attacks_do_nothing():
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11))])
+    for style, target in [(5, 1), (-1, 1), (0, 99), (0, -3), (0, 0), (0, 2)]:
+        _, out, *_ = run(s, act(SURE, style={0: style}, target={0: target}), config=SURE)
+        assert int(out.agents.damage.sum()) == 0
+
+
+def test_mutual_kill_same_tick():
+    s = scene([dict(slot=0, pos=(10, 10), health=3), dict(slot=1, pos=(10, 11), health=2)])
+    acts = act(SURE, style={0: nj.MELEE, 1: nj.MELEE}, target={0: 1, 1: 0})
+    _, s, reward, done, info = run(s, acts, config=SURE)
+    assert bool(done[0]) and bool(done[1])
+    assert (info["death_cause"][:2] == nj.CAUSE_COMBAT).all()
+    assert reward[:2].tolist() == [-1.0, -1.0]
+
+
+def test_dying_agent_still_attacks_and_spawned_immune():
+    # Agent 0 starts at health 1 and starves to 0 this tick, yet still hits.
+    s = scene([dict(slot=0, pos=(10, 10), health=1, food=0),
+               dict(slot=1, pos=(10, 11))])
+    _, s, _, done, _ = run(s, act(SURE, target={0: 1}), config=SURE)
+    assert bool(done[0]) and int(s.agents.damage[1]) == 5
+
+
+def test_spawn_on_ring_by_population(small):
+    from tests.conftest import jit_reset
+    _, s = jit_reset(jax.random.PRNGKey(0), small)
+    ring = {(r, c) for r in range(32) for c in range(32)
+            if max(abs(r - 15.5), abs(c - 15.5)) == 11.5}
+    assert len(ring) == small.num_ring_cells == 4 * 23
+    key = jax.random.PRNGKey(1)
+    seen = set()
+    for t in range(40):
+        key, k = jax.random.split(key)
+        _, s, _, _, info = jit_step(k, s, act(small), small)
+        new = np.flatnonzero(np.asarray(info["spawned"]))
+        assert len(new) <= 1
+        for i in new:
+            assert tuple(np.asarray(s.agents.pos[i])) in ring or not s.agents.alive[i]
+            assert int(s.agents.population[i]) == i % small.num_populations
+            assert int(s.agents.uid[i]) == int(s.tick) * small.num_agents + i
+            assert int(s.agents.immune[i]) == 10 and int(s.agents.health[i]) == 10
+            seen.add(int(i))
+    assert len(seen) > 1
+
+
+def test_spawned_agent_sits_out_its_first_tick(small):
+    s = scene([], config=small)
+    _, s, _, _, info = jit_step(jax.random.PRNGKey(0), s, act(small, move={i: 1 for i in range(16)}), small)
+    i = int(np.flatnonzero(np.asarray(info["spawned"]))[0])
+    assert int(s.agents.food[i]) == 10 and int(s.agents.time_alive[i]) == 0
+    assert int(s.agents.immune[i]) == 10
