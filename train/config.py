@@ -1,0 +1,102 @@
+"""TrainConfig: every knob of `python -m train`, validated at the boundary."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+
+import nmmo_jax as nj
+
+PRESETS = {"small": nj.Config.small, "default": nj.Config, "large": nj.Config.large}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters and run settings. Field `x_y` is the CLI flag `--x-y`."""
+
+    preset: str = "default"
+    num_worlds: int = 16
+    total_steps: int = 150_000_000  # agent-slot steps (num_worlds * num_agents per tick)
+    minutes: float = 12.0  # wall-clock budget for the training loop; 0 = none
+    seed: int = 0
+    # PPO
+    rollout_len: int = 32
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    lr: float = 1e-3
+    clip_eps: float = 0.2
+    vf_coef: float = 0.5
+    ent_coef: float = 0.01
+    max_grad_norm: float = 0.5
+    epochs: int = 2
+    minibatch_rows: int = 8  # (tick, world) rows per minibatch; each row holds all agent slots
+    # Model
+    width: int = 32
+    shared_params: bool = False
+    # Loop
+    updates_per_chunk: int = 10  # updates fused in one jitted call between logs/checkpoints
+    checkpoint_every: int = 5  # chunks
+    eval_ticks: int = 1000
+    eval_worlds: int = 4
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @property
+    def env_config(self) -> nj.Config:
+        return PRESETS[self.preset]()
+
+    @property
+    def steps_per_update(self) -> int:
+        return self.rollout_len * self.num_worlds * self.env_config.num_agents
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        """Raise ValueError naming the CLI flag of the first bad value."""
+
+        def bad(name: str, why: str) -> None:
+            flag = "--" + name.replace("_", "-")
+            raise ValueError(f"{flag}={getattr(self, name)!r}: {why}")
+
+        if self.preset not in PRESETS:
+            bad("preset", f"choose one of {sorted(PRESETS)}")
+        for name in ("num_worlds", "total_steps", "rollout_len", "epochs", "minibatch_rows",
+                     "width", "updates_per_chunk", "checkpoint_every", "eval_ticks", "eval_worlds"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                bad(name, "must be an integer >= 1")
+        if self.minutes < 0:
+            bad("minutes", "must be >= 0 (0 means no time limit)")
+        for name in ("gamma", "gae_lambda"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                bad(name, "must be in [0, 1]")
+        for name in ("lr", "clip_eps", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                bad(name, "must be > 0")
+        for name in ("vf_coef", "ent_coef"):
+            if getattr(self, name) < 0:
+                bad(name, "must be >= 0")
+        rows = self.rollout_len * self.num_worlds
+        if rows % self.minibatch_rows:
+            bad("minibatch_rows", f"must divide rollout_len * num_worlds = {rows}")
+
+
+# Fields that may differ between a run and its resumption (they do not change the math).
+RESUMABLE_CHANGES = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds",
+                               "checkpoint_every"})
+
+
+def differences(saved: dict, current: TrainConfig) -> list[str]:
+    """Names and values of fields that make `current` incompatible with a saved run."""
+    now = current.to_dict()
+    out = []
+    for f in fields(TrainConfig):
+        if f.name in RESUMABLE_CHANGES:
+            continue
+        if saved.get(f.name) != now[f.name]:
+            out.append(f"{f.name}: checkpoint has {saved.get(f.name)!r}, this run has {now[f.name]!r}")
+    return out

@@ -1,0 +1,58 @@
+"""Run logging: a row per log interval in OUT/metrics.csv, TensorBoard events
+when tensorboard is installed, and a live progress bar."""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+COLUMNS = ("update", "agent_steps", "wall_s", "agent_steps_per_s", "mean_lifetime",
+           "lives_ended", "alive_mean", "deaths_lava", "deaths_starvation", "deaths_combat",
+           "policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac")
+
+
+class RunLogger:
+    """Appends metric rows (a resumed run continues the same file)."""
+
+    def __init__(self, out: Path, total_steps: int, start_steps: int = 0):
+        self.path = out / "metrics.csv"
+        new = not self.path.exists()
+        self._file = open(self.path, "a", newline="")
+        self._csv = csv.DictWriter(self._file, fieldnames=COLUMNS, extrasaction="ignore")
+        if new:
+            self._csv.writeheader()
+        try:
+            from tensorboard.summary import Writer
+            self._tb = Writer(str(out / "tb"))
+        except ImportError:  # optional extra
+            self._tb = None
+        self._bar = tqdm(total=total_steps, initial=min(start_steps, total_steps), unit="step",
+                         unit_scale=True, dynamic_ncols=True, file=sys.stderr,
+                         disable=None if sys.stderr.isatty() else False, mininterval=1.0)
+
+    def log(self, row: dict) -> None:
+        self._csv.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+        self._file.flush()
+        if self._tb is not None:
+            for k, v in row.items():
+                if k not in ("update", "agent_steps"):
+                    self._tb.add_scalar(f"train/{k}", float(v), step=int(row["agent_steps"]))
+            self._tb.flush()
+        self._bar.n = min(int(row["agent_steps"]), self._bar.total)
+        self._bar.set_postfix_str(
+            f"{row['agent_steps_per_s'] / 1e3:.0f}k step/s  life {row['mean_lifetime']:.1f}  "
+            f"alive {row['alive_mean']:.0f}  vloss {row['value_loss']:.3f}  "
+            f"ent {row['entropy']:.2f}", refresh=False)
+        self._bar.refresh()
+
+    def write(self, message: str) -> None:
+        """Print a line without breaking the progress bar."""
+        self._bar.write(message, file=sys.stderr)
+
+    def close(self) -> None:
+        self._bar.close()
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
