@@ -1,0 +1,131 @@
+"""A batch of W worlds: one call resets or steps them all.
+
+World w always gets key `jax.random.split(key, W)[w]`, so a batch equals W
+separate `nmmo_jax.reset` / `nmmo_jax.step` calls with those keys (with
+`max_ticks`: W separate `envs.autoreset.autoreset_step` calls). Every array
+gains a leading world axis W. The functions are jitted with the config and
+sizes static; calling them inside your own jit or scan is fine.
+
+`chunk` runs the worlds as `lax.map` over groups of `chunk` vmapped worlds:
+same results, much less scratch memory when W is large (PERF_NOTES.md).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+
+import nmmo_jax as nj
+
+from .autoreset import RESET_STREAM, check_max_ticks, mark_world_end
+
+
+def _check_chunk(chunk: int | None, num_worlds: int) -> None:
+    if chunk is None:
+        return
+    if not isinstance(chunk, int) or isinstance(chunk, bool) or chunk < 1:
+        raise ValueError(f"chunk={chunk!r}: must be None or an integer >= 1")
+    if num_worlds % chunk:
+        raise ValueError(f"chunk={chunk}: must divide the number of worlds ({num_worlds})")
+
+
+def _over_worlds(fn, chunk: int | None, *args):
+    """vmap `fn` over the leading world axis of args, in lax.map'd chunks if asked."""
+    if chunk is None:
+        return jax.vmap(fn)(*args)
+    split = lambda x: x.reshape((-1, chunk) + x.shape[1:])
+    out = jax.lax.map(lambda a: jax.vmap(fn)(*a), jax.tree.map(split, args))
+    return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "num_worlds", "chunk"))
+def batch_reset(key: jax.Array, config: nj.Config, num_worlds: int,
+                chunk: int | None = None) -> tuple[nj.Obs, nj.State]:
+    """W = num_worlds new worlds. Returns (obs [W, A, ...], state [W, ...])."""
+    if not isinstance(num_worlds, int) or isinstance(num_worlds, bool) or num_worlds < 1:
+        raise ValueError(f"num_worlds={num_worlds!r}: must be an integer >= 1")
+    _check_chunk(chunk, num_worlds)
+    keys = jax.random.split(key, num_worlds)
+    return _over_worlds(lambda k: nj.reset(k, config), chunk, keys)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "max_ticks", "chunk"))
+def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.Config,
+               max_ticks: int | None = None, chunk: int | None = None
+               ) -> tuple[nj.Obs, nj.State, jnp.ndarray, jnp.ndarray, dict]:
+    """Step W worlds one tick. state [W, ...], actions fields [W, A] int32.
+
+    Returns (obs [W, A, ...], state [W, ...], reward [W, A] f32, done [W, A]
+    bool, info) with info as `nmmo_jax.step`'s plus a world axis. With
+    `max_ticks`, a world whose tick reaches max_ticks is replaced by a fresh
+    one and info also holds truncated [W, A], world_reset [W] and
+    terminal_obs (see envs.autoreset); the new maps are generated only on
+    ticks where some world resets.
+    """
+    check_max_ticks(max_ticks)
+    if state.tick.ndim != 1:
+        raise ValueError(f"state.tick has shape {state.tick.shape}: batch_step expects a "
+                         "leading world axis (state from batch_reset)")
+    w, a = state.tick.shape[0], config.num_agents
+    for name in ("move", "style", "target"):
+        shape = getattr(actions, name).shape
+        if shape != (w, a):
+            raise ValueError(f"actions.{name} has shape {shape}, expected (W, A) = {(w, a)}")
+    _check_chunk(chunk, w)
+    keys = jax.random.split(key, w)
+    step = lambda k, s, act: nj.step(k, s, act, config)
+    obs, state, reward, done, info = _over_worlds(step, chunk, keys, state, actions)
+    if max_ticks is None:
+        return obs, state, reward, done, info
+
+    done, info = mark_world_end(obs, state, done, info, max_ticks)
+    world_reset = info["world_reset"]
+
+    def reset_some(carry):
+        obs, state = carry
+        reset_keys = jax.vmap(lambda k: jax.random.fold_in(k, RESET_STREAM))(keys)
+        new = _over_worlds(lambda k: nj.reset(k, config), chunk, reset_keys)
+
+        def pick(fresh, old):
+            flag = world_reset.reshape(world_reset.shape + (1,) * (old.ndim - 1))
+            return jnp.where(flag, fresh, old)
+        return jax.tree.map(pick, new, (obs, state))
+
+    # Scalar predicate outside the world axis: maps are generated only when needed.
+    obs, state = jax.lax.cond(world_reset.any(), reset_some, lambda c: c, (obs, state))
+    return obs, state, reward, done, info
+
+
+@dataclass(frozen=True)
+class BatchEnv:
+    """gymnax-style holder of the static settings of a batch of worlds.
+
+    `env.reset(key) -> (obs, state)`, `env.step(key, state, actions) ->
+    (obs, state, reward, done, info)`; shapes as batch_reset / batch_step.
+    Frozen and hashable, so it may itself be a static argument of jit.
+    """
+
+    config: nj.Config = field(default_factory=nj.Config)
+    num_worlds: int = 1
+    max_ticks: int | None = None
+    chunk: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.config, nj.Config):
+            raise ValueError(f"config={self.config!r}: must be a nmmo_jax.Config")
+        if not isinstance(self.num_worlds, int) or self.num_worlds < 1:
+            raise ValueError(f"num_worlds={self.num_worlds!r}: must be an integer >= 1")
+        check_max_ticks(self.max_ticks)
+        _check_chunk(self.chunk, self.num_worlds)
+
+    @property
+    def num_agents(self) -> int:
+        return self.config.num_agents
+
+    def reset(self, key: jax.Array) -> tuple[nj.Obs, nj.State]:
+        return batch_reset(key, self.config, self.num_worlds, self.chunk)
+
+    def step(self, key: jax.Array, state: nj.State, actions: nj.Actions):
+        return batch_step(key, state, actions, self.config, self.max_ticks, self.chunk)

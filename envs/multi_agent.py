@@ -1,0 +1,165 @@
+"""JaxMARL-style dict API over one world: pure, jit- and vmap-safe.
+
+    env = MultiAgentEnv(nmmo_jax.Config.small(), max_ticks=1024)
+    obs, state = env.reset(key)                         # obs: {agent: {field: array}}
+    obs, state, rewards, dones, infos = env.step(key, state, actions)
+
+Agents are the world's slots, `env.agents = ["agent_0", ..., "agent_{A-1}"]`,
+always all present (fixed shapes). A slot may be empty: its observation is
+padding (entity_mask all False), its reward 0, and any action is ignored.
+`dones[agent]` is True on the tick the slot's agent dies, or when a world
+reset cuts its life short; the next agent spawned into that slot starts a
+new episode. `dones["__all__"]` is True on the tick the world reaches
+`max_ticks`; then `step` returns the first observation of a fresh world
+(JaxMARL's auto-reset). infos holds arrays with a leading [A] axis: alive,
+lifetime, death_cause, spawned, truncated, world_reset.
+
+Actions: `actions[agent]` = int (move, style, target_row), see
+envs/per_agent.py; `action_space(agent)` is MultiDiscrete([5, 3, K]).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+import nmmo_jax as nj
+
+from . import spaces
+from .autoreset import RESET_STREAM, check_max_ticks, mark_world_end
+from .per_agent import AGENT_OBS_FIELDS, action_sizes, obs_shapes, rows_to_actions
+
+
+@struct.dataclass
+class MultiAgentState:
+    """The world and its current observation (whose entity_slot maps target rows to slots)."""
+
+    world: nj.State
+    obs: nj.Obs
+
+
+class MultiAgentEnv:
+    """nmmo-jax behind the JaxMARL `MultiAgentEnv` interface (one world; vmap for more)."""
+
+    name = "nmmo_jax"
+
+    def __init__(self, config: nj.Config | None = None, max_ticks: int | None = 1024):
+        config = nj.Config() if config is None else config
+        if not isinstance(config, nj.Config):
+            raise ValueError(f"config={config!r}: must be a nmmo_jax.Config")
+        check_max_ticks(max_ticks)
+        self.config, self.max_ticks = config, max_ticks
+        self.num_agents = config.num_agents
+        self.agents = [f"agent_{i}" for i in range(config.num_agents)]
+        self._agent_set = frozenset(self.agents)
+        self._obs_space = self._make_obs_space()
+        self._action_space = spaces.MultiDiscrete(action_sizes(config))
+
+    # ------------------------------------------------------------------ spaces
+    def _make_obs_space(self) -> spaces.Dict:
+        shapes = obs_shapes(self.config)
+        box = lambda name, low, high, dtype: spaces.Box(low, high, shapes[name], dtype)
+        return spaces.Dict({
+            "tiles": box("tiles", 0, nj.NUM_TILE_TYPES - 1, jnp.int8),
+            "tile_agents": box("tile_agents", 0, 127, jnp.int8),
+            "entities": box("entities", -jnp.inf, jnp.inf, jnp.float32),
+            "entity_mask": box("entity_mask", 0, 1, jnp.bool_),
+            "move_mask": box("move_mask", 0, 1, jnp.bool_),
+            "target_mask": box("target_mask", 0, 1, jnp.bool_),
+        })
+
+    def _check_agent(self, agent: str) -> None:
+        if agent not in self._agent_set:
+            raise ValueError(f"agent {agent!r}: not one of env.agents (agent_0 .. "
+                             f"agent_{self.num_agents - 1})")
+
+    def observation_space(self, agent: str) -> spaces.Dict:
+        """Dict space of one agent's observation (the same object for every agent)."""
+        self._check_agent(agent)
+        return self._obs_space
+
+    def action_space(self, agent: str) -> spaces.MultiDiscrete:
+        """MultiDiscrete([5, 3, K]): move, style, target row."""
+        self._check_agent(agent)
+        return self._action_space
+
+    # ---------------------------------------------------------------- dynamics
+    def get_obs(self, state: MultiAgentState) -> dict:
+        """{agent: {field: array}} for every slot (shapes: envs.per_agent.obs_shapes)."""
+        return {name: {f: getattr(state.obs, f)[i] for f in AGENT_OBS_FIELDS}
+                for i, name in enumerate(self.agents)}
+
+    def get_avail_actions(self, state: MultiAgentState) -> dict:
+        """{agent: {"move": bool [5], "style": bool [3], "target": bool [3, K]}}.
+
+        target[s, j] says whether row j is a valid target for style s (row 0,
+        no attack, always is). An empty slot has only stay / no attack.
+        """
+        style = jnp.ones((nj.NUM_STYLES,), jnp.bool_)
+        return {name: {"move": state.obs.move_mask[i], "style": style,
+                       "target": state.obs.target_mask[i]}
+                for i, name in enumerate(self.agents)}
+
+    def reset(self, key: jax.Array) -> tuple[dict, MultiAgentState]:
+        """A new world at tick 0. Returns (obs dict, state)."""
+        obs, world = nj.reset(key, self.config)
+        state = MultiAgentState(world=world, obs=obs)
+        return self.get_obs(state), state
+
+    def _stack_actions(self, actions: dict) -> jnp.ndarray:
+        if not isinstance(actions, dict):
+            raise ValueError(f"actions: expected a dict {{agent: action}}, got {type(actions)}")
+        unknown = set(actions) - self._agent_set
+        if unknown:
+            raise ValueError(f"actions: unknown agent {sorted(unknown)[0]!r}")
+        rows = []
+        for name in self.agents:
+            if name not in actions:
+                raise ValueError(f"actions: no action for agent {name!r} (every slot needs "
+                                 "one; an empty slot ignores it)")
+            row = jnp.asarray(actions[name])
+            if row.shape != (3,) or not jnp.issubdtype(row.dtype, jnp.integer):
+                raise ValueError(f"actions[{name!r}]: expected 3 integers (move, style, "
+                                 f"target), got shape {row.shape} dtype {row.dtype}")
+            rows.append(row.astype(jnp.int32))
+        return jnp.stack(rows)
+
+    def step_env(self, key: jax.Array, state: MultiAgentState, actions: dict
+                 ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
+        """One tick without the auto-reset (the world may stand at max_ticks)."""
+        core_actions = rows_to_actions(self._stack_actions(actions), state.obs.entity_slot)
+        obs, world, reward, done, info = nj.step(key, state.world, core_actions, self.config)
+        if self.max_ticks is None:
+            world_reset = jnp.zeros((), jnp.bool_)
+            info = {**info, "truncated": jnp.zeros_like(done), "world_reset": world_reset}
+        else:
+            done, info = mark_world_end(obs, world, done, info, self.max_ticks)
+            del info["terminal_obs"]  # infos stay [A]-shaped; the obs dict holds it here
+            world_reset = info["world_reset"]
+        info["world_reset"] = jnp.broadcast_to(world_reset, done.shape)
+        state = MultiAgentState(world=world, obs=obs)
+        rewards = {name: reward[i] for i, name in enumerate(self.agents)}
+        dones = {name: done[i] for i, name in enumerate(self.agents)}
+        dones["__all__"] = world_reset
+        return self.get_obs(state), state, rewards, dones, info
+
+    def step(self, key: jax.Array, state: MultiAgentState, actions: dict,
+             reset_state: MultiAgentState | None = None
+             ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
+        """One tick; on dones["__all__"] the returned obs and state are a fresh world's.
+
+        Returns (obs {agent: {field}}, state, rewards {agent: f32}, dones
+        {agent: bool, "__all__": bool}, infos {name: [A] array}). The fresh
+        world is `reset(fold_in(key, 1))`, or `reset_state` when given (so a
+        vmapped caller can avoid generating a map every tick).
+        """
+        obs_dict, stepped, rewards, dones, infos = self.step_env(key, state, actions)
+        if self.max_ticks is None:
+            return obs_dict, stepped, rewards, dones, infos
+        if reset_state is None:
+            fresh = lambda: self.reset(jax.random.fold_in(key, RESET_STREAM))[1]
+            state = jax.lax.cond(dones["__all__"], fresh, lambda: stepped)
+        else:
+            state = jax.tree.map(lambda new, old: jnp.where(dones["__all__"], new, old),
+                                 reset_state, stepped)
+        return self.get_obs(state), state, rewards, dones, infos
