@@ -1,0 +1,427 @@
+"""Record a policy playing one world, compactly, and write it as a self-contained HTML replay.
+
+    rec = record(policy, config, ticks=1000, seed=0, name="random")
+    write_html(rec, "replay.html")            # one file, no network: open it in any browser
+    write_gif(rec, "replay.gif", scale=4)     # and/or pictures, via nmmo_jax.render
+
+`policy(key, obs) -> Actions` is any jittable callable for one world (the
+scripted baselines, a trained checkpoint's policy_fn). The recording keeps,
+per frame (frame 0 = the world after reset, frame t = after tick t): the
+tiles that changed, one row per agent that is alive or died that tick
+(position, population, health/food/water, skill levels, time alive, damage,
+immune, freeze, uid, spawned/died flags, cause of death) and the attacks.
+
+Keys: tick t (1..ticks) uses `k_act, k_step = jax.random.split(jax.random.
+fold_in(key, t))` with key = PRNGKey(seed); the world comes from
+`nmmo_jax.reset(key, config)` unless a start state is given.
+
+Attacks: `step` reports no attacks, so they are rebuilt from the actions fed
+and the states around the tick with exactly the combat system's validity test
+(attacker alive, target another slot alive at attack time, not immune, in the
+style's range after moves). `hit` is exact when `info` carries
+`attack_hit [A] bool` (by attacker); otherwise it means "the target took
+damage this tick" (with two attackers on one target, a miss can show as a hit).
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import functools
+import html
+import json
+from pathlib import Path
+from typing import Callable, Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import nmmo_jax as nj
+from nmmo_jax.render import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, OUTLINE_COLOR,
+                             STYLE_COLORS, TILE_COLORS, levels_from_xp, population_colors,
+                             render_arrays)
+
+Policy = Callable[[jax.Array, nj.Obs], nj.Actions]
+
+# Per-agent-row columns of a Recording (levels [R, 7] is kept apart).
+AGENT_COLUMNS = ("slot", "row", "col", "population", "health", "food", "water", "time_alive",
+                 "damage", "immune", "freeze", "uid", "flags", "cause")
+ATTACK_COLUMNS = ("src", "dst", "style", "hit")
+SPAWNED, DIED = 1, 2  # bits of the flags column
+VIEWER_TEMPLATE = Path(__file__).with_name("viewer.html")
+DATA_MARK = "/*__REPLAY_DATA__*/"
+
+
+@dataclasses.dataclass
+class Recording:
+    """A replay of F = ticks + 1 frames, all numpy.
+
+    tiles0 [H, W] uint8: the map of frame 0. Frame f's tile changes are
+    tile_idx/tile_val[tile_off[f]:tile_off[f+1]] (flat index r*W + c, new
+    type); its agent rows are agents[col][agent_off[f]:agent_off[f+1]] and
+    levels[...] ([R, 7], SKILL_NAMES order); its attacks are
+    attacks[col][attack_off[f]:attack_off[f+1]] (slots and style). alive [F]
+    counts living agents, lives_ended / lifetime_sum [F] are cumulative over
+    lives that ended by that frame.
+    """
+
+    config: nj.Config
+    meta: dict
+    tiles0: np.ndarray
+    tile_off: np.ndarray
+    tile_idx: np.ndarray
+    tile_val: np.ndarray
+    agent_off: np.ndarray
+    agents: dict[str, np.ndarray]
+    levels: np.ndarray
+    attack_off: np.ndarray
+    attacks: dict[str, np.ndarray]
+    alive: np.ndarray
+    lives_ended: np.ndarray
+    lifetime_sum: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.alive)
+
+    @property
+    def mean_lifetime(self) -> np.ndarray:
+        """float [F]: mean length of the lives ended by each frame (NaN before the first)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.lives_ended > 0, self.lifetime_sum / np.maximum(self.lives_ended, 1),
+                            np.nan)
+
+    def _check_frame(self, f: int) -> int:
+        if not 0 <= f < self.num_frames:
+            raise ValueError(f"frame {f} is outside the recording's 0..{self.num_frames - 1}")
+        return int(f)
+
+    def agents_at(self, f: int) -> dict[str, np.ndarray]:
+        """The agent rows of frame f: every column plus levels [n, 7]."""
+        f = self._check_frame(f)
+        lo, hi = self.agent_off[f], self.agent_off[f + 1]
+        rows = {k: v[lo:hi] for k, v in self.agents.items()}
+        rows["levels"] = self.levels[lo:hi]
+        return rows
+
+    def attacks_at(self, f: int) -> dict[str, np.ndarray]:
+        """The attacks of frame f (src, dst slots; style; hit)."""
+        f = self._check_frame(f)
+        lo, hi = self.attack_off[f], self.attack_off[f + 1]
+        return {k: v[lo:hi] for k, v in self.attacks.items()}
+
+    def iter_tiles(self) -> Iterator[np.ndarray]:
+        """The tiles [H, W] of frames 0, 1, ... (one array, updated in place)."""
+        flat = self.tiles0.copy().reshape(-1)
+        for f in range(self.num_frames):
+            lo, hi = self.tile_off[f], self.tile_off[f + 1]
+            flat[self.tile_idx[lo:hi]] = self.tile_val[lo:hi]
+            yield flat.reshape(self.tiles0.shape)
+
+    def tiles_at(self, f: int) -> np.ndarray:
+        """A copy of the tiles [H, W] of frame f."""
+        f = self._check_frame(f)
+        flat = self.tiles0.copy().reshape(-1)
+        hi = self.tile_off[f + 1]
+        flat[self.tile_idx[:hi]] = self.tile_val[:hi]  # later changes overwrite earlier ones
+        return flat.reshape(self.tiles0.shape)
+
+    def frame_image(self, f: int, scale: int = 4, tiles: np.ndarray | None = None) -> np.ndarray:
+        """RGB uint8 [H*scale, W*scale, 3] of frame f, drawn by nmmo_jax.render."""
+        rows = self.agents_at(f)
+        att = self.attacks_at(f)
+        slot_pos = {int(s): (int(r), int(c)) for s, r, c in zip(rows["slot"], rows["row"], rows["col"])}
+        lines = [(*slot_pos[int(s)], *slot_pos[int(d)], int(st))
+                 for s, d, st in zip(att["src"], att["dst"], att["style"])
+                 if int(s) in slot_pos and int(d) in slot_pos]
+        max_health = np.maximum(rows["levels"][:, nj.CONSTITUTION], 1)
+        return render_arrays(self.tiles_at(f) if tiles is None else tiles,
+                             np.stack([rows["row"], rows["col"]], 1), rows["population"],
+                             rows["health"] / max_health, (rows["flags"] & DIED) > 0,
+                             np.asarray(lines, np.int64).reshape(-1, 5), scale)
+
+
+# ----------------------------------------------------------------------------- recording
+_reset = jax.jit(nj.reset, static_argnames="config")
+_observe = jax.jit(nj.observe, static_argnames="config")
+
+
+def _rollout_fn(policy: Policy, config: nj.Config, length: int):
+    """The jitted rollout, cached per (policy, config, length) when the policy is hashable."""
+    try:
+        return _cached_rollout_fn(policy, config, length)
+    except TypeError:  # an unhashable policy object: build it afresh
+        return _build_rollout_fn(policy, config, length)
+
+
+def _build_rollout_fn(policy: Policy, config: nj.Config, length: int):
+    """jit(key, obs, state, first_tick) -> (obs, state, per-tick (state, actions, done, info))."""
+
+    def tick(carry, t):
+        obs, state, key = carry
+        k_act, k_step = jax.random.split(jax.random.fold_in(key, t))
+        actions = policy(k_act, obs)
+        obs, state, _, done, info = nj.step(k_step, state, actions, config)
+        return (obs, state, key), (state, actions, done, info)
+
+    def run(key, obs, state, first_tick):
+        (obs, state, _), out = jax.lax.scan(tick, (obs, state, key),
+                                            first_tick + jnp.arange(length, dtype=jnp.int32))
+        return obs, state, out
+
+    return jax.jit(run)
+
+
+_cached_rollout_fn = functools.lru_cache(maxsize=8)(_build_rollout_fn)  # compile once per process
+
+
+def _attacks(prev_alive, spawned, actions, agents, info, config):
+    """Attack rows [n, 4] (tick-in-chunk, src, dst, style, hit) for stacked ticks [T, A]."""
+    a = config.num_agents
+    slots = np.arange(a)
+    style = np.asarray(actions.style)
+    target = np.asarray(actions.target)
+    ok_style = (style >= 0) & (style < nj.NUM_STYLES)
+    ok_target = (target >= 0) & (target < a) & (target != slots[None])
+    t = np.clip(target, 0, a - 1)
+    s = np.clip(style, 0, nj.NUM_STYLES - 1)
+    pos = np.asarray(agents.pos)
+    at_attack = prev_alive | spawned  # alive when attacks are decided
+    t_alive = np.take_along_axis(at_attack, t, 1)
+    t_immune = np.take_along_axis(np.asarray(agents.immune), t, 1)
+    t_pos = np.take_along_axis(pos, t[..., None], 1)
+    reach = np.asarray(config.style_ranges)[s]
+    dist = np.abs(pos - t_pos).max(-1)
+    attack = prev_alive & ok_style & ok_target & t_alive & (t_immune == 0) & (dist <= reach)
+    if "attack_hit" in info:
+        hit = np.asarray(info["attack_hit"], bool)
+    else:
+        hit = np.take_along_axis(np.asarray(agents.damage), t, 1) > 0
+    tick_i, src = np.nonzero(attack)
+    return tick_i, np.stack([src, t[tick_i, src], s[tick_i, src], hit[tick_i, src]], 1)
+
+
+def _rows(present: np.ndarray, agents: nj.Agents, flags: np.ndarray, cause: np.ndarray,
+          config: nj.Config) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """(tick index [R], columns, levels [R, 7]) of the present agents of stacked ticks [T, A]."""
+    tick_i, slot = np.nonzero(present)
+    pick = lambda x: np.asarray(x)[tick_i, slot]
+    pos = pick(agents.pos)
+    cols = {"slot": slot, "row": pos[:, 0], "col": pos[:, 1], "population": pick(agents.population),
+            "health": pick(agents.health), "food": pick(agents.food), "water": pick(agents.water),
+            "time_alive": pick(agents.time_alive), "damage": pick(agents.damage),
+            "immune": pick(agents.immune), "freeze": pick(agents.freeze), "uid": pick(agents.uid),
+            "flags": flags[tick_i, slot], "cause": cause[tick_i, slot]}
+    return tick_i, cols, levels_from_xp(pick(agents.xp), config.max_level)
+
+
+def _offsets(tick_i: np.ndarray, frames: int) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(np.bincount(tick_i, minlength=frames))]).astype(np.int64)
+
+
+def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
+           state: nj.State | None = None, name: str = "policy", chunk: int = 100,
+           progress: Callable[[int, int], None] | None = None) -> Recording:
+    """Play `policy` for `ticks` ticks on one world and record it (see module docstring).
+
+    state: start here instead of `reset(PRNGKey(seed), config)`. The ticks run
+    in jitted chunks of `chunk` (compiled once; the last chunk's extra ticks
+    are dropped); progress(done_ticks, ticks) is called after each chunk.
+    """
+    if not callable(policy):
+        raise ValueError(f"policy: expected a callable (key, obs) -> Actions, got {type(policy).__name__}")
+    if not isinstance(config, nj.Config):
+        raise ValueError(f"config: expected nmmo_jax.Config, got {type(config).__name__}")
+    if isinstance(ticks, bool) or not isinstance(ticks, (int, np.integer)) or ticks < 1:
+        raise ValueError(f"ticks={ticks!r}: must be an integer >= 1")
+    if not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk={chunk!r}: must be an integer >= 1")
+    ticks = int(ticks)
+    key = jax.random.PRNGKey(seed)
+    if state is None:
+        obs, state = _reset(key, config=config)
+    else:
+        obs = _observe(state, config=config)
+    a = config.num_agents
+    first_tick = int(state.tick) + 1
+    start = jax.tree.map(np.asarray, state)
+
+    # Frame 0: the start state; everyone in it counts as just spawned.
+    alive0 = start.agents.alive
+    tick_parts, row_parts, level_parts = [], [], []
+    ti, cols, lv = _rows(alive0[None], jax.tree.map(lambda x: x[None], start.agents),
+                         np.where(alive0, SPAWNED, 0)[None], np.zeros((1, a), np.int64), config)
+    tick_parts.append(ti), row_parts.append(cols), level_parts.append(lv)
+    change_ticks, change_idx, change_val = [], [], []
+    attack_ticks, attack_rows = [], []
+    alive_count = [int(alive0.sum())]
+    ended, life_sum = [0], [0]
+
+    length = min(chunk, ticks)
+    rollout = _rollout_fn(policy, config, length)
+    prev_tiles, prev_alive = start.tiles, alive0
+    done_ticks = 0
+    while done_ticks < ticks:
+        obs, state, out = rollout(key, obs, state, jnp.int32(first_tick + done_ticks))
+        states, actions, done, info = jax.tree.map(np.asarray, out)
+        keep = min(length, ticks - done_ticks)
+        states, actions, done, info = jax.tree.map(lambda x: x[:keep], (states, actions, done, info))
+        frame0 = 1 + done_ticks  # frame index of this chunk's first tick
+        ag = states.agents
+        alive = np.asarray(info["alive"], bool)
+        spawned = np.asarray(info.get("spawned", np.zeros_like(alive)), bool)
+        before = np.concatenate([prev_alive[None], alive[:-1]], 0)  # alive entering each tick
+        flags = np.where(spawned, SPAWNED, 0) | np.where(done, DIED, 0)
+        cause = np.asarray(info.get("death_cause", np.zeros_like(flags)))
+        ti, cols, lv = _rows(alive | done, ag, flags, cause, config)
+        tick_parts.append(ti + frame0), row_parts.append(cols), level_parts.append(lv)
+
+        tiles = np.asarray(states.tiles)
+        changed = tiles != np.concatenate([prev_tiles[None], tiles[:-1]], 0)
+        t_i, r_i, c_i = np.nonzero(changed)
+        change_ticks.append(t_i + frame0)
+        change_idx.append(r_i * tiles.shape[2] + c_i)
+        change_val.append(tiles[t_i, r_i, c_i])
+
+        t_i, rows = _attacks(before, spawned, actions, ag, info, config)
+        attack_ticks.append(t_i + frame0), attack_rows.append(rows)
+
+        alive_count += alive.sum(1).tolist()
+        lifetimes = np.asarray(info["lifetime"])
+        ended += (ended[-1] + np.cumsum(done.sum(1))).tolist()
+        life_sum += (life_sum[-1] + np.cumsum(np.where(done, lifetimes, 0).sum(1))).tolist()
+        prev_tiles, prev_alive = tiles[-1], alive[-1]
+        done_ticks += keep
+        if progress is not None:
+            progress(done_ticks, ticks)
+
+    frames = ticks + 1
+    agents = {k: np.concatenate([p[k] for p in row_parts]).astype(np.int64) for k in AGENT_COLUMNS}
+    attack_rows = np.concatenate(attack_rows).astype(np.int64).reshape(-1, 4)
+    meta = {"policy": str(name), "seed": int(seed), "ticks": ticks, "start_tick": first_tick - 1}
+    return Recording(
+        config=config, meta=meta, tiles0=start.tiles.astype(np.uint8),
+        tile_off=_offsets(np.concatenate(change_ticks), frames),
+        tile_idx=np.concatenate(change_idx).astype(np.int64),
+        tile_val=np.concatenate(change_val).astype(np.uint8),
+        agent_off=_offsets(np.concatenate(tick_parts), frames), agents=agents,
+        levels=np.concatenate(level_parts).astype(np.int64),
+        attack_off=_offsets(np.concatenate(attack_ticks), frames),
+        attacks={k: attack_rows[:, i] for i, k in enumerate(ATTACK_COLUMNS)},
+        alive=np.asarray(alive_count, np.int64), lives_ended=np.asarray(ended, np.int64),
+        lifetime_sum=np.asarray(life_sum, np.int64))
+
+
+# ----------------------------------------------------------------------------- HTML
+def _pack(x: np.ndarray) -> dict:
+    """A compact JSON form of an integer array: its smallest dtype, little-endian, base64."""
+    x = np.asarray(x).reshape(-1)
+    lo, hi = (int(x.min()), int(x.max())) if x.size else (0, 0)
+    for code, dtype in (("u1", "<u1"), ("i1", "<i1"), ("u2", "<u2"), ("i2", "<i2"),
+                        ("u4", "<u4"), ("i4", "<i4")):
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max:
+            break
+    else:
+        raise ValueError(f"array values {lo}..{hi} do not fit 32 bits")
+    return {"t": code, "b": base64.b64encode(x.astype(dtype).tobytes()).decode("ascii")}
+
+
+def _rgb(colors: np.ndarray) -> list[str]:
+    return ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in np.asarray(colors).reshape(-1, 3)]
+
+
+def replay_data(rec: Recording) -> dict:
+    """The JSON-able payload the viewer reads (integer arrays packed by `_pack`)."""
+    cfg = rec.config
+    mean = rec.mean_lifetime
+    return {
+        "version": 1,
+        "meta": {**rec.meta, "map_size": cfg.map_size, "num_agents": cfg.num_agents,
+                 "num_populations": cfg.num_populations, "frames": rec.num_frames},
+        "names": {"tiles": list(nj.TILE_NAMES), "skills": list(nj.SKILL_NAMES),
+                  "styles": ["melee", "range", "mage"], "causes": list(nj.CAUSE_NAMES)},
+        "colors": {"tiles": _rgb(TILE_COLORS), "populations": _rgb(population_colors(cfg.num_populations)),
+                   "styles": _rgb(STYLE_COLORS), "outline": _rgb(OUTLINE_COLOR)[0],
+                   "death": _rgb(DEATH_COLOR)[0], "health": _rgb(HEALTH_FULL_COLOR)[0],
+                   "health_empty": _rgb(HEALTH_EMPTY_COLOR)[0]},
+        "tiles0": _pack(rec.tiles0),
+        "tile_off": _pack(rec.tile_off), "tile_idx": _pack(rec.tile_idx), "tile_val": _pack(rec.tile_val),
+        "agent_off": _pack(rec.agent_off),
+        "agents": {k: _pack(v) for k, v in rec.agents.items()},
+        "levels": _pack(rec.levels),
+        "attack_off": _pack(rec.attack_off),
+        "attacks": {k: _pack(v) for k, v in rec.attacks.items()},
+        "alive": _pack(rec.alive),
+        "mean_lifetime": [None if np.isnan(m) else round(float(m), 2) for m in mean],
+    }
+
+
+def to_html(rec: Recording, title: str | None = None) -> str:
+    """The viewer page with the recording embedded: one file, no network access."""
+    try:
+        page = VIEWER_TEMPLATE.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"viewer template {VIEWER_TEMPLATE} is missing from the install") from e
+    if page.count(DATA_MARK) != 1:
+        raise ValueError(f"viewer template {VIEWER_TEMPLATE} must hold {DATA_MARK} exactly once")
+    data = json.dumps(replay_data(rec), separators=(",", ":"), allow_nan=False)
+    data = data.replace("</", "<\\/")  # never close the script element early
+    title = title or f"nmmo-jax replay: {rec.meta.get('policy', '')}, {rec.meta.get('ticks', '')} ticks"
+    return page.replace("__TITLE__", html.escape(title)).replace(DATA_MARK, data)
+
+
+def write_html(rec: Recording, path: str | Path, title: str | None = None) -> Path:
+    """Write the self-contained replay page; returns its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_html(rec, title), encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- pictures
+def _palette_image():
+    """A PIL 'P' image whose palette holds every colour `render` uses (exact GIF colours)."""
+    from PIL import Image
+    colors = np.concatenate([TILE_COLORS, population_colors(16), STYLE_COLORS,
+                             np.stack([OUTLINE_COLOR, DEATH_COLOR, HEALTH_FULL_COLOR,
+                                       HEALTH_EMPTY_COLOR])]).astype(np.uint8)
+    pal = Image.new("P", (1, 1))
+    flat = colors.reshape(-1).tolist()
+    pal.putpalette(flat + flat[:3] * (256 - len(colors)))
+    return pal
+
+
+def write_gif(rec: Recording, path: str | Path, scale: int = 4, fps: float = 10.0,
+              every: int = 1) -> Path:
+    """An animated GIF of every `every`-th frame at `scale` pixels per tile."""
+    from PIL import Image
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every={every!r}: must be an integer >= 1")
+    if not fps > 0:
+        raise ValueError(f"fps={fps!r}: must be > 0")
+    pal = _palette_image()
+    frames = [Image.fromarray(rec.frame_image(f, scale, tiles)).quantize(palette=pal, dither=0)
+              for f, tiles in enumerate(rec.iter_tiles()) if f % every == 0]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps),
+                   loop=0, optimize=False)
+    return path
+
+
+def write_pngs(rec: Recording, directory: str | Path, every: int, scale: int = 8) -> list[Path]:
+    """PNG frames tick_<f>.png of every `every`-th frame (and the last) into directory."""
+    from PIL import Image
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"every={every!r}: must be an integer >= 1")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    last = rec.num_frames - 1
+    paths = []
+    for f, tiles in enumerate(rec.iter_tiles()):
+        if f % every == 0 or f == last:
+            p = directory / f"tick_{f:06d}.png"
+            Image.fromarray(rec.frame_image(f, scale, tiles)).save(p)
+            paths.append(p)
+    return paths

@@ -1,0 +1,192 @@
+"""State -> RGB frame as a numpy array (outside `jit`): pictures for papers and GIFs.
+
+    frame = render(state, config, scale=8)                  # uint8 [H*8, W*8, 3]
+    frame = render(state, config, attacks=[(0, 3, MAGE)])   # attacker slot, target slot, style
+
+Each tile is a `scale` x `scale` block in its TILE_COLORS colour. A living
+agent is a disc in its population's colour (POPULATION_COLORS, cycled) with a
+health bar along the top of its tile (from scale 4 up) and a dark outline
+(from scale 6 up); an agent that died this tick is a dark cross; an attack is
+a line from the attacker's tile centre to the target's in its STYLE_COLORS
+colour. The same colours drive the HTML replay viewer (envs/replay.py).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .config import Config
+from .state import CONSTITUTION, NUM_TILE_TYPES, State
+from .systems.skills import xp_table
+
+# Indexed by tile type: lava, water, grass, scrub, forest, stone.
+TILE_COLORS = np.array([
+    (207, 72, 34),    # lava
+    (52, 108, 196),   # water
+    (116, 172, 80),   # grass
+    (168, 150, 96),   # scrub (a depleted forest)
+    (30, 100, 44),    # forest
+    (126, 126, 130),  # stone
+], np.uint8)
+
+# Population p is drawn in POPULATION_COLORS[p % 16]: bright colours that
+# stand out on every tile colour above.
+POPULATION_COLORS = np.array([
+    (255, 221, 0), (0, 234, 255), (255, 92, 178), (250, 250, 250),
+    (176, 108, 255), (255, 150, 40), (0, 255, 150), (255, 255, 140),
+    (120, 180, 255), (200, 255, 60), (255, 170, 200), (150, 255, 255),
+    (230, 140, 255), (255, 200, 120), (180, 240, 180), (210, 210, 255),
+], np.uint8)
+
+# Attack lines by style: melee, range, mage.
+STYLE_COLORS = np.array([(235, 30, 30), (255, 128, 0), (60, 60, 255)], np.uint8)
+
+OUTLINE_COLOR = np.array((20, 20, 20), np.uint8)
+DEATH_COLOR = np.array((25, 25, 25), np.uint8)
+HEALTH_FULL_COLOR = np.array((40, 220, 40), np.uint8)
+HEALTH_EMPTY_COLOR = np.array((130, 0, 0), np.uint8)
+
+_XP_TABLE = xp_table(99)
+
+
+def population_colors(num_populations: int) -> np.ndarray:
+    """uint8 [P, 3]: the colour of each population (the palette cycles past 16)."""
+    return POPULATION_COLORS[np.arange(num_populations) % len(POPULATION_COLORS)]
+
+
+def levels_from_xp(xp: np.ndarray, max_level: int = 99) -> np.ndarray:
+    """Skill levels (int32, same shape as xp) from XP, with numpy (the game's table)."""
+    return (1 + np.searchsorted(_XP_TABLE[1:max_level], np.asarray(xp), side="right")).astype(np.int32)
+
+
+def _check_scale(scale: int) -> int:
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"scale={scale!r}: must be an integer >= 1 (pixels per tile)")
+    return int(scale)
+
+
+def _stamps(scale: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Pixel offsets (dy, dx) inside one tile for the disc, its outline and a cross."""
+    yy, xx = np.mgrid[0:scale, 0:scale]
+    centre = scale / 2.0
+    dist = np.hypot(yy + 0.5 - centre, xx + 0.5 - centre)
+    if scale < 3:
+        disc = np.ones((scale, scale), bool)  # too small for a shape: fill the tile
+    else:
+        disc = dist <= 0.4 * scale
+    ring = (dist <= 0.4 * scale + 1.0) & ~disc if scale >= 6 else np.zeros_like(disc)
+    cross = (yy == xx) | (yy == scale - 1 - xx)
+    if scale >= 6:  # two pixels wide so it reads at a glance
+        cross |= (yy == xx + 1) | (yy + 1 == scale - 1 - xx)
+    return {name: np.nonzero(m) for name, m in (("disc", disc), ("ring", ring), ("cross", cross))}
+
+
+def _stamp(img: np.ndarray, pos: np.ndarray, offsets: tuple[np.ndarray, np.ndarray],
+           colors: np.ndarray, scale: int) -> None:
+    """Paint the stamp at each tile pos [N, 2] in colors [N, 3] (later rows on top)."""
+    if len(pos) == 0 or len(offsets[0]) == 0:
+        return
+    ys = pos[:, :1] * scale + offsets[0][None, :]
+    xs = pos[:, 1:] * scale + offsets[1][None, :]
+    img[ys, xs] = np.broadcast_to(colors[:, None, :], ys.shape + (3,))
+
+
+def _health_bars(img: np.ndarray, pos: np.ndarray, frac: np.ndarray, scale: int) -> None:
+    """A bar across the top of each tile: green for the health left, dark red for the rest."""
+    thick = max(1, scale // 8)
+    width = scale - 2
+    filled = np.ceil(np.clip(frac, 0.0, 1.0) * width).astype(np.int64)  # any health shows
+    dx = np.arange(width)
+    for dy in range(thick):
+        ys = np.broadcast_to(pos[:, :1] * scale + dy, (len(pos), width))
+        xs = pos[:, 1:] * scale + 1 + dx[None, :]
+        img[ys, xs] = np.where((dx[None, :] < filled[:, None])[..., None],
+                               HEALTH_FULL_COLOR, HEALTH_EMPTY_COLOR)
+
+
+def _lines(img: np.ndarray, lines: np.ndarray, scale: int) -> None:
+    """Straight lines between tile centres: lines [N, 5] = (r0, c0, r1, c1, style)."""
+    if len(lines) == 0:
+        return
+    p0 = lines[:, 0:2] * scale + scale // 2
+    p1 = lines[:, 2:4] * scale + scale // 2
+    steps = int(np.abs(p1 - p0).max()) + 1
+    t = np.linspace(0.0, 1.0, steps)
+    ys = np.rint(p0[:, :1] + (p1 - p0)[:, :1] * t[None, :]).astype(np.int64)
+    xs = np.rint(p0[:, 1:] + (p1 - p0)[:, 1:] * t[None, :]).astype(np.int64)
+    colors = STYLE_COLORS[np.clip(lines[:, 4], 0, len(STYLE_COLORS) - 1)]
+    offsets = [(0, 0)] + ([(1, 0), (0, 1)] if scale >= 8 else [])  # thicker when big
+    h, w = img.shape[:2]
+    for oy, ox in offsets:
+        yy, xx = np.clip(ys + oy, 0, h - 1), np.clip(xs + ox, 0, w - 1)
+        img[yy, xx] = np.broadcast_to(colors[:, None, :], yy.shape + (3,))
+
+
+def render_arrays(tiles: np.ndarray, pos: np.ndarray, population: np.ndarray,
+                  health_frac: np.ndarray | None = None, died: np.ndarray | None = None,
+                  lines: np.ndarray | None = None, scale: int = 8) -> np.ndarray:
+    """Draw a frame from plain arrays; the replay recorder and `render` both use it.
+
+    tiles [H, W] tile types; pos [N, 2] (row, col), population [N] and
+    health_frac [N] (health / max health) of the N agents to draw (any order,
+    later rows on top); died [N] bool draws those as crosses instead; lines
+    [M, 5] int (r0, c0, r1, c1, style) are attacks. Returns uint8 [H*scale,
+    W*scale, 3].
+    """
+    scale = _check_scale(scale)
+    tiles = np.asarray(tiles)
+    if tiles.ndim != 2:
+        raise ValueError(f"tiles: expected a [H, W] array, got shape {tiles.shape}")
+    img = TILE_COLORS[np.clip(tiles, 0, NUM_TILE_TYPES - 1).astype(np.int64)]
+    img = np.ascontiguousarray(np.repeat(np.repeat(img, scale, 0), scale, 1))
+    pos = np.asarray(pos, np.int64).reshape(-1, 2)
+    if len(pos) and (pos.min() < 0 or pos[:, 0].max() >= tiles.shape[0]
+                     or pos[:, 1].max() >= tiles.shape[1]):
+        raise ValueError(f"pos: agent positions must lie on the {tiles.shape} map")
+    population = np.asarray(population, np.int64).reshape(-1)
+    died = np.zeros(len(pos), bool) if died is None else np.asarray(died, bool).reshape(-1)
+    live = ~died
+    stamps = _stamps(scale)
+    pop_colors = POPULATION_COLORS[population % len(POPULATION_COLORS)]
+    _stamp(img, pos[live], stamps["ring"], np.broadcast_to(OUTLINE_COLOR, (int(live.sum()), 3)), scale)
+    _stamp(img, pos[live], stamps["disc"], pop_colors[live], scale)
+    _stamp(img, pos[died], stamps["cross"], np.broadcast_to(DEATH_COLOR, (int(died.sum()), 3)), scale)
+    if health_frac is not None and scale >= 4:
+        _health_bars(img, pos[live], np.asarray(health_frac, np.float64).reshape(-1)[live], scale)
+    if lines is not None:
+        _lines(img, np.asarray(lines, np.int64).reshape(-1, 5), scale)
+    return img
+
+
+def render(state: State, config: Config | None = None, scale: int = 8,
+           attacks: Sequence[Sequence[int]] | np.ndarray | None = None,
+           died: np.ndarray | None = None) -> np.ndarray:
+    """RGB frame uint8 [H*scale, W*scale, 3] of one world (not a batch).
+
+    attacks: rows (attacker slot, target slot, style) drawn as lines; died
+    [A] bool: slots that died this tick (drawn as crosses at their last
+    position, e.g. `done` from `step`). `config` sets the level cap used for
+    max health (v1.3's 99 when None). Runs on the host, never inside jit.
+    """
+    tiles = np.asarray(state.tiles)
+    if tiles.ndim != 2:
+        raise ValueError(f"state.tiles has shape {tiles.shape}: render one world, "
+                         "not a batch (index it first, e.g. jax.tree.map(lambda x: x[0], states))")
+    ag = state.agents
+    alive = np.asarray(ag.alive, bool)
+    pos = np.asarray(ag.pos)
+    max_level = config.max_level if config is not None else 99
+    max_health = np.maximum(levels_from_xp(np.asarray(ag.xp)[:, CONSTITUTION], max_level), 1)
+    frac = np.asarray(ag.health) / max_health
+    dead_now = np.zeros_like(alive) if died is None else np.asarray(died, bool) & ~alive
+    show = alive | dead_now
+    lines = None
+    if attacks is not None and len(attacks):
+        att = np.asarray(attacks, np.int64).reshape(-1, 3)
+        a = len(alive)
+        if att[:, :2].min() < 0 or att[:, :2].max() >= a:
+            raise ValueError(f"attacks: slots must be in [0, {a})")
+        lines = np.concatenate([pos[att[:, 0]], pos[att[:, 1]], att[:, 2:3]], axis=1)
+    return render_arrays(tiles, pos[show], np.asarray(ag.population)[show], frac[show],
+                         dead_now[show], lines, scale)
