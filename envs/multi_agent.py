@@ -19,6 +19,8 @@ envs/per_agent.py; `action_space(agent)` is MultiDiscrete([5, 3, K]).
 """
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from flax import struct
@@ -26,8 +28,12 @@ from flax import struct
 import nmmo_jax as nj
 
 from . import spaces
-from .autoreset import RESET_STREAM, check_max_ticks, mark_world_end
+from .autoreset import autoreset_step, check_max_ticks, mark_world_end
 from .per_agent import AGENT_OBS_FIELDS, action_sizes, obs_shapes, rows_to_actions
+
+
+# The core reset jitted as users jit it, so its compiled code is shared with theirs.
+_core_reset = jax.jit(nj.reset, static_argnames="config")
 
 
 @struct.dataclass
@@ -102,7 +108,7 @@ class MultiAgentEnv:
 
     def reset(self, key: jax.Array) -> tuple[dict, MultiAgentState]:
         """A new world at tick 0. Returns (obs dict, state)."""
-        obs, world = nj.reset(key, self.config)
+        obs, world = _core_reset(key, self.config)
         state = MultiAgentState(world=world, obs=obs)
         return self.get_obs(state), state
 
@@ -124,18 +130,12 @@ class MultiAgentEnv:
             rows.append(row.astype(jnp.int32))
         return jnp.stack(rows)
 
-    def step_env(self, key: jax.Array, state: MultiAgentState, actions: dict
-                 ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
-        """One tick without the auto-reset (the world may stand at max_ticks)."""
-        core_actions = rows_to_actions(self._stack_actions(actions), state.obs.entity_slot)
-        obs, world, reward, done, info = nj.step(key, state.world, core_actions, self.config)
-        if self.max_ticks is None:
-            world_reset = jnp.zeros((), jnp.bool_)
-            info = {**info, "truncated": jnp.zeros_like(done), "world_reset": world_reset}
-        else:
-            done, info = mark_world_end(obs, world, done, info, self.max_ticks)
-            del info["terminal_obs"]  # infos stay [A]-shaped; the obs dict holds it here
-            world_reset = info["world_reset"]
+    def _outputs(self, obs: nj.Obs, world: nj.State, reward: jnp.ndarray,
+                 done: jnp.ndarray, info: dict) -> tuple[dict, MultiAgentState, dict, dict, dict]:
+        """Core step outputs -> the dict API's (obs, state, rewards, dones, infos)."""
+        info = {k: v for k, v in info.items() if k != "terminal_obs"}  # infos stay [A]-shaped
+        world_reset = info.get("world_reset", jnp.zeros((), jnp.bool_))
+        info.setdefault("truncated", jnp.zeros_like(done))
         info["world_reset"] = jnp.broadcast_to(world_reset, done.shape)
         state = MultiAgentState(world=world, obs=obs)
         rewards = {name: reward[i] for i, name in enumerate(self.agents)}
@@ -143,6 +143,17 @@ class MultiAgentEnv:
         dones["__all__"] = world_reset
         return self.get_obs(state), state, rewards, dones, info
 
+    @functools.partial(jax.jit, static_argnums=0)
+    def step_env(self, key: jax.Array, state: MultiAgentState, actions: dict
+                 ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
+        """One tick without the auto-reset (the world may stand at max_ticks)."""
+        core_actions = rows_to_actions(self._stack_actions(actions), state.obs.entity_slot)
+        obs, world, reward, done, info = nj.step(key, state.world, core_actions, self.config)
+        if self.max_ticks is not None:
+            done, info = mark_world_end(obs, world, done, info, self.max_ticks)
+        return self._outputs(obs, world, reward, done, info)
+
+    @functools.partial(jax.jit, static_argnums=0)
     def step(self, key: jax.Array, state: MultiAgentState, actions: dict,
              reset_state: MultiAgentState | None = None
              ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
@@ -150,16 +161,25 @@ class MultiAgentEnv:
 
         Returns (obs {agent: {field}}, state, rewards {agent: f32}, dones
         {agent: bool, "__all__": bool}, infos {name: [A] array}). The fresh
-        world is `reset(fold_in(key, 1))`, or `reset_state` when given (so a
-        vmapped caller can avoid generating a map every tick).
+        world is `reset(fold_in(key, 1))` as in envs.autoreset, or
+        `reset_state` when given (so a vmapped caller can avoid generating a
+        map every tick).
         """
-        obs_dict, stepped, rewards, dones, infos = self.step_env(key, state, actions)
-        if self.max_ticks is None:
-            return obs_dict, stepped, rewards, dones, infos
-        if reset_state is None:
-            fresh = lambda: self.reset(jax.random.fold_in(key, RESET_STREAM))[1]
-            state = jax.lax.cond(dones["__all__"], fresh, lambda: stepped)
-        else:
+        if self.max_ticks is None or reset_state is not None:
+            obs_dict, stepped, rewards, dones, infos = self.step_env(key, state, actions)
+            if reset_state is None:
+                return obs_dict, stepped, rewards, dones, infos
             state = jax.tree.map(lambda new, old: jnp.where(dones["__all__"], new, old),
                                  reset_state, stepped)
-        return self.get_obs(state), state, rewards, dones, infos
+            return self.get_obs(state), state, rewards, dones, infos
+        core_actions = rows_to_actions(self._stack_actions(actions), state.obs.entity_slot)
+        out = autoreset_step(key, state.world, core_actions, self.config, self.max_ticks)
+        return self._outputs(*out)
+
+    # JaxMARL compiles reset/step with the env static: equal settings share the compiled code.
+    def __hash__(self) -> int:
+        return hash((type(self), self.config, self.max_ticks))
+
+    def __eq__(self, other) -> bool:
+        return (type(other) is type(self) and other.config == self.config
+                and other.max_ticks == self.max_ticks)

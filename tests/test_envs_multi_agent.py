@@ -1,0 +1,219 @@
+"""envs.MultiAgentEnv: the JaxMARL-style dict API, and an IPPO loop written against it."""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import nmmo_jax as nj
+from envs import MultiAgentEnv
+from envs.autoreset import RESET_STREAM
+from envs.per_agent import rows_to_actions
+from tests.conftest import jit_reset, jit_step
+
+SMALL = nj.Config.small()
+ENV = MultiAgentEnv(SMALL, max_ticks=64)  # same settings as README: shares the compiled code
+
+
+def sample_actions(env, key):
+    keys = jax.random.split(key, env.num_agents)
+    return {a: env.action_space(a).sample(k) for a, k in zip(env.agents, keys)}
+
+
+def assert_trees_equal(a, b):
+    assert jax.tree.structure(a) == jax.tree.structure(b)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_reset_and_step_follow_the_core():
+    key = jax.random.PRNGKey(4)
+    obs, state = ENV.reset(key)
+    assert_trees_equal((state.obs, state.world), jit_reset(key, SMALL))
+    assert ENV.agents == [f"agent_{i}" for i in range(16)] and set(obs) == set(ENV.agents)
+    space = ENV.observation_space("agent_0")
+    assert space is ENV.observation_space("agent_15")
+    assert all(bool(space.contains(obs[a])) for a in ENV.agents)
+    assert obs["agent_3"]["target_mask"].shape == (3, 8) and obs["agent_3"]["tiles"].dtype == jnp.int8
+
+    actions = sample_actions(ENV, jax.random.PRNGKey(5))
+    assert all(bool(ENV.action_space(a).contains(actions[a])) for a in ENV.agents)
+    obs2, state2, rewards, dones, infos = ENV.step(key, state, actions)
+    rows = jnp.stack([actions[a] for a in ENV.agents])
+    core = jit_step(key, state.world, rows_to_actions(rows, state.obs.entity_slot), SMALL)
+    assert_trees_equal((state2.obs, state2.world), (core[0], core[1]))
+    assert [float(rewards[a]) for a in ENV.agents] == np.asarray(core[2]).tolist()
+    assert [bool(dones[a]) for a in ENV.agents] == np.asarray(core[3]).tolist()
+    assert not bool(dones["__all__"]) and set(dones) == set(ENV.agents) | {"__all__"}
+    assert {k: v.shape for k, v in infos.items()} == {
+        k: (16,) for k in ("alive", "lifetime", "death_cause", "spawned", "truncated", "world_reset")}
+    assert np.array_equal(infos["alive"], core[4]["alive"])
+    assert_trees_equal(obs2["agent_7"], {f: getattr(core[0], f)[7] for f in obs2["agent_7"]})
+
+
+def test_rows_to_actions_maps_rows_to_slots():
+    slots = jnp.array([[0, 5, 2], [1, 0, 1]], jnp.int32)  # agent 1 lists itself, then slot 0
+    rows = jnp.array([[1, 2, 1], [3, 0, 2]], jnp.int32)
+    acts = rows_to_actions(rows, slots)
+    assert acts.move.tolist() == [1, 3] and acts.style.tolist() == [2, 0]
+    assert acts.target.tolist() == [5, 1]  # row 2 of agent 1 is padding: itself, no attack
+    bad = rows_to_actions(jnp.array([[0, 0, 3], [0, 0, -1]], jnp.int32), slots)
+    assert bad.target.tolist() == [0, 1]  # rows outside 0..K-1: no attack
+
+
+def test_world_reset_at_max_ticks():
+    key = jax.random.PRNGKey(8)
+    _, state = ENV.reset(jax.random.PRNGKey(2))
+    for t in range(3):  # a few living agents
+        _, state, *_ = ENV.step(jax.random.PRNGKey(t), state, sample_actions(ENV, key))
+    state = state.replace(world=state.world.replace(tick=jnp.int32(63)))
+    actions = sample_actions(ENV, jax.random.PRNGKey(9))
+    obs, after, rewards, dones, infos = ENV.step(key, state, actions)
+    assert bool(dones["__all__"])
+    fresh_obs, fresh = jit_reset(jax.random.fold_in(key, RESET_STREAM), SMALL)
+    assert_trees_equal((after.world, after.obs), (fresh, fresh_obs))
+    alive_before = np.asarray(infos["alive"])
+    assert alive_before.sum() >= 3
+    assert np.array_equal(infos["truncated"], alive_before) and infos["world_reset"].all()
+    assert all(bool(dones[a]) for a, alive in zip(ENV.agents, alive_before) if alive)
+    assert all(float(rewards[a]) == 0.0 for a, alive in zip(ENV.agents, alive_before) if alive)
+    # A caller-supplied reset state replaces the map generation.
+    _, given, *_ = ENV.step(key, state, actions, reset_state=state)
+    assert_trees_equal(given, state)
+
+
+def test_avail_actions_are_the_observation_masks():
+    _, state = ENV.reset(jax.random.PRNGKey(0))
+    avail = ENV.get_avail_actions(state)
+    slot = int(np.flatnonzero(np.asarray(state.world.agents.alive))[0])
+    mine = avail[f"agent_{slot}"]
+    assert np.array_equal(mine["move"], state.obs.move_mask[slot])
+    assert np.array_equal(mine["target"], state.obs.target_mask[slot])
+    assert mine["style"].tolist() == [True, True, True]
+
+
+def test_bad_calls_raise_naming_the_field():
+    _, state = ENV.reset(jax.random.PRNGKey(0))
+    good = sample_actions(ENV, jax.random.PRNGKey(1))
+    missing = {a: v for a, v in good.items() if a != "agent_5"}
+    with pytest.raises(ValueError, match="agent_5"):
+        ENV.step(jax.random.PRNGKey(0), state, missing)
+    with pytest.raises(ValueError, match="agent_99"):
+        ENV.step(jax.random.PRNGKey(0), state, {**good, "agent_99": good["agent_0"]})
+    with pytest.raises(ValueError, match=r"actions\['agent_2'\]"):
+        ENV.step(jax.random.PRNGKey(0), state, {**good, "agent_2": jnp.zeros(2, jnp.int32)})
+    with pytest.raises(ValueError, match="bob"):
+        ENV.action_space("bob")
+    with pytest.raises(ValueError, match="max_ticks"):
+        MultiAgentEnv(SMALL, max_ticks=0)
+    with pytest.raises(ValueError, match="config"):
+        MultiAgentEnv({"num_agents": 4})
+
+
+def test_independent_ppo_loop():
+    """IPPO in the JaxMARL manner, using only agents/reset/step/avail actions/spaces."""
+    env, num_envs, num_steps = ENV, 2, 8
+    agents = env.agents
+    obs_space, act_space = env.observation_space(agents[0]), env.action_space(agents[0])
+    fields = sorted(obs_space.spaces)
+    feat = sum(math.prod(obs_space[f].shape) for f in fields)
+    n_move, n_style, n_target = (int(n) for n in act_space.nvec)
+    n_out = n_move + n_style + n_target + 1
+
+    def batchify(tree_by_agent):  # {agent: [E, ...]} -> [E, A, ...]
+        return jnp.stack([tree_by_agent[a] for a in agents], axis=1)
+
+    def features(obs):  # {agent: {field: [E, ...]}} -> [E, A, feat]
+        flat = {a: jnp.concatenate([obs[a][f].reshape(num_envs, -1).astype(jnp.float32)
+                                    for f in fields], -1) for a in agents}
+        return batchify(flat)
+
+    def policy(params, x, avail):
+        out = x @ params["w"] + params["b"]
+        move, style, target, value = jnp.split(out, np.cumsum([n_move, n_style, n_target]), -1)
+        move = jnp.where(avail["move"], move, -1e9)
+        return move, style, target, value[..., 0]
+
+    def log_prob(params, x, avail, action):
+        move, style, target, _ = policy(params, x, avail)
+        chosen = jnp.take_along_axis(avail["target"], action[..., 1, None, None], -2)[..., 0, :]
+        target = jnp.where(chosen, target, -1e9)
+        lp = lambda logits, a: jnp.take_along_axis(jax.nn.log_softmax(logits), a[..., None], -1)[..., 0]
+        return lp(move, action[..., 0]) + lp(style, action[..., 1]) + lp(target, action[..., 2])
+
+    def avail_of(state):
+        per_agent = jax.vmap(env.get_avail_actions)(state)
+        return {k: batchify({a: per_agent[a][k] for a in agents}) for k in ("move", "target")}
+
+    def env_step(carry, key):
+        params, obs, state = carry
+        k_move, k_style, k_target, k_env = jax.random.split(key, 4)
+        x, avail = features(obs), avail_of(state)
+        move_l, style_l, target_l, value = policy(params, x, avail)
+        move = jax.random.categorical(k_move, move_l)
+        style = jax.random.categorical(k_style, style_l)
+        ok = jnp.take_along_axis(avail["target"], style[..., None, None], -2)[..., 0, :]
+        target = jax.random.categorical(k_target, jnp.where(ok, target_l, -1e9))
+        action = jnp.stack([move, style, target], -1).astype(jnp.int32)  # [E, A, 3]
+        actions = {a: action[:, i] for i, a in enumerate(agents)}
+        obs2, state2, rewards, dones, _ = jax.vmap(env.step)(
+            jax.random.split(k_env, num_envs), state, actions)
+        tr = dict(x=x, avail=avail, action=action, value=value,
+                  logp=log_prob(params, x, avail, action),
+                  reward=batchify(rewards), done=batchify(dones))
+        return (params, obs2, state2), tr
+
+    def update(carry, key):
+        params, opt_state, obs, state = carry
+        k_roll, = jax.random.split(key, 1)
+        (_, obs, state), traj = jax.lax.scan(env_step, (params, obs, state),
+                                             jax.random.split(k_roll, num_steps))
+        last_value = policy(params, features(obs), avail_of(state))[3]
+
+        def gae(next_adv_value, tr):
+            next_adv, next_value = next_adv_value
+            live = 1.0 - tr["done"].astype(jnp.float32)
+            delta = tr["reward"] + 0.99 * next_value * live - tr["value"]
+            adv = delta + 0.99 * 0.95 * live * next_adv
+            return (adv, tr["value"]), adv
+
+        _, adv = jax.lax.scan(gae, (jnp.zeros_like(last_value), last_value), traj, reverse=True)
+        target_v = adv + traj["value"]
+
+        def loss_fn(p):
+            logp = log_prob(p, traj["x"], traj["avail"], traj["action"])
+            ratio = jnp.exp(logp - traj["logp"])
+            norm = (adv - adv.mean()) / (adv.std() + 1e-8)
+            pg = -jnp.minimum(ratio * norm, jnp.clip(ratio, 0.8, 1.2) * norm).mean()
+            value = policy(p, traj["x"], traj["avail"])[3]
+            return pg + 0.5 * ((value - target_v) ** 2).mean()
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, opt_state = tx.update(grads, opt_state)
+        params = optax.apply_updates(params, updates)
+        return (params, opt_state, obs, state), (loss, traj)
+
+    tx = optax.adam(1e-3)
+
+    @jax.jit
+    def train(key):
+        k_init, k_reset, k_run = jax.random.split(key, 3)
+        params = {"w": 0.01 * jax.random.normal(k_init, (feat, n_out)), "b": jnp.zeros(n_out)}
+        obs, state = jax.vmap(env.reset)(jax.random.split(k_reset, num_envs))
+        carry = (params, tx.init(params), obs, state)
+        (params, *_), (loss, traj) = jax.lax.scan(update, carry, jax.random.split(k_run, 2))
+        return params, loss, traj
+
+    params, loss, traj = train(jax.random.PRNGKey(0))
+    assert loss.shape == (2,) and np.isfinite(np.asarray(loss)).all()
+    assert traj["reward"].shape == (2, num_steps, num_envs, 16)
+    assert set(np.unique(np.asarray(traj["reward"]))) <= {0.0, -1.0}
+    assert float(jnp.abs(params["b"]).sum()) > 0  # the update moved the parameters
+    # Sampled moves and targets respected the avail masks.
+    move_ok = jnp.take_along_axis(traj["avail"]["move"], traj["action"][..., 0, None], -1)
+    assert bool(move_ok.all())
+    style = traj["action"][..., 1, None, None]
+    rows = jnp.take_along_axis(traj["avail"]["target"], style, -2)[..., 0, :]
+    assert bool(jnp.take_along_axis(rows, traj["action"][..., 2, None], -1).all())
