@@ -4,7 +4,8 @@ World w always gets key `jax.random.split(key, W)[w]`, so a batch equals W
 separate `nmmo_jax.reset` / `nmmo_jax.step` calls with those keys (with
 `max_ticks`: W separate `envs.autoreset.autoreset_step` calls). Every array
 gains a leading world axis W. The functions are jitted with the config and
-sizes static; calling them inside your own jit or scan is fine.
+sizes static (each setting compiles once); calling them inside your own jit
+or scan is fine.
 
 `chunk` runs the worlds as `lax.map` over groups of `chunk` vmapped worlds:
 same results, much less scratch memory when W is large (PERF_NOTES.md).
@@ -40,18 +41,15 @@ def _over_worlds(fn, chunk: int | None, *args):
     return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "num_worlds", "chunk"))
 def batch_reset(key: jax.Array, config: nj.Config, num_worlds: int,
                 chunk: int | None = None) -> tuple[nj.Obs, nj.State]:
     """W = num_worlds new worlds. Returns (obs [W, A, ...], state [W, ...])."""
     if not isinstance(num_worlds, int) or isinstance(num_worlds, bool) or num_worlds < 1:
         raise ValueError(f"num_worlds={num_worlds!r}: must be an integer >= 1")
     _check_chunk(chunk, num_worlds)
-    keys = jax.random.split(key, num_worlds)
-    return _over_worlds(lambda k: nj.reset(k, config), chunk, keys)
+    return _batch_reset(key, config, num_worlds, chunk)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "max_ticks", "chunk"))
 def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.Config,
                max_ticks: int | None = None, chunk: int | None = None
                ) -> tuple[nj.Obs, nj.State, jnp.ndarray, jnp.ndarray, dict]:
@@ -74,7 +72,20 @@ def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.
         if shape != (w, a):
             raise ValueError(f"actions.{name} has shape {shape}, expected (W, A) = {(w, a)}")
     _check_chunk(chunk, w)
-    keys = jax.random.split(key, w)
+    return _batch_step(key, state, actions, config, max_ticks, chunk)
+
+
+# The public functions check their arguments, then call these with the static
+# arguments always in the same (positional) form, so each setting compiles once.
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _batch_reset(key, config, num_worlds, chunk):
+    keys = jax.random.split(key, num_worlds)
+    return _over_worlds(lambda k: nj.reset(k, config), chunk, keys)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _batch_step(key, state, actions, config, max_ticks, chunk):
+    keys = jax.random.split(key, state.tick.shape[0])
     step = lambda k, s, act: nj.step(k, s, act, config)
     obs, state, reward, done, info = _over_worlds(step, chunk, keys, state, actions)
     if max_ticks is None:

@@ -6,14 +6,15 @@ import pytest
 
 import envs
 import nmmo_jax as nj
-from envs.autoreset import RESET_STREAM, autoreset_step
+from envs.autoreset import RESET_STREAM
 from envs.batch import BatchEnv, batch_reset, batch_step
 from envs.log import log_init, log_update, reduce_stats
 from policies.scripted import random_policy
 from tests.conftest import SCENE, act, jit_reset, jit_step, run, scene
 
 SMALL = nj.Config.small()
-jit_autoreset = jax.jit(autoreset_step, static_argnames=("config", "max_ticks"))
+jit_random_actions = jax.jit(lambda key, obs: random_actions(key, obs))
+jit_log_update = jax.jit(log_update)
 
 
 def assert_trees_equal(a, b):
@@ -33,35 +34,39 @@ def random_actions(key, obs):
 
 def test_batch_equals_separate_worlds():
     key_reset, key_step = jax.random.PRNGKey(5), jax.random.PRNGKey(6)
-    obs, state = batch_reset(key_reset, SMALL, 3)
-    assert state.tick.shape == (3,) and obs.tiles.shape == (3, 16, 15, 15)
-    actions = random_actions(jax.random.PRNGKey(7), obs)
+    obs, state = batch_reset(key_reset, SMALL, 4)
+    assert state.tick.shape == (4,) and obs.tiles.shape == (4, 16, 15, 15)
+    actions = jit_random_actions(jax.random.PRNGKey(7), obs)
     out = batch_step(key_step, state, actions, SMALL)
-    assert out[2].shape == (3, 16) and out[3].dtype == jnp.bool_
-    for w in range(3):
-        single_obs, single_state = jit_reset(jax.random.split(key_reset, 3)[w], SMALL)
+    assert out[2].shape == (4, 16) and out[3].dtype == jnp.bool_
+    for w in range(4):
+        single_obs, single_state = jit_reset(jax.random.split(key_reset, 4)[w], SMALL)
         assert_trees_equal((single_obs, single_state), world((obs, state), w))
-        single = jit_step(jax.random.split(key_step, 3)[w], single_state, world(actions, w), SMALL)
+        single = jit_step(jax.random.split(key_step, 4)[w], single_state, world(actions, w), SMALL)
         assert_trees_equal(single, world(out, w))
     # Worlds differ from one another (the keys are split, not shared).
     assert not np.array_equal(np.asarray(state.tiles[0]), np.asarray(state.tiles[1]))
 
 
+MAX_TICKS, CHUNK = 25, 2  # one compiled batch_step with a world reset, shared below
+
+
 def test_max_ticks_resets_only_finished_worlds_and_keeps_terminal_obs():
     obs, state = batch_reset(jax.random.PRNGKey(1), SMALL, 4)
-    state = state.replace(tick=jnp.array([1, 0, 1, 0], jnp.int32))  # worlds 0 and 2 end now
-    actions = random_actions(jax.random.PRNGKey(2), obs)
+    state = state.replace(tick=jnp.array([24, 0, 24, 0], jnp.int32))  # worlds 0 and 2 end now
+    actions = jit_random_actions(jax.random.PRNGKey(2), obs)
     key = jax.random.PRNGKey(3)
-    obs2, state2, reward, done, info = batch_step(key, state, actions, SMALL, max_ticks=2, chunk=2)
+    obs2, state2, reward, done, info = batch_step(key, state, actions, SMALL,
+                                                  max_ticks=MAX_TICKS, chunk=CHUNK)
     assert info["world_reset"].tolist() == [True, False, True, False]
     assert state2.tick.tolist() == [0, 1, 0, 1]
     keys = jax.random.split(key, 4)
     for w in range(4):
-        plain = jit_step(keys[w], world(state, w), world(actions, w), SMALL)
-        p_obs, p_state, p_reward, p_done, p_info = plain
+        p_obs, p_state, p_reward, p_done, p_info = jit_step(
+            keys[w], world(state, w), world(actions, w), SMALL)
         assert_trees_equal(world(info["terminal_obs"], w), p_obs)
         assert np.array_equal(reward[w], p_reward)
-        if w % 2 == 0:  # reset: the new world's first observation, lives cut short
+        if w % 2 == 0:  # reset: the new world's first observation; lives cut short
             assert_trees_equal(world((obs2, state2), w),
                                jit_reset(jax.random.fold_in(keys[w], RESET_STREAM), SMALL))
             assert np.array_equal(info["truncated"][w], p_info["alive"])
@@ -71,16 +76,17 @@ def test_max_ticks_resets_only_finished_worlds_and_keeps_terminal_obs():
             assert_trees_equal(world((obs2, state2), w), (p_obs, p_state))
             assert not info["truncated"][w].any()
             assert np.array_equal(done[w], p_done)
-        # The one-world wrapper gives the same as world w of the batch.
-        single = jit_autoreset(keys[w], world(state, w), world(actions, w), SMALL, max_ticks=2)
-        assert_trees_equal(single, world((obs2, state2, reward, done, info), w))
 
 
 def test_batch_env_class_matches_functions():
-    env = BatchEnv(SMALL, num_worlds=2)
-    assert hash(env) == hash(BatchEnv(SMALL, num_worlds=2)) and env.num_agents == 16
+    env = BatchEnv(SMALL, num_worlds=4, max_ticks=MAX_TICKS, chunk=CHUNK)
+    assert hash(env) == hash(BatchEnv(SMALL, 4, MAX_TICKS, CHUNK)) and env.num_agents == 16
     obs, state = env.reset(jax.random.PRNGKey(0))
-    assert_trees_equal((obs, state), batch_reset(jax.random.PRNGKey(0), SMALL, 2))
+    assert_trees_equal((obs, state), batch_reset(jax.random.PRNGKey(0), SMALL, 4))
+    actions = jit_random_actions(jax.random.PRNGKey(1), obs)
+    assert_trees_equal(env.step(jax.random.PRNGKey(2), state, actions),
+                       batch_step(jax.random.PRNGKey(2), state, actions, SMALL,
+                                  max_ticks=MAX_TICKS, chunk=CHUNK))
 
 
 @pytest.mark.parametrize("call,field", [
@@ -167,30 +173,24 @@ def test_log_spawn_restart_truncation_and_world_reset():
     assert log.episode_length.tolist() == [[0, 0, 0]]  # the new world starts from zero
 
 
-def test_log_in_a_jitted_scan_matches_core_lifetimes():
-    """Over a random rollout with world resets, the log's lifetimes are the core's."""
-    @jax.jit
-    def rollout(key):
-        obs, state = batch_reset(key, SMALL, 2)
-
-        def tick(carry, k):
-            obs, state, log = carry
-            k_act, k_env = jax.random.split(k)
-            obs, state, reward, done, info = batch_step(
-                k_env, state, random_actions(k_act, obs), SMALL, max_ticks=25)
-            log, stats = log_update(log, reward, done, info)
-            died = done & ~info["truncated"]
-            core = (died.sum(), jnp.where(died, info["lifetime"], 0).sum(), info["truncated"].sum())
-            return (obs, state, log), (stats, core)
-
-        _, (stats, core) = jax.lax.scan(tick, (obs, state, log_init(2, 16)),
-                                        jax.random.split(key, 60))
-        return reduce_stats(stats), jax.tree.map(jnp.sum, core)
-
-    total, (deaths, life_sum, truncated) = rollout(jax.random.PRNGKey(9))
-    assert int(total["num_finished"]) == int(deaths) > 0
-    assert int(total["sum_lifetime"]) == int(life_sum)
-    assert int(total["num_truncated"]) == int(truncated) > 0  # two resets per world
+def test_log_over_random_rollout_agrees_with_core_lifetimes():
+    """Through deaths and world resets, the log's lifetimes are the core's."""
+    obs, state = batch_reset(jax.random.PRNGKey(9), SMALL, 4)
+    log, per_tick, deaths, life_sum, cut = log_init(4, 16), [], 0, 0, 0
+    for t in range(60):  # Python loop over the compiled step (no new compile)
+        obs, state, reward, done, info = batch_step(
+            jax.random.PRNGKey(100 + t), state, jit_random_actions(jax.random.PRNGKey(t), obs),
+            SMALL, max_ticks=MAX_TICKS, chunk=CHUNK)
+        log, stats = jit_log_update(log, reward, done, info)
+        per_tick.append(stats)
+        died = np.asarray(done & ~info["truncated"])
+        deaths += died.sum()
+        life_sum += np.asarray(info["lifetime"])[died].sum()
+        cut += np.asarray(info["truncated"]).sum()
+    total = reduce_stats(jax.tree.map(lambda *x: jnp.stack(x), *per_tick))
+    assert int(total["num_finished"]) == deaths > 0
+    assert int(total["sum_lifetime"]) == life_sum
+    assert int(total["num_truncated"]) == cut > 0  # two resets per world
     assert float(total["mean_return"]) == -1.0
 
 
