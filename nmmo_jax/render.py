@@ -40,7 +40,7 @@ POPULATION_COLORS = np.array([
 ], np.uint8)
 
 # Attack lines by style: melee, range, mage.
-STYLE_COLORS = np.array([(235, 30, 30), (255, 128, 0), (60, 60, 255)], np.uint8)
+STYLE_COLORS = np.array([(240, 30, 30), (255, 140, 0), (70, 110, 255)], np.uint8)
 
 OUTLINE_COLOR = np.array((20, 20, 20), np.uint8)
 DEATH_COLOR = np.array((25, 25, 25), np.uint8)
