@@ -15,12 +15,13 @@ Keys: tick t (1..ticks) uses `k_act, k_step = jax.random.split(jax.random.
 fold_in(key, t))` with key = PRNGKey(seed); the world comes from
 `nmmo_jax.reset(key, config)` unless a start state is given.
 
-Attacks: `step` reports no attacks, so they are rebuilt from the actions fed
-and the states around the tick with exactly the combat system's validity test
-(attacker alive, target another slot alive at attack time, not immune, in the
-style's range after moves). `hit` is exact when `info` carries
-`attack_hit [A] bool` (by attacker); otherwise it means "the target took
-damage this tick" (with two attackers on one target, a miss can show as a hit).
+Attacks: when `info` carries `attack_target [A]` (slot attacked, own slot =
+none) and `attack_hit [A] bool` they are used as they are. Otherwise they are
+rebuilt from the actions fed and the states around the tick with the combat
+system's own validity test (attacker alive, target another slot alive at
+attack time, not immune, in the style's range after moves), and `hit` means
+"the target took damage this tick" (with two attackers on one target, a miss
+can show as a hit).
 """
 from __future__ import annotations
 
@@ -175,27 +176,35 @@ def _build_rollout_fn(policy: Policy, config: nj.Config, length: int):
 _cached_rollout_fn = functools.lru_cache(maxsize=8)(_build_rollout_fn)  # compile once per process
 
 
-def _attacks(prev_alive, spawned, actions, agents, info, config):
-    """Attack rows [n, 4] (tick-in-chunk, src, dst, style, hit) for stacked ticks [T, A]."""
+def _attacks(prev_alive: np.ndarray, spawned: np.ndarray, actions: nj.Actions, agents: nj.Agents,
+             info: dict, config: nj.Config) -> tuple[np.ndarray, np.ndarray]:
+    """(tick index [n], rows [n, 4] = src, dst, style, hit) of the attacks of stacked ticks [T, A].
+
+    Uses info["attack_target"] (slot attacked, own slot = none) and
+    info["attack_hit"] when the step reports them; otherwise applies the
+    combat system's own test to the actions and the states around the tick.
+    """
     a = config.num_agents
-    slots = np.arange(a)
+    slots = np.arange(a)[None]
     style = np.asarray(actions.style)
-    target = np.asarray(actions.target)
-    ok_style = (style >= 0) & (style < nj.NUM_STYLES)
-    ok_target = (target >= 0) & (target < a) & (target != slots[None])
-    t = np.clip(target, 0, a - 1)
     s = np.clip(style, 0, nj.NUM_STYLES - 1)
-    pos = np.asarray(agents.pos)
-    at_attack = prev_alive | spawned  # alive when attacks are decided
-    t_alive = np.take_along_axis(at_attack, t, 1)
-    t_immune = np.take_along_axis(np.asarray(agents.immune), t, 1)
-    t_pos = np.take_along_axis(pos, t[..., None], 1)
-    reach = np.asarray(config.style_ranges)[s]
-    dist = np.abs(pos - t_pos).max(-1)
-    attack = prev_alive & ok_style & ok_target & t_alive & (t_immune == 0) & (dist <= reach)
+    if "attack_target" in info:
+        target = np.asarray(info["attack_target"])
+        t = np.clip(target, 0, a - 1)
+        attack = (target >= 0) & (target < a) & (target != slots)
+    else:
+        target = np.asarray(actions.target)
+        t = np.clip(target, 0, a - 1)
+        pos = np.asarray(agents.pos)  # after this tick's moves; death does not move anyone
+        t_alive = np.take_along_axis(prev_alive | spawned, t, 1)  # alive when attacks are decided
+        t_immune = np.take_along_axis(np.asarray(agents.immune), t, 1)
+        dist = np.abs(pos - np.take_along_axis(pos, t[..., None], 1)).max(-1)
+        reach = np.asarray(config.style_ranges)[s]
+        attack = (prev_alive & (style >= 0) & (style < nj.NUM_STYLES) & (target >= 0) & (target < a)
+                  & (target != slots) & t_alive & (t_immune == 0) & (dist <= reach))
     if "attack_hit" in info:
         hit = np.asarray(info["attack_hit"], bool)
-    else:
+    else:  # the target took damage this tick (from this attacker or another)
         hit = np.take_along_axis(np.asarray(agents.damage), t, 1) > 0
     tick_i, src = np.nonzero(attack)
     return tick_i, np.stack([src, t[tick_i, src], s[tick_i, src], hit[tick_i, src]], 1)

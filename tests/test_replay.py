@@ -262,3 +262,19 @@ def test_script_pretrained_and_scripted_names(monkeypatch, tmp_path, capsys):
     assert replay_script.scripted_policy("random") is random_policy
     err = run_script_error(["--policy", "random", "--ticks", "0"], capsys)
     assert "--ticks must be >= 1" in err
+
+
+def test_attacks_from_info_when_the_step_reports_them():
+    """If step's info carries attack_target / attack_hit, the recorder takes them as they are."""
+    from envs.replay import _attacks
+    a = SMALL.num_agents
+    agents = jax.tree.map(lambda x: np.asarray(x)[None], scene([dict(slot=0, pos=(5, 5))], config=SMALL).agents)
+    actions = nj.Actions(move=np.zeros((1, a), int), style=np.full((1, a), nj.RANGE), target=np.zeros((1, a), int))
+    target = np.arange(a)[None].copy()
+    target[0, [3, 7]] = [9, 2]
+    info = {"attack_target": target, "attack_hit": (np.arange(a) == 7)[None]}
+    prev = np.zeros((1, a), bool)
+    tick_i, rows = _attacks(prev, prev, actions, agents, info, SMALL)
+    assert tick_i.tolist() == [0, 0] and rows.tolist() == [[3, 9, nj.RANGE, 0], [7, 2, nj.RANGE, 1]]
+    # Without them: nobody alive, so no attack passes the combat test.
+    assert len(_attacks(prev, prev, actions, agents, {}, SMALL)[0]) == 0
