@@ -53,9 +53,10 @@ def load_policy(spec: str) -> tuple[Callable, nj.Config | None, str]:
             raise PolicyError(f"--policy pretrained: no pretrained checkpoint at {path}")
         raise PolicyError(f"--policy {spec!r}: no such checkpoint file or run directory "
                           f"(or name one of {', '.join(SCRIPTED)}, pretrained)")
-    from train.checkpoint import load_policy as load_checkpoint
+    from train import checkpoint
     try:
-        fn, config = load_checkpoint(path)
+        checkpoint.read(path)  # a missing, empty or corrupt checkpoint fails here, before any model is built
+        fn, config = checkpoint.load_policy(path)
     except (ValueError, FileNotFoundError, OSError, KeyError) as e:
         raise PolicyError(f"--policy {spec!r}: cannot load this checkpoint: {e}") from e
     return fn, config, "pretrained" if spec == "pretrained" else path.name
