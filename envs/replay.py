@@ -225,15 +225,16 @@ def _rows(present: np.ndarray, agents: nj.Agents, flags: np.ndarray, cause: np.n
 
 
 def _offsets(tick_i: np.ndarray, frames: int) -> np.ndarray:
+    """int64 [frames + 1]: where each frame's rows start in rows sorted by frame index tick_i."""
     return np.concatenate([[0], np.cumsum(np.bincount(tick_i, minlength=frames))]).astype(np.int64)
 
 
 def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
            state: nj.State | None = None, name: str = "policy", chunk: int = 100,
            progress: Callable[[int, int], None] | None = None) -> Recording:
-    """Play `policy` for `ticks` ticks on one world and record it (see module docstring).
+    """Play `policy` for `ticks` ticks on one world; a Recording of ticks + 1 frames.
 
-    state: start here instead of `reset(PRNGKey(seed), config)`. The ticks run
+    See the module docstring for what is kept and how keys are drawn. state: start here instead of `reset(PRNGKey(seed), config)`. The ticks run
     in jitted chunks of `chunk` (compiled once; the last chunk's extra ticks
     are dropped); progress(done_ticks, ticks) is called after each chunk.
     """
@@ -250,6 +251,9 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
     if state is None:
         obs, state = _reset(key, config=config)
     else:
+        if np.ndim(state.tiles) != 2 or np.shape(state.tiles) != (config.map_size,) * 2:
+            raise ValueError(f"state: expected one world on a {config.map_size}x{config.map_size} map, "
+                             f"got tiles of shape {np.shape(state.tiles)}")
         obs = _observe(state, config=config)
     a = config.num_agents
     first_tick = int(state.tick) + 1
