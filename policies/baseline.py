@@ -1,0 +1,131 @@
+"""The actor-critic baseline: Input -> MLP -> Output + value, one parameter set per population.
+
+Slot i belongs to population i % P (RULES.md), so reshaping the agent axis
+A -> (A // P, P) puts each population in its own column; `apply` vmaps the
+network over that column with the stacked parameters (no per-agent gather of
+parameters). `shared=True` keeps one parameter set for everybody.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import nmmo_jax as nj
+from nmmo_jax import Obs
+
+from .io import ActionDist, Input, Output, to_actions
+
+Params = Any
+
+
+class Network(nn.Module):
+    """One population's actor-critic on observation rows with any leading dims.
+
+    Obs [..., A', ...] -> (ActionDist [..., A', ...], value f32 [..., A']).
+    """
+
+    config: nj.Config
+    width: int = 32
+    entity_dim: int = 16
+
+    @nn.compact
+    def __call__(self, obs: Obs) -> tuple[ActionDist, jnp.ndarray]:
+        hidden, emb = Input(self.config, self.width, self.entity_dim, name="input")(obs)
+        hidden = nn.relu(nn.Dense(self.width, name="mlp")(hidden))
+        dist = Output(name="output")(hidden, emb, obs.move_mask, obs.target_mask)
+        value = nn.Dense(1, kernel_init=nn.initializers.orthogonal(1.0), name="value")(hidden)
+        return dist, value[..., 0]
+
+
+def _check_int(name: str, value: Any, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"ActorCritic {name}={value!r}: must be an integer >= {low}")
+
+
+class ActorCritic:
+    """Per-population (or shared) actor-critic over one or many worlds.
+
+    init(key, obs [A, ...]) -> params (leaves with leading axis P unless shared);
+    apply(params, obs [..., A, ...]) -> (ActionDist [..., A, ...], value f32 [..., A]).
+    """
+
+    def __init__(self, config: nj.Config, width: int = 32, shared: bool = False,
+                 entity_dim: int = 16) -> None:
+        _check_int("width", width, 1)
+        _check_int("entity_dim", entity_dim, 1)
+        if not shared and config.num_agents % config.num_populations:
+            raise ValueError(
+                f"ActorCritic: Config.num_populations={config.num_populations} must divide "
+                f"num_agents={config.num_agents} for per-population parameters (or use shared=True)")
+        self.config, self.width, self.shared = config, width, bool(shared)
+        self.populations = 1 if shared else config.num_populations
+        self.net = Network(config, width, entity_dim)
+
+    # ------------------------------------------------------------------ checks
+    def _agent_axis(self, obs: Obs) -> tuple[int, ...]:
+        """Leading batch dims of obs; raises if the agent axis has the wrong size."""
+        shape = obs.move_mask.shape
+        if len(shape) < 2 or shape[-1] != nj.NUM_MOVES or shape[-2] != self.config.num_agents:
+            raise ValueError(f"obs.move_mask has shape {shape}: expected [..., "
+                             f"num_agents={self.config.num_agents}, {nj.NUM_MOVES}]")
+        return shape[:-2]
+
+    # ------------------------------------------------------------------ API
+    def init(self, key: jax.Array, obs: Obs) -> Params:
+        """Fresh parameters from one world's observation [A, ...] (only its shapes matter)."""
+        if self._agent_axis(obs):
+            raise ValueError(f"ActorCritic.init wants ONE world's obs [A, ...]; "
+                             f"obs.move_mask has shape {obs.move_mask.shape}")
+        if self.shared:
+            return self.net.init(key, obs)
+        keys = jax.random.split(key, self.populations)
+        return jax.vmap(self.net.init, in_axes=(0, None))(keys, obs)
+
+    def apply(self, params: Params, obs: Obs) -> tuple[ActionDist, jnp.ndarray]:
+        """Every agent with its population's parameters; obs [..., A, ...].
+
+        Returns ActionDist (move [..., A, 5], style [..., A, 3], target
+        [..., A, 3, K]) and value f32 [..., A].
+        """
+        lead = self._agent_axis(obs)
+        if self.shared:
+            return self.net.apply(params, obs)
+        p, a, axis = self.populations, self.config.num_agents, len(lead) + 1
+        # [..., A, *F] -> [..., A/P, P, *F]: slot i = (i // P) * P + (i % P), column = population.
+        split = jax.tree.map(lambda x: x.reshape(lead + (a // p, p) + x.shape[len(lead) + 1:]), obs)
+        dist, value = jax.vmap(self.net.apply, in_axes=(0, axis), out_axes=axis)(params, split)
+        merge = lambda x: x.reshape(lead + (a,) + x.shape[len(lead) + 2:])
+        return jax.tree.map(merge, dist), merge(value)
+
+    def num_params(self, params: Params) -> int:
+        """Total number of parameters (all populations together)."""
+        return int(sum(np.prod(x.shape) for x in jax.tree.leaves(params)))
+
+    def describe(self, params: Params) -> str:
+        """A small table of parameter counts per top-level block, for logs."""
+        inner = params["params"]
+        per = lambda tree: sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree)) // self.populations
+        lines = [f"ActorCritic width={self.width} "
+                 f"{'shared' if self.shared else f'{self.populations} populations'}"]
+        for block, tree in inner.items():
+            sub = tree if not isinstance(tree, dict) else tree
+            lines.append(f"  {block:<10} {per(sub):>8,} per population")
+            if isinstance(tree, dict):
+                for name, leaf in tree.items():
+                    if isinstance(leaf, dict) and block == "input":
+                        lines.append(f"    {name:<8} {per(leaf):>8,}")
+        lines.append(f"  total      {self.num_params(params):>8,}")
+        return "\n".join(lines)
+
+    def policy_fn(self, params: Params) -> Callable[[jax.Array, Obs], nj.Actions]:
+        """(key, obs [A, ...]) -> Actions: sample and map rows to slots, like scripted policies."""
+
+        def policy(key: jax.Array, obs: Obs) -> nj.Actions:
+            dist, _ = self.apply(params, obs)
+            return to_actions(dist.sample(key), obs)
+
+        return policy

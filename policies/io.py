@@ -1,0 +1,267 @@
+"""Prebuilt IO networks: observation arrays -> vectors -> hierarchical action heads.
+
+`Input` embeds each agent's observation into one hidden vector (plus the
+per-entity embeddings the pointer head reuses); `Output` turns a hidden vector
+into an `ActionDist` over (move, style, target row) that respects the action
+masks. A user model goes between the two and never sees structured data.
+
+Both modules work on any number of leading batch dims: every observation leaf
+is [..., A, ...] and they flatten the leading dims into rows internally.
+Cost matters more than capacity here (the policy, not the env, bounds training
+speed on a CPU), so the tile window is pooled into integer block counts before
+anything is learned, and entities are pooled by one attention query.
+"""
+from __future__ import annotations
+
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+import nmmo_jax as nj
+from nmmo_jax import Obs
+
+# Logit of a masked-out choice: finite (entropy and gradients stay NaN-free) and
+# far below anything a network outputs, so exp() underflows to exactly 0.
+MASKED = -1e9
+# Sampling treats logits below this as masked: a masked action is never drawn.
+_MASKED_CUTOFF = MASKED / 2
+
+# ----------------------------------------------------------------------------- actions
+@struct.dataclass
+class Choice:
+    """What a policy picked, in entity-row space; int32 [..., A] each.
+
+    move 0..4, style 0..2, target = row 0..K-1 of the entity list (0 = no attack).
+    """
+
+    move: jnp.ndarray
+    style: jnp.ndarray
+    target: jnp.ndarray
+
+
+def _log_softmax(logits: jnp.ndarray) -> jnp.ndarray:
+    return jax.nn.log_softmax(logits, axis=-1)
+
+
+def _entropy(logits: jnp.ndarray) -> jnp.ndarray:
+    """Entropy over the last axis; masked entries have p = 0 exactly and add 0."""
+    logp = _log_softmax(logits)
+    return -jnp.sum(jnp.exp(logp) * logp, axis=-1)
+
+
+def _pick(values: jnp.ndarray, index: jnp.ndarray) -> jnp.ndarray:
+    """values[..., index] along the last axis as a one-hot product (cheap to differentiate)."""
+    return jnp.sum(values * jax.nn.one_hot(index, values.shape[-1], dtype=values.dtype), axis=-1)
+
+
+def _sample(key: jax.Array, logits: jnp.ndarray) -> jnp.ndarray:
+    """Gumbel-max draw that can never return a masked entry (int32 [...])."""
+    safe = jnp.where(logits > _MASKED_CUTOFF, logits, -jnp.inf)
+    return jax.random.categorical(key, safe, axis=-1).astype(jnp.int32)
+
+
+def _style_row(target: jnp.ndarray, style: jnp.ndarray) -> jnp.ndarray:
+    """target[..., style, :]: the target logits [..., K] of the chosen style."""
+    return jnp.take_along_axis(target, style[..., None, None], axis=-2)[..., 0, :]
+
+
+@struct.dataclass
+class ActionDist:
+    """Masked logits of the hierarchical action: move, style, then a target given the style.
+
+    move f32 [..., A, 5]; style f32 [..., A, 3]; target f32 [..., A, 3, K] (one
+    row of target logits per style, masked by that style's target mask).
+    Masked entries hold MASKED (finite), so they have probability exactly 0.
+    """
+
+    move: jnp.ndarray
+    style: jnp.ndarray
+    target: jnp.ndarray
+
+    def sample(self, key: jax.Array) -> Choice:
+        """Draw move and style, then a target valid for the drawn style."""
+        k_move, k_style, k_target = jax.random.split(key, 3)
+        style = _sample(k_style, self.style)
+        return Choice(move=_sample(k_move, self.move), style=style,
+                      target=_sample(k_target, _style_row(self.target, style)))
+
+    def mode(self) -> Choice:
+        """The greedy action (most likely move, style, and target for that style)."""
+        style = jnp.argmax(self.style, axis=-1).astype(jnp.int32)
+        return Choice(move=jnp.argmax(self.move, axis=-1).astype(jnp.int32), style=style,
+                      target=jnp.argmax(_style_row(self.target, style), axis=-1).astype(jnp.int32))
+
+    def log_prob(self, choice: Choice) -> jnp.ndarray:
+        """f32 [..., A]: log p(move) + log p(style) + log p(target | style)."""
+        style_hot = jax.nn.one_hot(choice.style, self.style.shape[-1], dtype=self.target.dtype)
+        target_logits = jnp.sum(self.target * style_hot[..., None], axis=-2)
+        return (_pick(_log_softmax(self.move), choice.move)
+                + _pick(_log_softmax(self.style), choice.style)
+                + _pick(_log_softmax(target_logits), choice.target))
+
+    def entropy(self) -> jnp.ndarray:
+        """f32 [..., A], exact: H(move) + H(style) + sum_s p(s) H(target | s)."""
+        p_style = jax.nn.softmax(self.style, axis=-1)
+        return (_entropy(self.move) + _entropy(self.style)
+                + jnp.sum(p_style * _entropy(self.target), axis=-1))
+
+    def probs(self) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+        """(p_move [..., 5], p_style [..., 3], p_target_given_style [..., 3, K])."""
+        return (jax.nn.softmax(self.move, axis=-1), jax.nn.softmax(self.style, axis=-1),
+                jax.nn.softmax(self.target, axis=-1))
+
+
+def to_actions(choice: Choice, obs: Obs) -> nj.Actions:
+    """Game actions from a row-space choice: target slot = obs.entity_slot[target row].
+
+    Works for any leading dims ([A], [W, A], ...); int32 like the choice.
+    """
+    slot = jnp.take_along_axis(obs.entity_slot, choice.target[..., None], axis=-1)[..., 0]
+    return nj.Actions(move=choice.move, style=choice.style, target=slot.astype(jnp.int32))
+
+
+# ----------------------------------------------------------------------------- layers
+def _block_counts(tiles: jnp.ndarray, counts: jnp.ndarray, block: int) -> jnp.ndarray:
+    """Per block of block x block cells: how many cells of each tile type, and
+    how many agents. [N, V, V] int8 -> [N, (V // block)^2, 7] float32 (raw counts).
+
+    The six type counts are packed 4 bits each into one uint32 per cell (a block
+    holds at most 9 < 16 cells), so the pooling is one integer sum over the
+    window instead of six float passes; agents go in the top 8 bits (clipped).
+    """
+    n, v = tiles.shape[0], tiles.shape[-1]
+    b = -(-v // block)
+    code = jnp.left_shift(jnp.uint32(1), 4 * tiles.astype(jnp.uint32))
+    code = code + jnp.left_shift(jnp.minimum(counts, 255 // (block * block)).astype(jnp.uint32), 24)
+    if b * block != v:  # pad the far edges with code 0: cells that count as nothing
+        code = jnp.pad(code, ((0, 0), (0, b * block - v), (0, b * block - v)))
+    total = code.reshape(n, b, block, b, block).sum(axis=(2, 4), dtype=jnp.uint32)
+    shifts = jnp.asarray([4 * k for k in range(nj.NUM_TILE_TYPES)] + [24], jnp.uint32)
+    widths = jnp.asarray([15] * nj.NUM_TILE_TYPES + [255], jnp.uint32)
+    return (jnp.right_shift(total.reshape(n, b * b, 1), shifts) & widths).astype(jnp.float32)
+
+
+class TileEncoder(nn.Module):
+    """The 15x15 window -> a vector, at the cost of one integer pass over the cells.
+
+    Features: per 3x3 block of the window (25 blocks; a window that is not a
+    multiple of 3 is padded with empty cells), the count of each tile
+    type and of agents; plus the exact one-hot tile types and agent counts of
+    the 3x3 cells around the agent (the move head needs to see lava next to
+    it). One learned linear map then gives every (tile type, block position)
+    pair its own embedding and every block an agent-count weight: the linear
+    core of "type embedding + agent count + position embedding", pooled by a
+    stride-3 sum. Per-cell float embeddings (attention or convolution over the
+    225 cells) measured 4-40x slower on a 2-core CPU, where the policy bounds
+    training speed. [N, V, V] int8 (x2) -> [N, out] float32.
+    """
+
+    vision: int
+    out: int = 32
+    block: int = 3
+
+    @nn.compact
+    def __call__(self, tiles: jnp.ndarray, counts: jnp.ndarray) -> jnp.ndarray:
+        n, v = tiles.shape[0], self.vision
+        pooled = _block_counts(tiles, counts, self.block)
+        pooled = pooled * jnp.asarray([1.0 / self.block ** 2] * nj.NUM_TILE_TYPES + [0.25])
+        near = tiles[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9)
+        near_hot = (near[..., None] == jnp.arange(nj.NUM_TILE_TYPES, dtype=near.dtype))
+        near_agents = counts[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9).astype(jnp.float32)
+        features = jnp.concatenate([pooled.reshape(n, -1), near_hot.reshape(n, -1).astype(jnp.float32),
+                                    0.25 * near_agents], axis=-1)
+        return nn.Dense(self.out, name="embed")(features)
+
+
+class EntityEncoder(nn.Module):
+    """Per-entity embeddings and their masked one-query attention pool.
+
+    Each row's attributes go through one linear map: the continuous ones
+    (relative position, damage, time alive, food, water, health, freeze,
+    immunity, levels) linearly, and the binary ones (is-self, same population,
+    in reach of each style, from the target mask) by 2-row tables, which is the
+    same thing as a bias plus bit times a learned vector, so they share the
+    matmul (separate table lookups made the backward pass 4x slower). The
+    pool attends from the observer's own row over the OTHER real rows only:
+    padded rows get weight exactly 0 and the sum does not depend on the order
+    of the rows. [N, K, F] -> (self [N, D], pooled others [N, D], rows [N, K, D]).
+    """
+
+    dim: int = 16
+
+    @nn.compact
+    def __call__(self, entities: jnp.ndarray, mask: jnp.ndarray,
+                 target_mask: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+        d = self.dim
+        reach = jnp.swapaxes(target_mask, -1, -2).astype(entities.dtype)  # [N, K, 3]
+        emb = nn.Dense(d, name="embed")(jnp.concatenate([entities, reach], axis=-1))
+        emb = jnp.where(mask[..., None], nn.relu(emb), 0.0)  # [N, K, D]
+
+        me = emb[:, 0]
+        query = nn.Dense(d, name="query")(me)
+        score = jnp.einsum("nkd,nd->nk", emb, query) / math.sqrt(d)
+        others = mask.at[:, 0].set(False)
+        score = jnp.where(others, score, MASKED)
+        weight = jnp.where(others, jnp.exp(score - score.max(axis=-1, keepdims=True)), 0.0)
+        weight = weight / jnp.maximum(weight.sum(axis=-1, keepdims=True), 1e-9)
+        pooled = jnp.einsum("nk,nkd->nd", weight, emb)
+        return me, pooled, emb
+
+
+def _rows(obs: Obs) -> tuple[tuple[int, ...], Obs]:
+    """Flatten every leading dim of the observation into one row axis."""
+    lead = obs.move_mask.shape[:-1]
+    n = int(np.prod(lead)) if lead else 1
+    trail = {"tiles": 2, "tile_agents": 2, "entities": 2, "entity_mask": 1, "entity_slot": 1,
+             "move_mask": 1, "target_mask": 2}
+    flat = {name: getattr(obs, name).reshape((n,) + getattr(obs, name).shape[len(lead):])
+            for name in trail}
+    return lead, Obs(**flat)
+
+
+class Input(nn.Module):
+    """Observation -> (hidden [..., width], entity embeddings [..., K, entity_dim]).
+
+    Takes an Obs with any leading dims (e.g. [A, ...] or [W, A, ...]).
+    """
+
+    config: nj.Config
+    width: int = 32
+    entity_dim: int = 16
+
+    @nn.compact
+    def __call__(self, obs: Obs) -> tuple[jnp.ndarray, jnp.ndarray]:
+        lead, flat = _rows(obs)
+        tiles = TileEncoder(self.config.vision, out=self.width, name="tiles")(
+            flat.tiles, flat.tile_agents)
+        me, others, emb = EntityEncoder(self.entity_dim, name="entities")(
+            flat.entities, flat.entity_mask, flat.target_mask)
+        hidden = nn.relu(tiles + nn.Dense(self.width, name="merge")(
+            jnp.concatenate([me, others], axis=-1)))
+        return hidden.reshape(lead + hidden.shape[-1:]), emb.reshape(lead + emb.shape[-2:])
+
+
+class Output(nn.Module):
+    """Hidden vectors + entity embeddings + masks -> ActionDist.
+
+    hidden [..., H], entity_emb [..., K, D], move_mask [..., 5], target_mask
+    [..., 3, K]. The target head is a pointer: one query per style from the
+    hidden vector, scored against every entity embedding.
+    """
+
+    @nn.compact
+    def __call__(self, hidden: jnp.ndarray, entity_emb: jnp.ndarray, move_mask: jnp.ndarray,
+                 target_mask: jnp.ndarray) -> ActionDist:
+        small = nn.initializers.orthogonal(0.01)  # near-uniform policy at the start
+        d = entity_emb.shape[-1]
+        move = nn.Dense(nj.NUM_MOVES, kernel_init=small, name="move")(hidden)
+        style = nn.Dense(nj.NUM_STYLES, kernel_init=small, name="style")(hidden)
+        query = nn.Dense(nj.NUM_STYLES * d, kernel_init=small, name="target_query")(hidden)
+        query = query.reshape(hidden.shape[:-1] + (nj.NUM_STYLES, d))
+        target = jnp.einsum("...sd,...kd->...sk", query, entity_emb) / math.sqrt(d)
+        return ActionDist(move=jnp.where(move_mask, move, MASKED), style=style,
+                          target=jnp.where(target_mask, target, MASKED))
