@@ -79,9 +79,6 @@ def test_world_reset_at_max_ticks():
     assert np.array_equal(infos["truncated"], alive_before) and infos["world_reset"].all()
     assert all(bool(dones[a]) for a, alive in zip(ENV.agents, alive_before) if alive)
     assert all(float(rewards[a]) == 0.0 for a, alive in zip(ENV.agents, alive_before) if alive)
-    # A caller-supplied reset state replaces the map generation.
-    _, given, *_ = ENV.step(key, state, actions, reset_state=state)
-    assert_trees_equal(given, state)
 
 
 def test_avail_actions_are_the_observation_masks():
@@ -148,7 +145,7 @@ def test_independent_ppo_loop():
         return {k: batchify({a: per_agent[a][k] for a in agents}) for k in ("move", "target")}
 
     def env_step(carry, key):
-        params, obs, state = carry
+        params, obs, state, first = carry
         k_move, k_style, k_target, k_env = jax.random.split(key, 4)
         x, avail = features(obs), avail_of(state)
         move_l, style_l, target_l, value = policy(params, x, avail)
@@ -158,18 +155,19 @@ def test_independent_ppo_loop():
         target = jax.random.categorical(k_target, jnp.where(ok, target_l, -1e9))
         action = jnp.stack([move, style, target], -1).astype(jnp.int32)  # [E, A, 3]
         actions = {a: action[:, i] for i, a in enumerate(agents)}
+        # JaxMARL's reset_state: a finished world restarts from `first` (no map made per tick).
         obs2, state2, rewards, dones, _ = jax.vmap(env.step)(
-            jax.random.split(k_env, num_envs), state, actions)
+            jax.random.split(k_env, num_envs), state, actions, first)
         tr = dict(x=x, avail=avail, action=action, value=value,
                   logp=log_prob(params, x, avail, action),
-                  reward=batchify(rewards), done=batchify(dones))
-        return (params, obs2, state2), tr
+                  reward=batchify(rewards), done=batchify(dones),
+                  all_done=dones["__all__"], tick=state2.world.tick)
+        return (params, obs2, state2, first), tr
 
     def update(carry, key):
-        params, opt_state, obs, state = carry
-        k_roll, = jax.random.split(key, 1)
-        (_, obs, state), traj = jax.lax.scan(env_step, (params, obs, state),
-                                             jax.random.split(k_roll, num_steps))
+        params, opt_state, obs, state, first = carry
+        (_, obs, state, _), traj = jax.lax.scan(env_step, (params, obs, state, first),
+                                                jax.random.split(key, num_steps))
         last_value = policy(params, features(obs), avail_of(state))[3]
 
         def gae(next_adv_value, tr):
@@ -193,7 +191,7 @@ def test_independent_ppo_loop():
         loss, grads = jax.value_and_grad(loss_fn)(params)
         updates, opt_state = tx.update(grads, opt_state)
         params = optax.apply_updates(params, updates)
-        return (params, opt_state, obs, state), (loss, traj)
+        return (params, opt_state, obs, state, first), (loss, traj)
 
     tx = optax.adam(1e-3)
 
@@ -202,7 +200,9 @@ def test_independent_ppo_loop():
         k_init, k_reset, k_run = jax.random.split(key, 3)
         params = {"w": 0.01 * jax.random.normal(k_init, (feat, n_out)), "b": jnp.zeros(n_out)}
         obs, state = jax.vmap(env.reset)(jax.random.split(k_reset, num_envs))
-        carry = (params, tx.init(params), obs, state)
+        # Start near max_ticks (64) so the worlds end and restart inside the rollout.
+        state = state.replace(world=state.world.replace(tick=jnp.full((num_envs,), 60, jnp.int32)))
+        carry = (params, tx.init(params), obs, state, state)
         (params, *_), (loss, traj) = jax.lax.scan(update, carry, jax.random.split(k_run, 2))
         return params, loss, traj
 
@@ -210,6 +210,11 @@ def test_independent_ppo_loop():
     assert loss.shape == (2,) and np.isfinite(np.asarray(loss)).all()
     assert traj["reward"].shape == (2, num_steps, num_envs, 16)
     assert set(np.unique(np.asarray(traj["reward"]))) <= {0.0, -1.0}
+    # Tick 64 ends a world and the reset_state (tick 60) takes its place.
+    ticks = np.asarray(traj["tick"]).reshape(-1, num_envs)[:, 0].tolist()
+    assert ticks == [61, 62, 63, 60, 61, 62, 63, 60] * 2
+    assert np.asarray(traj["all_done"]).reshape(-1, num_envs)[:, 0].tolist() == [
+        t == 60 for t in ticks]
     assert float(jnp.abs(params["b"]).sum()) > 0  # the update moved the parameters
     # Sampled moves and targets respected the avail masks.
     move_ok = jnp.take_along_axis(traj["avail"]["move"], traj["action"][..., 0, None], -1)
