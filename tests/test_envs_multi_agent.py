@@ -222,3 +222,18 @@ def test_independent_ppo_loop():
     style = traj["action"][..., 1, None, None]
     rows = jnp.take_along_axis(traj["avail"]["target"], style, -2)[..., 0, :]
     assert bool(jnp.take_along_axis(rows, traj["action"][..., 2, None], -1).all())
+
+
+def test_jax_spaces_sample_and_contain():
+    from envs import spaces
+    obs_space, act_space = ENV.observation_space("agent_0"), ENV.action_space("agent_0")
+    assert bool(obs_space.contains(obs_space.sample(jax.random.PRNGKey(0))))
+    assert act_space.nvec.tolist() == [5, 3, 8]
+    assert bool(act_space.contains(jnp.array([4, 2, 7])))
+    assert not bool(act_space.contains(jnp.array([5, 0, 0])))
+    assert not bool(act_space.contains(jnp.array([0, 0])))
+    assert not bool(obs_space.contains({"tiles": obs_space["tiles"].sample(jax.random.PRNGKey(1))}))
+    d = spaces.Discrete(4)
+    assert bool(d.contains(3)) and not bool(d.contains(4)) and 0 <= int(d.sample(jax.random.PRNGKey(2))) < 4
+    with pytest.raises(ValueError, match="nvec"):
+        spaces.MultiDiscrete([3, 0])
