@@ -16,6 +16,12 @@ lifetime, death_cause, spawned, truncated, world_reset.
 
 Actions: `actions[agent]` = int (move, style, target_row), see
 envs/per_agent.py; `action_space(agent)` is MultiDiscrete([5, 3, K]).
+
+As in JaxMARL, `step` is jitted with the env static (envs with equal config
+and max_ticks share the compiled code). Under `jax.vmap` the auto-reset's
+`lax.cond` becomes a select that generates a new map every tick; pass
+`reset_state` (e.g. states from an earlier `reset`) to avoid that, or use
+envs.batch with `max_ticks` for the array API.
 """
 from __future__ import annotations
 
@@ -181,7 +187,7 @@ class MultiAgentEnv:
         out = autoreset_step(key, state.world, core_actions, self.config, self.max_ticks)
         return self._outputs(*out)
 
-    # JaxMARL compiles reset/step with the env static: equal settings share the compiled code.
+    # step is jitted with the env static (as in JaxMARL): equal settings share its compiled code.
     def __hash__(self) -> int:
         return hash((type(self), self.config, self.max_ticks))
 

@@ -88,8 +88,7 @@ class ParallelEnv(pettingzoo.ParallelEnv):
         self._key = None
         self._state: nj.State | None = None
         self._obs: nj.Obs | None = None
-        self._life = np.full(config.num_agents, -1, np.int64)  # name number per slot
-        self._slot_of: dict[str, int] = {}
+        self._slot_of: dict[str, int] = {}  # living agent -> its slot
         self._next_life = 0
 
     # ------------------------------------------------------------------ spaces
@@ -130,7 +129,6 @@ class ParallelEnv(pettingzoo.ParallelEnv):
             self._key = jax.random.PRNGKey(fresh if self._seed is None else self._seed)
         self._key, k_reset = jax.random.split(self._key)
         obs, state = _reset(k_reset, self.config)
-        self._life[:] = -1
         self._slot_of, self._next_life, self.agents = {}, 0, []
         spawned = np.asarray(state.agents.alive)
         host = self._commit(obs, state)
@@ -175,7 +173,6 @@ class ParallelEnv(pettingzoo.ParallelEnv):
                            "death_cause": nj.CAUSE_NAMES[int(info["death_cause"][slot])]}
             if died or truncate:
                 del self._slot_of[name]
-                self._life[slot] = -1
             else:
                 living.append(name)
         self.agents = living
@@ -195,9 +192,8 @@ class ParallelEnv(pettingzoo.ParallelEnv):
     # ----------------------------------------------------------------- helpers
     def _name(self, slot: int) -> str:
         """Give the agent just spawned into `slot` the next name."""
-        self._life[slot] = self._next_life
+        name = f"agent_{self._next_life}"
         self._next_life += 1
-        name = f"agent_{self._life[slot]}"
         self._slot_of[name] = int(slot)
         return name
 

@@ -79,14 +79,16 @@ def test_max_ticks_resets_only_finished_worlds_and_keeps_terminal_obs():
 
 
 def test_batch_env_class_matches_functions():
-    env = BatchEnv(SMALL, num_worlds=4, max_ticks=MAX_TICKS, chunk=CHUNK)
-    assert hash(env) == hash(BatchEnv(SMALL, 4, MAX_TICKS, CHUNK)) and env.num_agents == 16
-    obs, state = env.reset(jax.random.PRNGKey(0))
+    plain, resetting = BatchEnv(SMALL, num_worlds=4), BatchEnv(SMALL, 4, MAX_TICKS, CHUNK)
+    assert hash(resetting) == hash(BatchEnv(SMALL, 4, MAX_TICKS, CHUNK)) != hash(plain)
+    assert plain.num_agents == 16
+    obs, state = plain.reset(jax.random.PRNGKey(0))
     assert_trees_equal((obs, state), batch_reset(jax.random.PRNGKey(0), SMALL, 4))
     actions = jit_random_actions(jax.random.PRNGKey(1), obs)
-    assert_trees_equal(env.step(jax.random.PRNGKey(2), state, actions),
-                       batch_step(jax.random.PRNGKey(2), state, actions, SMALL,
-                                  max_ticks=MAX_TICKS, chunk=CHUNK))
+    key = jax.random.PRNGKey(2)
+    assert_trees_equal(plain.step(key, state, actions), batch_step(key, state, actions, SMALL))
+    assert_trees_equal(resetting.step(key, state, actions),
+                       batch_step(key, state, actions, SMALL, max_ticks=MAX_TICKS, chunk=CHUNK))
 
 
 @pytest.mark.parametrize("call,field", [
