@@ -256,7 +256,7 @@ class Output(nn.Module):
     @nn.compact
     def __call__(self, hidden: jnp.ndarray, entity_emb: jnp.ndarray, move_mask: jnp.ndarray,
                  target_mask: jnp.ndarray) -> ActionDist:
-        small = nn.initializers.orthogonal(0.01)  # near-uniform policy at the start
+        small = nn.initializers.normal(0.01)  # near-uniform policy at the start (orthogonal init costs seconds of compile)
         d = entity_emb.shape[-1]
         move = nn.Dense(nj.NUM_MOVES, kernel_init=small, name="move")(hidden)
         style = nn.Dense(nj.NUM_STYLES, kernel_init=small, name="style")(hidden)
