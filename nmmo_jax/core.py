@@ -4,9 +4,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from . import terrain
+from . import rng, terrain
 from .config import Config
-from .observe import observe
+from .materialize import materialize_tree
+from .observe import observe, observe_materialized
 from .state import Actions, Obs, State
 from .systems.combat import combat
 from .systems.death import death
@@ -32,15 +33,14 @@ def reset(key: jax.Array, config: Config) -> tuple[Obs, State]:
     return observe(state, config), state
 
 
-def step(key: jax.Array, state: State, actions: Actions, config: Config
-         ) -> tuple[Obs, State, jnp.ndarray, jnp.ndarray, dict]:
-    """Advance one tick. Returns (obs, state, reward [A] f32, done [A] bool, info).
+def advance(key: jax.Array, state: State, actions: Actions, config: Config
+            ) -> tuple[State, jnp.ndarray, jnp.ndarray, dict]:
+    """`step` without the observation: (state, reward [A], done [A], info).
 
-    info holds alive [A] bool (after the tick), lifetime [A] int32 (length of
-    each life that ended this tick, else 0), death_cause [A] int32 and
-    spawned [A] bool. Pure: same key and inputs give identical outputs.
+    For users (and benchmarks) that observe less often than they step.
     """
-    k_spawn, k_combat, k_regrow = jax.random.split(key, 3)
+    seed = rng.seed_of(key)  # one hash of the key; systems draw from their own streams
+    k_spawn, k_combat, k_regrow = (rng.stream(seed, tag) for tag in (11, 12, 13))
     state = state.replace(tick=state.tick + 1)
     state, spawned = spawn(k_spawn, state, config)
     active = state.agents.alive & ~spawned  # newcomers sit out the rest of the tick
@@ -52,4 +52,19 @@ def step(key: jax.Array, state: State, actions: Actions, config: Config
     state, reward, done, info = death(state)
     state = regrowth(k_regrow, state, config)
     info["spawned"] = spawned
-    return observe(state, config), state, reward, done, info
+    return state, reward, done, info
+
+
+def step(key: jax.Array, state: State, actions: Actions, config: Config
+         ) -> tuple[Obs, State, jnp.ndarray, jnp.ndarray, dict]:
+    """Advance one tick. Returns (obs, state, reward [A] f32, done [A] bool, info).
+
+    key: a PRNG key (a uint32 scalar seed also works; see `rng.seed_of`).
+
+    info holds alive [A] bool (after the tick), lifetime [A] int32 (length of
+    each life that ended this tick, else 0), death_cause [A] int32 and
+    spawned [A] bool. Pure: same key and inputs give identical outputs.
+    """
+    state, reward, done, info = advance(key, state, actions, config)
+    state = materialize_tree(state)  # computed once, not inside every gather of observe
+    return observe_materialized(state, config), state, reward, done, info

@@ -4,6 +4,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from .. import rng
 from ..config import Config
 from ..state import (CONSTITUTION, DEFENSE, FISHING, HUNTING, MAGE, MELEE_SKILL,
                      NUM_STYLES, State)
@@ -28,6 +29,7 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
            active: jnp.ndarray, config: Config) -> State:
     """Resolve every agent's attack on the post-move state, all at once.
 
+    key: a PRNG key or a uint32 seed (`rng.seed_of`).
     style, target [A] int32. An attack happens when the attacker is active,
     the style is 0..2, the target is another slot that is alive, not immune
     and within the style's Chebyshev range; it hits with probability
@@ -47,7 +49,7 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
     levels = level(ag.xp, config)  # [A, 7]
     att_level = jnp.take_along_axis(levels, (MELEE_SKILL + s)[:, None], 1)[:, 0]
     chance = config.hit_base + (att_level - levels[t, DEFENSE]) / config.hit_level_divisor
-    hits = attacks & (jax.random.uniform(key, (a,)) < chance)
+    hits = attacks & (rng.uniform(rng.seed_of(key), slots) < chance)
     dealt = jnp.where(hits, style_damage(s, att_level, config), 0)  # [A] by attacker
     received = jnp.zeros(a, jnp.int32).at[t].add(dealt)
     frozen = jnp.zeros(a, bool).at[t].max(hits & (s == MAGE))

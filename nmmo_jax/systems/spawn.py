@@ -4,10 +4,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from .. import rng
 from ..config import Config
 from ..state import Agents, State
 from ..terrain import ring_cell
 from .skills import level, start_xp
+
+_ARGMAX_PICKS = 8  # up to this many spawns per tick: repeated argmax, beyond: one sort
 
 
 def empty_agents(config: Config) -> Agents:
@@ -22,24 +25,47 @@ def empty_agents(config: Config) -> Agents:
     )
 
 
+def pick_empty(seed: jnp.ndarray, empty: jnp.ndarray, count: int) -> jnp.ndarray:
+    """A uniformly random subset of min(count, #empty) of the True slots of empty [A].
+
+    Each empty slot gets a random priority; the `count` highest win. Small
+    counts take repeated argmaxes (no sort); count >= A takes every empty slot.
+    """
+    a = empty.shape[0]
+    if count >= a:
+        return empty
+    slots = jnp.arange(a, dtype=jnp.int32)
+    # Priorities are distinct random keys (random high bits, slot low bits), empties only.
+    shift = max(a - 1, 1).bit_length()
+    priority = ((rng.bits(seed, slots) >> shift) << shift).astype(jnp.int32) & 0x7FFFFFFF
+    priority = jnp.where(empty, priority | slots, -1)
+    if count <= _ARGMAX_PICKS:
+        chosen = jnp.zeros(a, bool)
+        for _ in range(count):
+            best = jnp.argmax(priority)
+            chosen = chosen | ((slots == best) & (priority[best] >= 0))
+            priority = jnp.where(slots == best, -1, priority)
+        return chosen
+    cutoff = jax.lax.sort(priority)[a - count]
+    return empty & (priority >= cutoff)
+
+
 def spawn(key: jax.Array, state: State, config: Config) -> tuple[State, jnp.ndarray]:
     """Fill empty slots chosen uniformly at random; returns (state, spawned [A] bool).
 
-    A new agent stands on a uniform spawn-ring cell with fresh stats, belongs
-    to population slot % num_populations and gets uid = tick * A + slot.
+    key: a PRNG key or a uint32 seed (`rng.seed_of`). A new agent stands on a
+    uniform spawn-ring cell with fresh stats, belongs to population
+    slot % num_populations and gets uid = tick * A + slot.
     """
     a = config.num_agents
     ag = state.agents
     if config.spawn_per_tick == 0:
         return state, jnp.zeros(a, bool)
-    k_pick, k_cell = jax.random.split(key)
-    empty = ~ag.alive
-    priority = jnp.where(empty, jax.random.uniform(k_pick, (a,)), 2.0)
-    rank = jnp.argsort(jnp.argsort(priority))
-    spawned = empty & (rank < config.spawn_per_tick)
+    seed = rng.seed_of(key)
+    spawned = pick_empty(rng.stream(seed, 1), ~ag.alive, config.spawn_per_tick)
 
     slots = jnp.arange(a, dtype=jnp.int32)
-    cells = ring_cell(jax.random.randint(k_cell, (a,), 0, config.num_ring_cells), config)
+    cells = ring_cell(rng.below(rng.stream(seed, 2), slots, config.num_ring_cells), config)
     xp0 = start_xp(config)
     health0 = level(xp0[0], config)
     fresh = Agents(

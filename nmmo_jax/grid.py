@@ -1,0 +1,138 @@
+"""The tile grid as an index of agents: occupancy counts, windows, agents in tile order.
+
+These turn "which agents are near me" into work proportional to the window,
+not to the number of agents (DESIGN.md, performance principles).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .state import Agents
+
+
+def occupancy(agents: Agents, size: int) -> jnp.ndarray:
+    """Living agents per tile, int32 [size, size]."""
+    pos = agents.pos
+    return jnp.zeros((size, size), jnp.int32).at[pos[:, 0], pos[:, 1]].add(
+        agents.alive.astype(jnp.int32), mode="drop")
+
+
+def windows(grid: jnp.ndarray, pos: jnp.ndarray, radius: int, fill) -> jnp.ndarray:
+    """The (2 radius + 1)^2 window of grid [H, W] centred on each pos [A, 2]: [A, V, V].
+
+    Cells off the grid read as `fill`.
+    """
+    side = 2 * radius + 1
+    padded = jnp.pad(grid, radius, constant_values=fill)
+    crop = lambda p: jax.lax.dynamic_slice(padded, (p[0], p[1]), (side, side))
+    return jax.vmap(crop)(pos)
+
+
+def tile_order(agents: Agents, size: int) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Living agents sorted by (tile row-major, slot), dead slots last.
+
+    Returns (tile [A], slot [A]) int32 in that order (tile = row * size + col,
+    size * size for dead slots). The agents of a run of tiles of one map row
+    are then a contiguous piece of it, starting at the `first_index` of the
+    run's first occupied tile.
+    """
+    a = agents.alive.shape[0]
+    tile = jnp.where(agents.alive, agents.pos[:, 0] * size + agents.pos[:, 1], size * size)
+    slots = jnp.arange(a, dtype=jnp.int32)
+    if (size * size + 1) * a < 2 ** 31:  # one packed int32 key sorts fastest
+        packed = jax.lax.sort(tile.astype(jnp.int32) * a + slots)
+        return packed // a, packed % a
+    # Stable sort on the tile alone keeps equal tiles in slot order.
+    return jax.lax.sort((tile.astype(jnp.int32), slots), num_keys=1, is_stable=True)
+
+
+def first_index(sorted_tile: jnp.ndarray, size: int) -> jnp.ndarray:
+    """[size, size] int32: position in tile order of each tile's first agent (A if empty)."""
+    a = sorted_tile.shape[0]
+    place = jnp.arange(a, dtype=jnp.int32)
+    first = jnp.full(size * size, a, jnp.int32).at[sorted_tile].min(place, mode="drop")
+    return first.reshape(size, size)
+
+
+def bits(n: int) -> int:
+    """Bits needed to store the integers 0..n."""
+    return max(int(n).bit_length(), 1)
+
+
+def packs(num_agents: int) -> bool:
+    """Whether tile type (3 bits), agent count and first index fit one int32 per tile."""
+    return 3 + 2 * bits(num_agents) <= 31
+
+
+def packed_grid(tiles: jnp.ndarray, sorted_tile: jnp.ndarray) -> jnp.ndarray:
+    """int32 [H, W]: tile type | count << 3 | first << (3 + b), b = bits(A).
+
+    count: living agents on the tile; first: position in tile order of its
+    first agent (A if none). Built by one scatter-add of the agents in tile
+    order onto the map, which also makes the grid a real buffer that the
+    window crops read (see materialize.py).
+    """
+    a = sorted_tile.shape[0]
+    shift = 3 + bits(a)
+    place = jnp.arange(a, dtype=jnp.int32)
+    starts = jnp.concatenate([jnp.ones(1, bool), sorted_tile[1:] != sorted_tile[:-1]])
+    add = (1 << 3) + jnp.where(starts, (place - a) << shift, 0)
+    base = tiles.astype(jnp.int32) | (a << shift)
+    flat = base.reshape(-1).at[sorted_tile].add(add, mode="drop")  # dead slots: out of range
+    return flat.reshape(tiles.shape)
+
+
+def unpack(window: jnp.ndarray, num_agents: int) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """(tile type, count, first index) int32 from a `packed_grid` window."""
+    b = bits(num_agents)
+    return window & 7, (window >> 3) & ((1 << b) - 1), window >> (3 + b)
+
+
+def square_segments(count_window: jnp.ndarray, first_window: jnp.ndarray, radius: jnp.ndarray
+                    ) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Where each observer's square of Chebyshev `radius` lies in tile order.
+
+    count_window, first_window [A, V, V] (windows of `occupancy` and
+    `first_index`, off-map cells 0 and A); radius [A] int32 <= V // 2.
+    Returns (start [A, V], length [A, V]): window row i holds the agents at
+    tile-order positions start .. start + length - 1 of the square (length 0
+    outside it). Starts grow along the rows by at least the lengths.
+    """
+    side = count_window.shape[-1]
+    centre = side // 2
+    # Loops over the window's columns keep the work elementwise over [A, V]
+    # (XLA's CPU reductions over a short minor axis do not vectorise).
+    length = count_window[:, :, centre]
+    start = first_window[:, :, centre]
+    for d in range(1, centre + 1):
+        use = (radius >= d)[:, None]
+        for col in (centre - d, centre + d):
+            length = length + jnp.where(use, count_window[:, :, col], 0)
+            start = jnp.minimum(start, jnp.where(use, first_window[:, :, col], start))
+    rows = jnp.abs(jnp.arange(side, dtype=jnp.int32) - centre)
+    length = jnp.where(rows[None, :] <= radius[:, None], length, 0)
+    return start, length
+
+
+def gather_segments(start: jnp.ndarray, length: jnp.ndarray, count: int
+                    ) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """The first `count` positions of the concatenated segments, per row.
+
+    start, length [A, R] int32 with the starts increasing along R by at least
+    the lengths (true of `square_segments`). Returns (index [A, count] into
+    the tile order, valid [A, count] bool, total [A] int32 = sum of lengths).
+    """
+    low = jnp.iinfo(jnp.int32).min
+    p = jnp.arange(count, dtype=jnp.int32)[None, :]
+    before = jnp.zeros(start.shape[:1], jnp.int32)  # [A]: positions taken by earlier rows
+    owner_shift = jnp.full(start.shape[:1] + (count,), low, jnp.int32)
+    # Shifts (start - before) grow along R, so position p belongs to the last
+    # nonempty segment that starts at or before it. Unrolled over the R rows.
+    for i in range(start.shape[1]):
+        shift = jnp.where(length[:, i] > 0, start[:, i] - before, low)
+        owner_shift = jnp.maximum(owner_shift, jnp.where(before[:, None] <= p, shift[:, None], low))
+        before = before + length[:, i]
+    valid = p < before[:, None]
+    index = jnp.where(valid, p + owner_shift, 0)
+    return index, valid, before

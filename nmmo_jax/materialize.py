@@ -1,0 +1,27 @@
+"""Force XLA to compute an array once into memory before many gathers read it.
+
+XLA fuses cheap elementwise producers into the gathers that read them and
+then recomputes the producer for every gathered element: a window crop of a
+freshly regrown map re-hashed each of the 225 cells of every observer's
+window, and entity rows re-derived levels per listed agent. On CPU
+`lax.optimization_barrier` is removed before fusion, but a scatter is a
+fusion boundary that the simplifier keeps, so writing the rows into a fresh
+buffer with a scatter makes the array a real buffer (one cheap copy).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def materialize(x: jnp.ndarray) -> jnp.ndarray:
+    """x itself (same values), computed into a buffer of its own."""
+    if x.ndim == 0:
+        return x
+    rows = jnp.arange(x.shape[0], dtype=jnp.int32)
+    return jnp.zeros_like(x).at[rows].set(x, unique_indices=True, indices_are_sorted=True)
+
+
+def materialize_tree(tree):
+    """`materialize` on every array leaf of a pytree."""
+    return jax.tree.map(materialize, tree)

@@ -1,0 +1,308 @@
+"""Environment throughput: random masked play, jitted `lax.scan` over ticks, vmapped worlds.
+
+    python -m scripts.bench_env                                # default preset, W = 1, 64, 1024
+    python -m scripts.bench_env --preset large --worlds 1,64
+    python -m scripts.bench_env --preset default,large --full --json
+
+Each tick of each world runs `nmmo_jax.step` (observations built every tick)
+and then samples random valid actions from that observation's masks
+(`masked_random_actions`: uniform over valid moves, uniform style, uniform
+over that style's valid targets, the same distribution as
+`policies.scripted.random_policy`, drawn with a hash instead of threefry;
+`--policy scripted` uses random_policy itself), all inside
+one jitted function: `lax.map` over chunks of `--chunk` vmapped worlds, each
+chunk scanning `--ticks` ticks, with the world axis sharded over `--devices`
+host devices (both CPU cores). The state is donated. Each (preset, W) case
+runs in its own subprocess so compile time and peak RSS are its own.
+
+Figures per case: agent-slot steps/s (W x num_agents x ticks / s), live-agent
+steps/s (only slots alive after the tick), env steps/s (world-ticks / s),
+the per-tick split between the state update (`nmmo_jax.core.advance` with
+uniform random actions, no observation) and the rest (observation + policy),
+compile time (trace + XLA compile of the full function), state bytes per
+world and the peak RSS of the process.
+
+`--full` sets spawn_per_tick = num_agents so every slot that dies is refilled
+on the next tick (nearly all slots alive, as in `nmmo` with IMMORTAL = True).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default="default",
+                   help="comma list of small, default, large (default: default)")
+    p.add_argument("--worlds", default="1,64,1024", help="comma list of world counts W")
+    p.add_argument("--ticks", type=int, default=32, help="ticks per timed call (scan length)")
+    p.add_argument("--repeats", type=int, default=5, help="timed calls after the warm-up call")
+    p.add_argument("--chunk", type=int, default=8, help="worlds vmapped together inside lax.map")
+    p.add_argument("--devices", type=int, default=2, help="host devices (cores) to shard worlds over")
+    p.add_argument("--maps", type=int, default=8,
+                   help="distinct maps generated (worlds reuse them; spawn keys differ)")
+    p.add_argument("--full", action="store_true",
+                   help="spawn_per_tick = num_agents: every empty slot refills each tick")
+    p.add_argument("--policy", choices=("fast", "scripted"), default="fast",
+                   help="action sampler: hashed masked uniform, or policies.scripted.random_policy")
+    p.add_argument("--no-phases", action="store_true", help="skip the state-only timing")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # worker mode
+    args = p.parse_args(argv)
+    try:
+        args.worlds = [int(w) for w in str(args.worlds).split(",")]
+    except ValueError:
+        p.error(f"--worlds={args.worlds!r}: expected a comma list of integers")
+    args.presets = [x.strip() for x in args.preset.split(",")]
+    for name in args.presets:
+        if name not in ("small", "default", "large"):
+            p.error(f"--preset: unknown preset {name!r} (small, default, large)")
+    for name in ("ticks", "repeats", "chunk", "devices", "maps"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1")
+    if any(w < 1 for w in args.worlds):
+        p.error("--worlds: every W must be >= 1")
+    return args
+
+
+# --------------------------------------------------------------------------- worker
+def masked_choice(u, mask):
+    """Index of the floor(u * count)-th True entry of mask [A, N] (u [A] in [0, 1))."""
+    import jax.numpy as jnp
+
+    count = mask.sum(axis=1, dtype=jnp.int32)
+    pick = jnp.minimum(jnp.floor(u * count).astype(jnp.int32), jnp.maximum(count - 1, 0))
+    seen = jnp.zeros_like(pick)
+    choice = jnp.zeros_like(pick)
+    for j in range(mask.shape[1]):  # static, small: the running count stays elementwise
+        seen = seen + mask[:, j]
+        choice = choice + (seen <= pick)
+    return jnp.minimum(choice, mask.shape[1] - 1)
+
+
+def masked_random_actions(key, obs):
+    """Uniform valid move, uniform style, uniform valid target of that style: Actions [A]."""
+    import jax.numpy as jnp
+
+    import nmmo_jax as nj
+    from nmmo_jax import rng
+
+    seed = rng.seed_of(key)
+    a = obs.move_mask.shape[0]
+    slots = jnp.arange(a, dtype=jnp.int32)
+    move = masked_choice(rng.uniform(rng.stream(seed, 1), slots), obs.move_mask)
+    style = rng.below(rng.stream(seed, 2), slots, nj.NUM_STYLES)
+    rows = jnp.take_along_axis(obs.target_mask, style[:, None, None], 1)[:, 0]
+    index = masked_choice(rng.uniform(rng.stream(seed, 3), slots), rows)
+    target = jnp.take_along_axis(obs.entity_slot, index[:, None], 1)[:, 0]
+    return nj.Actions(move=move, style=style, target=target)
+
+
+def measure(args: argparse.Namespace) -> dict:
+    """Run one (preset, W) case in this process; returns its figures."""
+    import resource
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    import nmmo_jax as nj
+    from nmmo_jax.core import advance
+    from nmmo_jax.systems.spawn import spawn
+    from policies.scripted import random_policy
+
+    preset, worlds = args.presets[0], args.worlds[0]
+    config = {"small": nj.Config.small, "default": nj.Config, "large": nj.Config.large}[preset]()
+    if args.full:
+        config = config.replace(spawn_per_tick=config.num_agents)
+    a, ticks = config.num_agents, args.ticks
+    devices = max(d for d in range(1, min(args.devices, jax.device_count()) + 1) if worlds % d == 0)
+    local = worlds // devices
+    chunk = max(c for c in range(1, min(args.chunk, local) + 1) if local % c == 0)
+    mesh = jax.make_mesh((devices,), ("w",), devices=jax.devices()[:devices])
+    shard = NamedSharding(mesh, P("w"))
+
+    def uniform_actions(key: jax.Array) -> nj.Actions:
+        seed, slots = nj.rng.seed_of(key), jnp.arange(a)
+        return nj.Actions(move=nj.rng.below(nj.rng.stream(seed, 1), slots, nj.NUM_MOVES),
+                          style=nj.rng.below(nj.rng.stream(seed, 2), slots, nj.NUM_STYLES),
+                          target=nj.rng.below(nj.rng.stream(seed, 3), slots, a))
+
+    policy = random_policy if args.policy == "scripted" else masked_random_actions
+
+    def full_tick(key, state, actions):
+        k_step, k_act = nj.rng.stream(key, 1), nj.rng.stream(key, 2)
+        obs, state, _, _, info = nj.step(k_step, state, actions, config)
+        return state, policy(k_act, obs), info["alive"].sum()
+
+    def state_tick(key, state, actions):
+        k_step, k_act = nj.rng.stream(key, 1), nj.rng.stream(key, 2)
+        state, _, _, info = advance(k_step, state, actions, config)
+        return state, uniform_actions(k_act), info["alive"].sum()
+
+    def make_run(world_tick):
+        def chunk_run(args_):
+            keys, states, actions, t0 = args_
+
+            def body(carry, t):
+                states, actions, alive = carry
+                ks = nj.rng.bits(keys, t0 + t)  # per-world uint32 seeds for this tick
+                states, actions, n = jax.vmap(world_tick)(ks, states, actions)
+                return (states, actions, alive + n.sum()), None
+
+            (states, actions, alive), _ = jax.lax.scan(
+                body, (states, actions, jnp.zeros((), jnp.int32)), jnp.arange(ticks))
+            return states, actions, alive
+
+        def run_local(keys, states, actions, t0):
+            n = keys.shape[0]
+            group = lambda x: x.reshape((n // chunk, chunk) + x.shape[1:])
+            blocks = jax.tree.map(group, (keys, states, actions))
+            t0s = jnp.broadcast_to(t0, (n // chunk,))
+            states, actions, alive = jax.lax.map(chunk_run, blocks + (t0s,))
+            flat = lambda x: x.reshape((n,) + x.shape[2:])
+            return jax.tree.map(flat, states), jax.tree.map(flat, actions), alive.sum()[None]
+
+        sharded = jax.shard_map(run_local, mesh=mesh, in_specs=(P("w"), P("w"), P("w"), P()),
+                                out_specs=(P("w"), P("w"), P("w")), check_vma=False)
+        return jax.jit(sharded, donate_argnums=(1, 2))
+
+    # Worlds: a few generated maps, reused; each world spawns from its own key.
+    key = jax.random.PRNGKey(args.seed)
+    maps = jax.jit(jax.vmap(lambda k: nj.terrain.generate(k, config)))(
+        jax.random.split(key, min(args.maps, worlds)))
+    world_keys = jax.random.split(jax.random.fold_in(key, 1), worlds)
+    world_seeds = jax.random.bits(jax.random.fold_in(key, 2), (worlds,), jnp.uint32)
+
+    @jax.jit
+    def start(keys):
+        def one(k, i):
+            state = nj.initial_state(maps[i % maps.shape[0]], config)
+            return spawn(k, state, config)[0]
+        return jax.vmap(one)(keys, jnp.arange(worlds))
+
+    def fresh():
+        states = jax.device_put(start(world_keys), shard)
+        actions = jax.device_put(jax.vmap(lambda _: nj.Actions.noop(a))(jnp.arange(worlds)), shard)
+        return states, actions
+
+    state_bytes = sum(x.nbytes for x in jax.tree.leaves(start(world_keys))) // worlds
+    keys = jax.device_put(world_seeds, shard)
+
+    def timed(world_tick) -> tuple[float, float, float]:
+        """(compile seconds, median seconds per call, live agent-steps per call)."""
+        states, actions = fresh()
+        fn = make_run(world_tick)
+        t = time.perf_counter()
+        compiled = fn.lower(keys, states, actions, jnp.int32(0)).compile()
+        compile_s = time.perf_counter() - t
+        states, actions, _ = jax.block_until_ready(compiled(keys, states, actions, jnp.int32(0)))
+        times, alive = [], []
+        for r in range(args.repeats):
+            t = time.perf_counter()
+            states, actions, n = jax.block_until_ready(
+                compiled(keys, states, actions, jnp.int32((r + 1) * ticks)))
+            times.append(time.perf_counter() - t)
+            alive.append(int(np.asarray(n).sum()))
+        return compile_s, float(np.median(times)), float(np.mean(alive))
+
+    compile_s, call_s, live = timed(full_tick)
+    result = dict(
+        preset=preset, full=args.full, num_agents=a, map_size=config.map_size, worlds=worlds,
+        devices=devices, chunk=chunk, ticks=ticks, repeats=args.repeats,
+        slot_steps_per_s=worlds * a * ticks / call_s, live_steps_per_s=live / call_s,
+        env_steps_per_s=worlds * ticks / call_s, us_per_world_tick=1e6 * call_s / (worlds * ticks),
+        mean_alive=live / (worlds * ticks), compile_s=compile_s, state_bytes=state_bytes,
+    )
+    if not args.no_phases:
+        _, state_call_s, _ = timed(state_tick)
+        result["state_update_frac"] = min(state_call_s / call_s, 1.0)
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["device"] = f"{jax.devices()[0].platform} x{jax.device_count()}"
+    return result
+
+
+# --------------------------------------------------------------------------- driver
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import jax
+    return (f"{cpu}, {os.cpu_count()} cores, jax {jax.__version__}, "
+            f"{datetime.date.today().isoformat()}")
+
+
+def table(rows: list[dict]) -> str:
+    head = ("preset", "A", "W", "dev", "slot steps/s", "live steps/s", "env steps/s",
+            "us/world-tick", "state/obs %", "compile s", "state KiB", "peak RSS MiB")
+    lines = []
+    for r in rows:
+        if "error" in r:
+            lines.append((r["preset"], "", str(r["worlds"]), "", "error: " + r["error"][-60:]))
+            continue
+        split = (f"{100 * r['state_update_frac']:.0f}/{100 * (1 - r['state_update_frac']):.0f}"
+                 if "state_update_frac" in r else "-")
+        lines.append((r["preset"] + ("+full" if r["full"] else ""), str(r["num_agents"]),
+                      str(r["worlds"]), str(r["devices"]), f"{r['slot_steps_per_s']:,.0f}",
+                      f"{r['live_steps_per_s']:,.0f}", f"{r['env_steps_per_s']:,.0f}",
+                      f"{r['us_per_world_tick']:.1f}", split, f"{r['compile_s']:.1f}",
+                      f"{r['state_bytes'] / 1024:.1f}", f"{r['peak_rss_mib']:,.0f}"))
+    widths = [max(len(x[i]) if i < len(x) else 0 for x in [head] + lines) for i in range(len(head))]
+    fmt = lambda cells: "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"
+    out = [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [fmt(x) if len(x) == len(head) else "| " + " | ".join(x) + " |" for x in lines]
+    return "\n".join(out)
+
+
+def worker_argv(args: argparse.Namespace, preset: str, worlds: int) -> list[str]:
+    argv = [sys.executable, "-m", "scripts.bench_env", "--one", "--preset", preset,
+            "--worlds", str(worlds), "--ticks", str(args.ticks), "--repeats", str(args.repeats),
+            "--chunk", str(args.chunk), "--devices", str(args.devices), "--maps", str(args.maps),
+            "--seed", str(args.seed), "--policy", args.policy]
+    return argv + ["--full"] * args.full + ["--no-phases"] * args.no_phases
+
+
+def run_case(args: argparse.Namespace, preset: str, worlds: int) -> dict:
+    """One case in a fresh subprocess (own compile cache, own peak RSS)."""
+    proc = subprocess.run(worker_argv(args, preset, worlds), capture_output=True, text=True)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return dict(preset=preset, worlds=worlds, error=(proc.stderr or proc.stdout).strip()[-400:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.one:
+        # Must precede the first jax import: one host device per core.
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={args.devices}"
+        print(json.dumps(measure(args)), flush=True)
+        return
+    rows = []
+    for preset in args.presets:
+        for worlds in args.worlds:
+            rows.append(run_case(args, preset, worlds))
+            if not args.json:
+                print(f"  done {preset} W={worlds}", file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps(dict(machine=machine(), ticks=args.ticks, rows=rows), indent=1))
+    else:
+        print(f"machine: {machine()}; {args.ticks} ticks per call, median of {args.repeats} calls")
+        print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
