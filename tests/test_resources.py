@@ -2,7 +2,7 @@
 import numpy as np
 
 import nmmo_jax as nj
-from tests.conftest import act, run, scene
+from tests.conftest import SCENE, act, run, scene
 
 
 def test_forage_worked_example():
@@ -17,6 +17,18 @@ def test_forage_worked_example():
     assert gained[nj.HUNTING] == 50 and gained[nj.FISHING] == 50
     _, s, *_ = run(s, seed=1)
     assert int(s.agents.food[0]) == 6 and int(s.agents.water[0]) == 10
+
+
+def test_only_eaten_forest_changes():
+    # Regression: agents not eating once wrote SCRUB onto the map's last row
+    # (index -1 wraps in JAX); every tile but the eaten forest must stay put.
+    n = SCENE.map_size
+    s = scene([dict(slot=0, pos=(10, 10), food=3), dict(slot=1, pos=(12, 7))],
+              tiles={(10, 10): nj.FOREST, (n - 1, 7): nj.FOREST, (n - 1, 10): nj.FOREST})
+    before = np.asarray(s.tiles).copy()
+    _, s, *_ = run(s)
+    changed = np.argwhere(np.asarray(s.tiles) != before)
+    assert changed.tolist() == [[10, 10]]
 
 
 def test_decay_stops_at_zero():

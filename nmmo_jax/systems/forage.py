@@ -37,8 +37,9 @@ def forage(state: State, active: jnp.ndarray, config: Config) -> State:
     eats = on_forest & (first_eater[r, c] == slots)
     eat_gain = jnp.floor(config.eat_fraction * hunting).astype(jnp.int32)
     food_gain = jnp.maximum(jnp.where(eats, jnp.minimum(hunting - food, eat_gain), 0), 0)
-    # Non-eaters write out of bounds, so only consumed forests change.
-    tiles = tiles.at[jnp.where(eats, r, -1), c].set(SCRUB, mode="drop")
+    # Non-eaters write one row past the map (dropped), so only consumed forests
+    # change. A negative index would wrap onto the last row instead.
+    tiles = tiles.at[jnp.where(eats, r, tiles.shape[0]), c].set(SCRUB, mode="drop")
 
     xp = ag.xp.at[:, FISHING].add(config.xp_fishing_per_water * water_gain)
     xp = xp.at[:, HUNTING].add(config.xp_hunting_per_food * food_gain)
