@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .state import Agents
 
@@ -89,50 +90,71 @@ def unpack(window: jnp.ndarray, num_agents: int) -> tuple[jnp.ndarray, jnp.ndarr
     return window & 7, (window >> 3) & ((1 << b) - 1), window >> (3 + b)
 
 
+def windows_by_cell(grid: jnp.ndarray, pos: jnp.ndarray, radius: int, fill) -> jnp.ndarray:
+    """Like `windows` but laid out [V, V, A] (agents minor), so that per-cell work
+    over all observers is a contiguous vector operation."""
+    side, size = 2 * radius + 1, grid.shape[1]
+    padded = jnp.pad(grid, radius, constant_values=fill).reshape(-1)
+    offsets = np.arange(side)[:, None] * (size + 2 * radius) + np.arange(side)[None, :]
+    corner = pos[:, 0] * (size + 2 * radius) + pos[:, 1]  # window's top-left in the padded grid
+    return padded[jnp.asarray(offsets, jnp.int32)[:, :, None] + corner[None, None, :]]
+
+
+def square_radius(count_window: jnp.ndarray, need: int) -> jnp.ndarray:
+    """Smallest Chebyshev radius whose square holds >= need agents, else the
+    window radius: int32 [A]. count_window [V, V, A] (agents minor)."""
+    v = count_window.shape[0] // 2
+    band = count_window[:, v]  # [V, A]: per window row, the columns within d of the centre
+    inside = band[v]
+    short = jnp.zeros(inside.shape, jnp.int32)
+    for d in range(1, v + 1):
+        short = short + (inside < need)
+        band = band + count_window[:, v - d] + count_window[:, v + d]
+        inside = band[v]
+        for i in range(1, d + 1):
+            inside = inside + band[v - i] + band[v + i]
+    return short + (inside < need)
+
+
 def square_segments(count_window: jnp.ndarray, first_window: jnp.ndarray, radius: jnp.ndarray
                     ) -> tuple[jnp.ndarray, jnp.ndarray]:
     """Where each observer's square of Chebyshev `radius` lies in tile order.
 
-    count_window, first_window [A, V, V] (windows of `occupancy` and
-    `first_index`, off-map cells 0 and A); radius [A] int32 <= V // 2.
-    Returns (start [A, V], length [A, V]): window row i holds the agents at
+    count_window, first_window [V, V, A] (agents minor; windows of the agent
+    counts and `first_index`, off-map cells 0 and A); radius [A] int32 <= V // 2.
+    Returns (start [V, A], length [V, A]): window row i holds the agents at
     tile-order positions start .. start + length - 1 of the square (length 0
     outside it). Starts grow along the rows by at least the lengths.
     """
-    side = count_window.shape[-1]
-    centre = side // 2
-    # Loops over the window's columns keep the work elementwise over [A, V]
-    # (XLA's CPU reductions over a short minor axis do not vectorise).
-    length = count_window[:, :, centre]
-    start = first_window[:, :, centre]
-    for d in range(1, centre + 1):
-        use = (radius >= d)[:, None]
-        for col in (centre - d, centre + d):
-            length = length + jnp.where(use, count_window[:, :, col], 0)
-            start = jnp.minimum(start, jnp.where(use, first_window[:, :, col], start))
-    rows = jnp.abs(jnp.arange(side, dtype=jnp.int32) - centre)
-    length = jnp.where(rows[None, :] <= radius[:, None], length, 0)
-    return start, length
+    v = count_window.shape[0] // 2
+    length = count_window[:, v]
+    start = first_window[:, v]
+    for d in range(1, v + 1):
+        use = radius >= d
+        length = length + jnp.where(use, count_window[:, v - d] + count_window[:, v + d], 0)
+        start = jnp.where(use, jnp.minimum(start, jnp.minimum(first_window[:, v - d],
+                                                             first_window[:, v + d])), start)
+    rows = np.abs(np.arange(2 * v + 1) - v)[:, None]
+    return start, jnp.where(jnp.asarray(rows) <= radius[None, :], length, 0)
 
 
 def gather_segments(start: jnp.ndarray, length: jnp.ndarray, count: int
                     ) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
-    """The first `count` positions of the concatenated segments, per row.
+    """The first `count` positions of the concatenated segments of each column.
 
-    start, length [A, R] int32 with the starts increasing along R by at least
-    the lengths (true of `square_segments`). Returns (index [A, count] into
-    the tile order, valid [A, count] bool, total [A] int32 = sum of lengths).
+    start, length [R, A] int32 with the starts increasing along R by at least
+    the lengths (true of `square_segments`). Returns (place [count, A] into
+    the tile order, valid [count, A] bool, total [A] int32 = sum of lengths).
     """
     low = jnp.iinfo(jnp.int32).min
-    p = jnp.arange(count, dtype=jnp.int32)[None, :]
-    before = jnp.zeros(start.shape[:1], jnp.int32)  # [A]: positions taken by earlier rows
-    owner_shift = jnp.full(start.shape[:1] + (count,), low, jnp.int32)
+    p = jnp.arange(count, dtype=jnp.int32)[:, None]
+    before = jnp.zeros(start.shape[1:], jnp.int32)  # [A]: positions taken by earlier rows
+    owner_shift = jnp.full((count,) + start.shape[1:], low, jnp.int32)
     # Shifts (start - before) grow along R, so position p belongs to the last
-    # nonempty segment that starts at or before it. Unrolled over the R rows.
-    for i in range(start.shape[1]):
-        shift = jnp.where(length[:, i] > 0, start[:, i] - before, low)
-        owner_shift = jnp.maximum(owner_shift, jnp.where(before[:, None] <= p, shift[:, None], low))
-        before = before + length[:, i]
-    valid = p < before[:, None]
-    index = jnp.where(valid, p + owner_shift, 0)
-    return index, valid, before
+    # nonempty segment that starts at or before it.
+    for i in range(start.shape[0]):
+        shift = jnp.where(length[i] > 0, start[i] - before, low)
+        owner_shift = jnp.maximum(owner_shift, jnp.where(before[None, :] <= p, shift[None, :], low))
+        before = before + length[i]
+    valid = p < before[None, :]
+    return jnp.where(valid, p + owner_shift, 0), valid, before

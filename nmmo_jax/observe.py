@@ -51,21 +51,30 @@ def _none_key(config: Config) -> int:
 
 
 class _Index:
-    """Per-world grid index of the agents, shared by the windows and the entity list."""
+    """Per-world grid index of the agents, shared by the windows and the entity list.
+
+    tile, slot [A]: agents in tile order; tile_window, count_window [A, V, V]
+    (the observation's layout); cell_counts, cell_first [V, V, A] (agents
+    minor, for the entity list).
+    """
 
     def __init__(self, state: State, config: Config):
         ag, n, v, a = state.agents, config.map_size, config.vision, config.num_agents
-        self.tile, self.slot = tile_grid.tile_order(ag, n)  # [A] in tile order
-        if tile_grid.packs(a):  # one grid, one crop
+        self.tile, self.slot = tile_grid.tile_order(ag, n)
+        if tile_grid.packs(a):  # one grid, one crop per layout
             fill = LAVA | (a << (3 + tile_grid.bits(a)))
-            window = tile_grid.windows(tile_grid.packed_grid(state.tiles, self.tile), ag.pos, v, fill)
-            self.tile_window, self.count_window, self.first_window = tile_grid.unpack(window, a)
+            grid = tile_grid.packed_grid(state.tiles, self.tile)
+            self.tile_window, self.count_window, _ = tile_grid.unpack(
+                tile_grid.windows(grid, ag.pos, v, fill), a)
+            _, self.cell_counts, self.cell_first = tile_grid.unpack(
+                tile_grid.windows_by_cell(grid, ag.pos, v, fill), a)
         else:
             counts = tile_grid.occupancy(ag, n)
             first = tile_grid.first_index(self.tile, n)
             self.tile_window = tile_grid.windows(materialize(state.tiles), ag.pos, v, LAVA)
             self.count_window = tile_grid.windows(counts, ag.pos, v, 0)
-            self.first_window = tile_grid.windows(first, ag.pos, v, a)
+            self.cell_counts = tile_grid.windows_by_cell(counts, ag.pos, v, 0)
+            self.cell_first = tile_grid.windows_by_cell(first, ag.pos, v, a)
 
 
 def tile_windows(state: State, config: Config) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -80,32 +89,17 @@ def _visible_windows(state: State, index: _Index) -> tuple[jnp.ndarray, jnp.ndar
     return tiles, counts
 
 
-def _square_radius(count_window: jnp.ndarray, config: Config) -> jnp.ndarray:
-    """d* [A] int32: smallest radius whose square holds >= K agents, else vision."""
-    v = config.vision
-    band = count_window[:, :, v]  # [A, V]: per window row, the columns within d of the centre
-    inside = band[:, v]
-    short = jnp.zeros(inside.shape, jnp.int32)
-    for d in range(1, v + 1):
-        short = short + (inside < config.max_entities)
-        band = band + count_window[:, :, v - d] + count_window[:, :, v + d]
-        inside = band[:, v]
-        for i in range(1, d + 1):
-            inside = inside + band[:, v - i] + band[:, v + i]
-    return short + (inside < config.max_entities)
+def _candidate_keys(pos: jnp.ndarray, tile: jnp.ndarray, slot: jnp.ndarray, valid: jnp.ndarray,
+                    config: Config) -> jnp.ndarray:
+    """Sort key (distance, slot) with the observer first: int32 [M, A].
 
-
-def _list_keys(pos: jnp.ndarray, tile: jnp.ndarray, slot: jnp.ndarray, valid: jnp.ndarray,
-               config: Config) -> jnp.ndarray:
-    """Sort key (distance, slot) with the observer first: int32 [A, N].
-
-    tile, slot [A, N]: candidates' tiles and slots. key = d << b | (0 for the
-    observer itself, else slot + 1), b = bits of A; invalid candidates get
-    `_none_key`, larger than every real key.
+    tile, slot, valid [M, A]: the candidates of each observer (column).
+    key = d << b | (0 for the observer itself, else slot + 1), b = bits of A;
+    invalid candidates get `_none_key`, larger than every real key.
     """
     a, v, n = config.num_agents, config.vision, config.map_size
-    d = jnp.maximum(jnp.abs(tile // n - pos[:, :1]), jnp.abs(tile % n - pos[:, 1:]))
-    me = jnp.arange(a, dtype=jnp.int32)[:, None]
+    d = jnp.maximum(jnp.abs(tile // n - pos[None, :, 0]), jnp.abs(tile % n - pos[None, :, 1]))
+    me = jnp.arange(a, dtype=jnp.int32)[None, :]
     tie = jnp.where(slot == me, 0, slot + 1)
     return jnp.where(valid & (d <= v), (d << _tie_bits(config)) | tie, _none_key(config))
 
@@ -125,16 +119,18 @@ def _exact_keys(state: State, observers: jnp.ndarray, config: Config) -> jnp.nda
 def entity_keys(state: State, index: _Index, config: Config) -> jnp.ndarray:
     """The K smallest (distance, slot) keys of every observer, int32 [A, K].
 
-    See the module docstring for the method and `_list_keys` for the key.
+    See the module docstring for the method and `_candidate_keys` for the key.
+    Work runs agents-minor ([cells or candidates, A]) so each step is a
+    vector operation over all observers.
     """
     ag, a, k = state.agents, config.num_agents, config.max_entities
     m = candidate_count(config)
-    radius = _square_radius(index.count_window, config)
-    start, length = tile_grid.square_segments(index.count_window, index.first_window, radius)
+    radius = tile_grid.square_radius(index.cell_counts, k)
+    start, length = tile_grid.square_segments(index.cell_counts, index.cell_first, radius)
     place, valid, total = tile_grid.gather_segments(start, length, m)
-    keys = _list_keys(ag.pos, index.tile[place], index.slot[place], valid, config)
+    keys = _candidate_keys(ag.pos, index.tile[place], index.slot[place], valid, config)
     # Materialised: fused into the network's first stage, XLA would compute them twice.
-    keys = bitonic_sort(materialize(keys))[:, :k]
+    keys = bitonic_sort(materialize(keys), axis=0)[:k].T
 
     def redo(carry):
         keys, pending = carry

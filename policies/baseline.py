@@ -36,9 +36,7 @@ class Network(nn.Module):
     def __call__(self, obs: Obs) -> tuple[ActionDist, jnp.ndarray]:
         hidden, emb = Input(self.config, self.width, self.entity_dim, name="input")(obs)
         hidden = nn.relu(nn.Dense(self.width, name="mlp")(hidden))
-        dist = Output(name="output")(hidden, emb, obs.move_mask, obs.target_mask)
-        value = nn.Dense(1, name="value")(hidden)
-        return dist, value[..., 0]
+        return Output(value_head=True, name="output")(hidden, emb, obs.move_mask, obs.target_mask)
 
 
 def _check_int(name: str, value: Any, low: int) -> None:
@@ -107,19 +105,23 @@ class ActorCritic:
         return int(sum(np.prod(x.shape) for x in jax.tree.leaves(params)))
 
     def describe(self, params: Params) -> str:
-        """A small table of parameter counts per top-level block, for logs."""
-        inner = params["params"]
+        """A small table of parameter counts per layer (per population), for logs."""
         per = lambda tree: sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree)) // self.populations
-        lines = [f"ActorCritic width={self.width} "
+        lines = [f"ActorCritic width={self.width}, "
                  f"{'shared' if self.shared else f'{self.populations} populations'}"]
-        for block, tree in inner.items():
-            sub = tree if not isinstance(tree, dict) else tree
-            lines.append(f"  {block:<10} {per(sub):>8,} per population")
-            if isinstance(tree, dict):
-                for name, leaf in tree.items():
-                    if isinstance(leaf, dict) and block == "input":
-                        lines.append(f"    {name:<8} {per(leaf):>8,}")
-        lines.append(f"  total      {self.num_params(params):>8,}")
+
+        def walk(tree, name, depth):
+            lines.append(f"{'  ' * depth}{name:<{22 - 2 * depth}} {per(tree):>8,}")
+            for child, sub in tree.items():
+                if isinstance(sub, dict) and any(isinstance(x, dict) for x in sub.values()):
+                    walk(sub, child, depth + 1)  # a module with sub-modules
+                elif isinstance(sub, dict):
+                    lines.append(f"{'  ' * (depth + 1)}{child:<{20 - 2 * depth}} {per(sub):>8,}")
+
+        for block, tree in params["params"].items():
+            walk(tree, block, 1) if isinstance(tree, dict) else None
+        lines.append(f"  {'per population':<20} {per(params):>8,}")
+        lines.append(f"  {'total':<20} {self.num_params(params):>8,}")
         return "\n".join(lines)
 
     def policy_fn(self, params: Params) -> Callable[[jax.Array, Obs], nj.Actions]:

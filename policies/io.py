@@ -25,10 +25,8 @@ import nmmo_jax as nj
 from nmmo_jax import Obs
 
 # Logit of a masked-out choice: finite (entropy and gradients stay NaN-free) and
-# far below anything a network outputs, so exp() underflows to exactly 0.
+# far below anything a network outputs, so its probability is exactly 0.
 MASKED = -1e9
-# Sampling treats logits below this as masked: a masked action is never drawn.
-_MASKED_CUTOFF = MASKED / 2
 
 # ----------------------------------------------------------------------------- actions
 @struct.dataclass
@@ -58,10 +56,17 @@ def _pick(values: jnp.ndarray, index: jnp.ndarray) -> jnp.ndarray:
     return jnp.sum(values * jax.nn.one_hot(index, values.shape[-1], dtype=values.dtype), axis=-1)
 
 
-def _sample(key: jax.Array, logits: jnp.ndarray) -> jnp.ndarray:
-    """Gumbel-max draw that can never return a masked entry (int32 [...])."""
-    safe = jnp.where(logits > _MASKED_CUTOFF, logits, -jnp.inf)
-    return jax.random.categorical(key, safe, axis=-1).astype(jnp.int32)
+def _sample(u: jnp.ndarray, logits: jnp.ndarray) -> jnp.ndarray:
+    """Inverse-CDF draw from softmax(logits) [..., N] with uniforms u [...] (int32 [...]).
+
+    One uniform per draw instead of N Gumbels (the random bits were a third of
+    the forward pass). The pick is the first index whose cumulative
+    probability exceeds u * total, so an entry with probability 0 (masked) is
+    never drawn; if float rounding leaves no such index it returns 0, which is
+    always valid (stay, melee, no attack).
+    """
+    cdf = jnp.cumsum(jax.nn.softmax(logits, axis=-1), axis=-1)
+    return jnp.argmax(cdf > u[..., None] * cdf[..., -1:], axis=-1).astype(jnp.int32)
 
 
 def _style_row(target: jnp.ndarray, style: jnp.ndarray) -> jnp.ndarray:
@@ -84,10 +89,10 @@ class ActionDist:
 
     def sample(self, key: jax.Array) -> Choice:
         """Draw move and style, then a target valid for the drawn style."""
-        k_move, k_style, k_target = jax.random.split(key, 3)
-        style = _sample(k_style, self.style)
-        return Choice(move=_sample(k_move, self.move), style=style,
-                      target=_sample(k_target, _style_row(self.target, style)))
+        u = jax.random.uniform(key, self.move.shape[:-1] + (3,))
+        style = _sample(u[..., 1], self.style)
+        return Choice(move=_sample(u[..., 0], self.move), style=style,
+                      target=_sample(u[..., 2], _style_row(self.target, style)))
 
     def mode(self) -> Choice:
         """The greedy action (most likely move, style, and target for that style)."""
@@ -145,36 +150,30 @@ def _block_counts(tiles: jnp.ndarray, counts: jnp.ndarray, block: int) -> jnp.nd
     return (jnp.right_shift(total.reshape(n, b * b, 1), shifts) & widths).astype(jnp.float32)
 
 
-class TileEncoder(nn.Module):
-    """The 15x15 window -> a vector, at the cost of one integer pass over the cells.
+def tile_features(tiles: jnp.ndarray, counts: jnp.ndarray, vision: int,
+                  block: int = 3) -> jnp.ndarray:
+    """The window as a short vector, from one integer pass over its cells.
 
-    Features: per 3x3 block of the window (25 blocks; a window that is not a
-    multiple of 3 is padded with empty cells), the count of each tile
-    type and of agents; plus the exact one-hot tile types and agent counts of
-    the 3x3 cells around the agent (the move head needs to see lava next to
-    it). One learned linear map then gives every (tile type, block position)
-    pair its own embedding and every block an agent-count weight: the linear
-    core of "type embedding + agent count + position embedding", pooled by a
-    stride-3 sum. Per-cell float embeddings (attention or convolution over the
-    225 cells) measured 4-40x slower on a 2-core CPU, where the policy bounds
-    training speed. [N, V, V] int8 (x2) -> [N, out] float32.
+    Per block x block block of the window (25 blocks of 3x3 for vision 7; a
+    window that is not a multiple of `block` is padded with empty cells): the
+    fraction of cells of each tile type and the agent count; plus the exact
+    one-hot tile types and agent counts of the 3x3 cells around the agent (the
+    move head needs to see lava next to it). `Input` follows it with one
+    learned linear map, which gives every (tile type, block position) pair its
+    own embedding and every block an agent-count weight: the linear core of
+    "type embedding + agent count + position embedding", pooled by a stride-3
+    sum. Per-cell float embeddings (attention or convolution over the 225
+    cells) measured 4-40x slower on a 2-core CPU, where the policy bounds
+    training speed. [N, V, V] int8 (x2) -> [N, 7 * blocks + 63] float32.
     """
-
-    vision: int
-    out: int = 32
-    block: int = 3
-
-    @nn.compact
-    def __call__(self, tiles: jnp.ndarray, counts: jnp.ndarray) -> jnp.ndarray:
-        n, v = tiles.shape[0], self.vision
-        pooled = _block_counts(tiles, counts, self.block)
-        pooled = pooled * jnp.asarray([1.0 / self.block ** 2] * nj.NUM_TILE_TYPES + [0.25])
-        near = tiles[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9)
-        near_hot = (near[..., None] == jnp.arange(nj.NUM_TILE_TYPES, dtype=near.dtype))
-        near_agents = counts[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9).astype(jnp.float32)
-        features = jnp.concatenate([pooled.reshape(n, -1), near_hot.reshape(n, -1).astype(jnp.float32),
-                                    0.25 * near_agents], axis=-1)
-        return nn.Dense(self.out, name="embed")(features)
+    n, v = tiles.shape[0], vision
+    pooled = _block_counts(tiles, counts, block)
+    pooled = pooled * jnp.asarray([1.0 / block ** 2] * nj.NUM_TILE_TYPES + [0.25])
+    near = tiles[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9)
+    near_hot = near[..., None] == jnp.arange(nj.NUM_TILE_TYPES, dtype=near.dtype)
+    near_agents = counts[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9).astype(jnp.float32)
+    return jnp.concatenate([pooled.reshape(n, -1), near_hot.reshape(n, -1).astype(jnp.float32),
+                            0.25 * near_agents], axis=-1)
 
 
 class EntityEncoder(nn.Module):
@@ -236,32 +235,42 @@ class Input(nn.Module):
     @nn.compact
     def __call__(self, obs: Obs) -> tuple[jnp.ndarray, jnp.ndarray]:
         lead, flat = _rows(obs)
-        tiles = TileEncoder(self.config.vision, out=self.width, name="tiles")(
-            flat.tiles, flat.tile_agents)
+        tiles = tile_features(flat.tiles, flat.tile_agents, self.config.vision)
         me, others, emb = EntityEncoder(self.entity_dim, name="entities")(
             flat.entities, flat.entity_mask, flat.target_mask)
-        hidden = nn.relu(tiles + nn.Dense(self.width, name="merge")(
-            jnp.concatenate([me, others], axis=-1)))
+        # One matmul embeds the tile features and merges them with the entity
+        # vectors (separate layers cost more in per-op overhead than in flops).
+        hidden = nn.relu(nn.Dense(self.width, name="embed")(
+            jnp.concatenate([tiles, me, others], axis=-1)))
         return hidden.reshape(lead + hidden.shape[-1:]), emb.reshape(lead + emb.shape[-2:])
 
 
 class Output(nn.Module):
-    """Hidden vectors + entity embeddings + masks -> ActionDist.
+    """Hidden vectors + entity embeddings + masks -> ActionDist (and a value).
 
     hidden [..., H], entity_emb [..., K, D], move_mask [..., 5], target_mask
-    [..., 3, K]. The target head is a pointer: one query per style from the
-    hidden vector, scored against every entity embedding.
+    [..., 3, K]. Move and style are logits of the hidden vector; the target
+    head is a pointer: one query per style from the hidden vector, scored
+    against every entity embedding. All heads (and, with value_head=True, the
+    critic's value [...]) come from one matmul.
     """
+
+    value_head: bool = False
 
     @nn.compact
     def __call__(self, hidden: jnp.ndarray, entity_emb: jnp.ndarray, move_mask: jnp.ndarray,
-                 target_mask: jnp.ndarray) -> ActionDist:
-        small = nn.initializers.normal(0.01)  # near-uniform policy at the start (orthogonal init costs seconds of compile)
+                 target_mask: jnp.ndarray):
         d = entity_emb.shape[-1]
-        move = nn.Dense(nj.NUM_MOVES, kernel_init=small, name="move")(hidden)
-        style = nn.Dense(nj.NUM_STYLES, kernel_init=small, name="style")(hidden)
-        query = nn.Dense(nj.NUM_STYLES * d, kernel_init=small, name="target_query")(hidden)
+        sizes = [nj.NUM_MOVES, nj.NUM_STYLES, nj.NUM_STYLES * d] + [1] * self.value_head
+        # Policy columns start near zero (a near-uniform policy), the value column at unit scale.
+        scale = jnp.asarray(sum(([0.01] * n for n in sizes[:3]), []) + [1.0] * self.value_head)
+        init = lambda key, shape, dtype=jnp.float32: (
+            jax.random.normal(key, shape, dtype) * scale / math.sqrt(shape[0]))
+        out = nn.Dense(sum(sizes), kernel_init=init, name="heads")(hidden)
+        cut = np.cumsum(sizes)[:-1].tolist()
+        move, style, query, *value = jnp.split(out, cut, axis=-1)
         query = query.reshape(hidden.shape[:-1] + (nj.NUM_STYLES, d))
         target = jnp.einsum("...sd,...kd->...sk", query, entity_emb) / math.sqrt(d)
-        return ActionDist(move=jnp.where(move_mask, move, MASKED), style=style,
+        dist = ActionDist(move=jnp.where(move_mask, move, MASKED), style=style,
                           target=jnp.where(target_mask, target, MASKED))
+        return (dist, value[0][..., 0]) if self.value_head else dist

@@ -7,6 +7,7 @@ between chunks.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -20,7 +21,7 @@ from envs.batch import batch_reset, batch_step
 from policies.baseline import ActorCritic
 from policies.io import Choice, to_actions
 
-from .config import TrainConfig
+from .config import RESUMABLE_CHANGES, TrainConfig
 from .gae import gae
 
 
@@ -90,6 +91,12 @@ class Trainer:
 
 
 def make_trainer(tc: TrainConfig) -> Trainer:
+    """The Trainer of a config; runs differing only in budget share one compilation."""
+    return _make_trainer(tc.replace(**{k: getattr(TrainConfig, k) for k in RESUMABLE_CHANGES}))
+
+
+@functools.lru_cache(maxsize=8)
+def _make_trainer(tc: TrainConfig) -> Trainer:
     cfg = tc.env_config
     model = ActorCritic(cfg, width=tc.width, shared=tc.shared_params)
     tx = optax.chain(optax.clip_by_global_norm(tc.max_grad_norm), optax.adam(tc.lr, eps=1e-5))

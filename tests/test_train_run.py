@@ -1,0 +1,106 @@
+"""A few PPO updates on the small preset: metrics, checkpoints, exact resume, errors."""
+import csv
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from train import checkpoint
+from train.cli import main, run
+from train.config import TrainConfig
+from train.ppo import make_trainer, ppo_loss
+
+TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, minibatch_rows=4, epochs=1,
+                   updates_per_chunk=2, checkpoint_every=1, total_steps=4 * 8 * 2 * 16,
+                   minutes=0.0, width=16, eval_ticks=30, eval_worlds=1)
+
+
+def leaves(path):
+    return checkpoint.read(path)[1]
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    summary = run(TINY, out, evaluate=False)
+    return out, summary
+
+
+def test_run_writes_metrics_and_checkpoints(full_run):
+    out, summary = full_run
+    assert summary["update"] == 4 and not summary["interrupted"]
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert [int(r["update"]) for r in rows] == [2, 4]
+    for r in rows:
+        for k in ("policy_loss", "value_loss", "entropy", "agent_steps_per_s"):
+            assert np.isfinite(float(r[k])), k
+        assert float(r["entropy"]) > 0
+    assert checkpoint.latest(out).name == "ckpt_0000004.npz"
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
+        "ckpt_0000002.npz", "ckpt_0000004.npz"]
+
+
+def test_resume_is_bit_exact(full_run, tmp_path):
+    out, _ = full_run
+    run(TINY.replace(total_steps=TINY.total_steps // 2), tmp_path, evaluate=False)
+    assert checkpoint.latest(tmp_path).name == "ckpt_0000002.npz"
+    run(TINY, tmp_path, resume=True, evaluate=False)
+    a, b = leaves(checkpoint.latest(out)), leaves(checkpoint.latest(tmp_path))
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert [int(r["update"]) for r in rows] == [2, 4]
+
+
+def test_resume_refuses_other_config(full_run):
+    out, _ = full_run
+    with pytest.raises(checkpoint.CheckpointError, match="lr: checkpoint has 0.001"):
+        run(TINY.replace(lr=0.01), out, resume=True, evaluate=False)
+
+
+def test_corrupt_or_missing_checkpoint(full_run, tmp_path):
+    out, _ = full_run
+    bad = tmp_path / "ckpt_0000009.npz"
+    bad.write_bytes(open(checkpoint.latest(out), "rb").read()[:100])
+    with pytest.raises(checkpoint.CheckpointError, match="corrupt"):
+        checkpoint.load_policy(bad)
+    with pytest.raises(checkpoint.CheckpointError, match="does not exist"):
+        checkpoint.load_policy(tmp_path / "nowhere")
+    with pytest.raises(checkpoint.CheckpointError, match="no checkpoint"):
+        run(TINY, tmp_path / "empty", resume=True, evaluate=False)
+
+
+def test_load_policy_runs(full_run):
+    import nmmo_jax as nj
+    out, _ = full_run
+    policy, config = checkpoint.load_policy(out)
+    assert config == nj.Config.small()
+    obs, _ = nj.reset(jax.random.PRNGKey(0), config)
+    actions = policy(jax.random.PRNGKey(1), obs)
+    assert actions.move.shape == (config.num_agents,)
+
+
+def test_masked_loss_ignores_empty_slots():
+    trainer = make_trainer(TINY)
+    runner = trainer.init(jax.random.PRNGKey(0))
+    obs = runner.obs  # [W, A, ...]
+    dist, value = trainer.model.apply(runner.params, obs)
+    choice = dist.sample(jax.random.PRNGKey(1))
+    valid = obs.entity_mask[..., 0]
+    assert bool(valid.any()) and not bool(valid.all())
+    batch = {"obs": obs, "choice": choice, "logp": dist.log_prob(choice), "value": value,
+             "valid": valid, "adv": jnp.where(valid, 1.0, 0.0), "target": jnp.where(valid, 0.5, 0.0)}
+    noisy = dict(batch, adv=jnp.where(valid, 1.0, 1e6), target=jnp.where(valid, 0.5, -1e6),
+                 logp=jnp.where(valid, batch["logp"], 50.0))
+    la, _ = ppo_loss(trainer.model, TINY, runner.params, batch)
+    lb, _ = ppo_loss(trainer.model, TINY, runner.params, noisy)
+    assert np.isfinite(float(la)) and float(la) == float(lb)
+
+
+def test_cli_rejects_bad_flag(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--num-worlds", "0"])
+    assert e.value.code == 2
+    assert "--num-worlds=0" in capsys.readouterr().err
