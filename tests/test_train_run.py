@@ -11,7 +11,7 @@ from train.cli import main, run
 from train.config import TrainConfig
 from train.ppo import make_trainer, ppo_loss
 
-TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, minibatch_rows=4, epochs=1,
+TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, num_minibatches=2, epochs=1,
                    updates_per_chunk=2, checkpoint_every=1, total_steps=4 * 8 * 2 * 16,
                    minutes=0.0, width=16, eval_ticks=30, eval_worlds=1)
 
@@ -104,3 +104,17 @@ def test_cli_rejects_bad_flag(capsys):
         main(["--num-worlds", "0"])
     assert e.value.code == 2
     assert "--num-worlds=0" in capsys.readouterr().err
+
+
+def test_run_ends_with_evaluation_plot_and_replay(tmp_path):
+    import json
+    from train.evaluate import FIELDS
+    run(TINY.replace(total_steps=TINY.total_steps // 2, eval_ticks=20), tmp_path)
+    results = json.loads((tmp_path / "eval.json").read_text())
+    assert sorted(results) == ["combat", "forager", "random", "trained"]
+    for name, row in results.items():
+        assert set(FIELDS) <= set(row), name
+        assert 0 < row["mean_alive"] <= 16, name
+    assert (tmp_path / "lifetime.png").read_bytes()[:4] == b"\x89PNG"
+    page = (tmp_path / "replay.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "http://" not in page and "https://" not in page

@@ -1,5 +1,14 @@
+import os
 import sys
 
-from .cli import main
+# One XLA host device per CPU core, so the worlds can be split over all cores
+# (PERF_NOTES.md: the most consistent way to use both). Set before JAX starts;
+# it changes nothing on GPU/TPU, and a value given by the user wins.
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               f" --xla_force_host_platform_device_count={cores or 1}").strip()
+
+from .cli import main  # noqa: E402
 
 sys.exit(main())

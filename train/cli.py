@@ -13,7 +13,7 @@ import numpy as np
 
 from . import checkpoint
 from .config import PRESETS, TrainConfig
-from .evaluate import evaluate_all, format_table, scripted_policies
+from .evaluate import EVAL_SEED, evaluate_all, format_table, scripted_policies
 from .logger import RunLogger
 from .plot import plot_lifetime
 from .ppo import make_trainer
@@ -53,6 +53,9 @@ def parse(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
 
 def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True) -> dict:
     """Train until total_steps or the time budget, then evaluate. Returns a summary."""
+    if tc.ray_workers or tc.ray_address:  # the same run on a Ray cluster
+        from .cluster import run_cluster
+        return run_cluster(tc, out, resume=resume, evaluate=evaluate)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out / "checkpoints"
     trainer = make_trainer(tc)
@@ -62,6 +65,7 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
         if found is None:
             raise checkpoint.CheckpointError(f"--resume {str(out)!r}: no checkpoint in {ckpt_dir}")
         runner, header = checkpoint.restore(found, jax.eval_shape(trainer.init, jax.random.PRNGKey(0)), tc)
+        runner = jax.device_put(runner, trainer.placement)
         wall_offset = float(header["extra"].get("wall_s", 0.0))
         print(f"resuming {found} at update {int(runner.update)}", file=sys.stderr)
     else:
@@ -72,7 +76,8 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
     logger = RunLogger(out, tc.total_steps, int(runner.update) * per_update)
     logger.write(f"nmmo-jax PPO: preset {tc.preset} ({cfg.num_agents} agents, {cfg.map_size}x"
                  f"{cfg.map_size}), {tc.num_worlds} worlds, {per_update:,} agent-steps per update, "
-                 f"{trainer.model.num_params(runner.params):,} parameters, devices {jax.devices()}")
+                 f"{trainer.model.num_params(runner.params):,} parameters, worlds split over "
+                 f"{trainer.mesh.size} device(s) {list(trainer.mesh.devices.flat)}")
     start = time.time()
     chunks, interrupted = 0, False
     try:
@@ -116,7 +121,12 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
     print(format_table(results, tc.eval_ticks, tc.eval_worlds))
     plot_lifetime(out / "metrics.csv", out / "lifetime.png",
                   {k: results[k]["mean_lifetime"] for k in ("random", "forager")})
-    print(f"wrote {out / 'eval.json'}, {out / 'lifetime.png'}, {out / 'metrics.csv'}")
+    # A replay of the trained policy on a held-out map (the evaluation seed).
+    from envs.replay import record, write_html
+    rec = record(policies["trained"], cfg, ticks=tc.eval_ticks, seed=EVAL_SEED, name=str(out))
+    write_html(rec, out / "replay.html")
+    print(f"wrote {out / 'eval.json'}, {out / 'lifetime.png'}, {out / 'metrics.csv'}, "
+          f"{out / 'replay.html'}")
     summary["eval"] = results
     return summary
 

@@ -28,11 +28,14 @@ class TrainConfig:
     ent_coef: float = 0.01
     max_grad_norm: float = 0.5
     epochs: int = 2
-    minibatch_rows: int = 8  # (tick, world) rows per minibatch; each row holds all agent slots
+    num_minibatches: int = 32  # per epoch; each holds rollout_len / num_minibatches ticks of every world
     # Model
     width: int = 32
     shared_params: bool = False
     # Loop
+    devices: int = 0  # local devices the worlds are split over; 0 = as many as divide num_worlds
+    ray_workers: int = 0  # Ray server actors sharing the worlds; 0 = no Ray (train.cluster)
+    ray_address: str = ""  # join a running Ray cluster (`ray start`); "" = start a local one
     updates_per_chunk: int = 10  # updates fused in one jitted call between logs/checkpoints
     checkpoint_every: int = 5  # chunks
     eval_ticks: int = 1000
@@ -64,7 +67,7 @@ class TrainConfig:
 
         if self.preset not in PRESETS:
             bad("preset", f"choose one of {sorted(PRESETS)}")
-        for name in ("num_worlds", "total_steps", "rollout_len", "epochs", "minibatch_rows",
+        for name in ("num_worlds", "total_steps", "rollout_len", "epochs", "num_minibatches",
                      "width", "updates_per_chunk", "checkpoint_every", "eval_ticks", "eval_worlds"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -80,14 +83,31 @@ class TrainConfig:
         for name in ("vf_coef", "ent_coef"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
-        rows = self.rollout_len * self.num_worlds
-        if rows % self.minibatch_rows:
-            bad("minibatch_rows", f"must divide rollout_len * num_worlds = {rows}")
+        if self.rollout_len % self.num_minibatches:
+            bad("num_minibatches", f"must divide --rollout-len={self.rollout_len}")
+        if not isinstance(self.devices, int) or isinstance(self.devices, bool) or self.devices < 0:
+            bad("devices", "must be an integer >= 0 (0 = all local devices that divide num_worlds)")
+        if self.devices and self.num_worlds % self.devices:
+            bad("devices", f"must divide --num-worlds={self.num_worlds}")
+        if (not isinstance(self.ray_workers, int) or isinstance(self.ray_workers, bool)
+                or self.ray_workers < 0):
+            bad("ray_workers", "must be an integer >= 0 (0 = no Ray)")
+        if self.ray_workers and self.num_worlds % self.ray_workers:
+            bad("ray_workers", f"must divide --num-worlds={self.num_worlds}")
+        if self.ray_workers and self.devices and (self.num_worlds // self.ray_workers) % self.devices:
+            bad("devices", f"must divide the worlds of each Ray worker "
+                           f"({self.num_worlds // self.ray_workers})")
+        if not isinstance(self.ray_address, str):
+            bad("ray_address", "must be a string (HOST:PORT of a Ray head, or empty)")
 
 
-# Fields that may differ between a run and its resumption (they do not change the math).
-RESUMABLE_CHANGES = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds",
-                               "checkpoint_every"})
+# Fields that only bound or checkpoint the run: runs differing in them share a compilation.
+BUDGET_FIELDS = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds",
+                           "checkpoint_every"})
+# Fields that may differ between a run and its resumption: the budget, `devices`,
+# which changes only the order of float sums, not the algorithm, and the Ray fields
+# (a run may move between one process and a cluster; checkpoints are the same).
+RESUMABLE_CHANGES = BUDGET_FIELDS | {"devices", "ray_workers", "ray_address"}
 
 
 def differences(saved: dict, current: TrainConfig) -> list[str]:

@@ -4,6 +4,14 @@ PureJaxRL style: `Trainer.train_chunk(runner)` runs `updates_per_chunk`
 updates inside one compiled call (`lax.scan` over updates, each a `lax.scan`
 over rollout ticks of `vmap`-ed worlds); Python only logs and checkpoints
 between chunks.
+
+Data parallel over local devices by sharded `jit`: the world axis of the
+environment state and of the rollout is split over a 1-D device mesh, the
+parameters and optimizer state are replicated, and XLA all-reduces the
+gradient sums. The program is the same for any number of devices, so a run on
+D devices computes what the 1-device run computes up to float summation
+order. Minibatches are slices of rollout ticks holding every world, so each
+device works on its own worlds throughout the update.
 """
 from __future__ import annotations
 
@@ -15,13 +23,14 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 import nmmo_jax as nj
 from envs.batch import batch_reset, batch_step
 from policies.baseline import ActorCritic
 from policies.io import Choice, to_actions
 
-from .config import RESUMABLE_CHANGES, TrainConfig
+from .config import BUDGET_FIELDS, TrainConfig
 from .gae import gae
 
 
@@ -80,90 +89,170 @@ def ppo_loss(model: ActorCritic, tc: TrainConfig, params, batch: dict) -> tuple[
     return loss, stats
 
 
+@dataclass(frozen=True)
+class PPO:
+    """The pieces of one PPO update, reusable by the fused trainer and the Ray servers.
+
+    `constrain(tree)` pins arrays whose leading axis is the world axis to their
+    devices (identity outside a sharded jit).
+    """
+
+    tc: TrainConfig
+    model: ActorCritic
+    tx: optax.GradientTransformation
+    constrain: Callable[[Any], Any] = lambda tree: tree
+
+    def orders(self, key: jax.Array) -> jnp.ndarray:
+        """int32 [epochs, num_minibatches, ticks per minibatch]: the rollout ticks of
+        each minibatch; every minibatch holds those ticks of every world."""
+        tc = self.tc
+        per = tc.rollout_len // tc.num_minibatches
+        perm = lambda k: jax.random.permutation(k, tc.rollout_len).reshape(tc.num_minibatches, per)
+        return jax.vmap(perm)(jax.random.split(key, tc.epochs))
+
+    def rollout(self, params, env_state: nj.State, obs: nj.Obs, key: jax.Array
+                ) -> tuple[nj.State, nj.Obs, dict, dict]:
+        """Play rollout_len ticks of the W worlds in env_state with the policy.
+
+        Returns (env_state, obs, data, metrics): data holds obs, choice, logp,
+        value, valid, adv and target with leading [W, T, A]; metrics are sums.
+        """
+        model, cfg = self.model, self.tc.env_config
+
+        def tick(carry, k):
+            env_state, obs = carry
+            k_act, k_env = jax.random.split(k)
+            dist, value = model.apply(params, obs)
+            choice = dist.sample(k_act)
+            next_obs, env_state, reward, done, info = batch_step(
+                k_env, env_state, to_actions(choice, obs), cfg)
+            env_state, next_obs = self.constrain((env_state, next_obs))
+            tr = Transition(obs=obs, choice=choice, logp=dist.log_prob(choice), value=value,
+                            reward=reward, done=done, valid=obs.entity_mask[..., 0],
+                            lifetime=info["lifetime"], cause=info["death_cause"])
+            return (env_state, next_obs), tr
+
+        (env_state, obs), traj = jax.lax.scan(
+            tick, (env_state, obs), jax.random.split(key, self.tc.rollout_len))
+        _, last_value = model.apply(params, obs)
+        adv, target = gae(traj.reward, traj.value, traj.done, traj.valid, last_value,
+                          self.tc.gamma, self.tc.gae_lambda)
+        # [T, W, A, ...] -> [W, T, A, ...]: a minibatch of ticks then flattens to rows
+        # world-major, which keeps each device's rows on that device.
+        data = self.constrain(jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), {
+            "obs": traj.obs, "choice": traj.choice, "logp": traj.logp, "value": traj.value,
+            "valid": traj.valid, "adv": adv, "target": target}))
+        ended = traj.done & traj.valid
+        metrics = dict(
+            lives_ended=ended.sum(),
+            lifetime_sum=jnp.where(ended, traj.lifetime, 0).sum(),
+            alive_sum=traj.valid.sum(),
+            deaths_lava=(ended & (traj.cause == nj.CAUSE_LAVA)).sum(),
+            deaths_starvation=(ended & (traj.cause == nj.CAUSE_STARVATION)).sum(),
+            deaths_combat=(ended & (traj.cause == nj.CAUSE_COMBAT)).sum(),
+        )
+        return env_state, obs, data, metrics
+
+    def grads(self, params, data: dict, ticks: jnp.ndarray) -> tuple[Any, dict]:
+        """Gradient of the PPO loss on the minibatch of rollout ticks `ticks` [k]."""
+        w = data["valid"].shape[0]
+        batch = self.constrain(jax.tree.map(
+            lambda x: x[:, ticks].reshape((w * ticks.shape[0],) + x.shape[2:]), data))
+        return jax.grad(lambda p: ppo_loss(self.model, self.tc, p, batch), has_aux=True)(params)
+
+    def apply(self, params, opt_state, grads) -> tuple[Any, Any]:
+        """One optimizer step: (params, opt_state)."""
+        updates, opt_state = self.tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+
+def make_ppo(tc: TrainConfig, constrain: Callable[[Any], Any] = lambda tree: tree) -> PPO:
+    """The PPO pieces of a config: model, Adam with gradient clipping."""
+    model = ActorCritic(tc.env_config, width=tc.width, shared=tc.shared_params)
+    tx = optax.chain(optax.clip_by_global_norm(tc.max_grad_norm), optax.adam(tc.lr, eps=1e-5))
+    return PPO(tc=tc, model=model, tx=tx, constrain=constrain)
+
+
 @dataclass
 class Trainer:
     """The compiled pieces of a run built from a TrainConfig."""
 
     tc: TrainConfig
     model: ActorCritic
+    mesh: Mesh  # 1-D, axis "worlds"
+    placement: Runner  # the sharding of each Runner field (a pytree prefix)
     init: Callable[[jax.Array], Runner]
     train_chunk: Callable[[Runner], tuple[Runner, dict]]
 
 
 def make_trainer(tc: TrainConfig) -> Trainer:
     """The Trainer of a config; runs differing only in budget share one compilation."""
-    return _make_trainer(tc.replace(**{k: getattr(TrainConfig, k) for k in RESUMABLE_CHANGES}))
+    return _make_trainer(tc.replace(**{k: getattr(TrainConfig, k) for k in BUDGET_FIELDS}))
+
+
+def world_mesh(tc: TrainConfig) -> Mesh:
+    """The devices the worlds are split over: `tc.devices` of them, or with 0 the most
+    local devices that divide `num_worlds`. ValueError naming --devices if there are too few."""
+    have = jax.local_device_count()
+    if tc.devices > have:
+        raise ValueError(f"--devices={tc.devices}: only {have} local device(s) "
+                         f"({jax.local_devices()[0].platform}); on CPU set XLA_FLAGS="
+                         f"--xla_force_host_platform_device_count={tc.devices}")
+    n = tc.devices or max(d for d in range(1, have + 1) if tc.num_worlds % d == 0)
+    # Auto axes: XLA propagates the world sharding through the env and the model.
+    return jax.make_mesh((n,), ("worlds",), devices=jax.local_devices()[:n],
+                         axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def init_runner(ppo: PPO, key: jax.Array, num_worlds: int) -> Runner:
+    """A fresh run: parameters, optimizer state and num_worlds new worlds."""
+    k_model, k_env, k_run = jax.random.split(key, 3)
+    obs, env_state = batch_reset(k_env, ppo.tc.env_config, num_worlds)
+    params = ppo.model.init(k_model, jax.tree.map(lambda x: x[0], obs))
+    return Runner(params=params, opt_state=ppo.tx.init(params), env_state=env_state, obs=obs,
+                  key=k_run, update=jnp.zeros((), jnp.int32))
+
+
+def summarize(stats: dict, metrics: dict, agent_ticks: int) -> dict:
+    """Per-update metrics: loss statistics averaged over minibatches, rollout sums."""
+    out = {k: v.mean() for k, v in stats.items()}
+    out.update({k: v for k, v in metrics.items() if k != "alive_sum"})
+    out["alive_mean"] = metrics["alive_sum"] / agent_ticks
+    return out
 
 
 @functools.lru_cache(maxsize=8)
 def _make_trainer(tc: TrainConfig) -> Trainer:
-    cfg = tc.env_config
-    model = ActorCritic(cfg, width=tc.width, shared=tc.shared_params)
-    tx = optax.chain(optax.clip_by_global_norm(tc.max_grad_norm), optax.adam(tc.lr, eps=1e-5))
-    w, t = tc.num_worlds, tc.rollout_len
-    rows = t * w
-    num_minibatches = rows // tc.minibatch_rows
-
-    def init(key: jax.Array) -> Runner:
-        k_model, k_env, k_run = jax.random.split(key, 3)
-        obs, env_state = batch_reset(k_env, cfg, w)
-        params = model.init(k_model, jax.tree.map(lambda x: x[0], obs))
-        return Runner(params=params, opt_state=tx.init(params), env_state=env_state, obs=obs,
-                      key=k_run, update=jnp.zeros((), jnp.int32))
-
-    def env_tick(params, carry, key):
-        env_state, obs = carry
-        k_act, k_env = jax.random.split(key)
-        dist, value = model.apply(params, obs)
-        choice = dist.sample(k_act)
-        next_obs, env_state, reward, done, info = batch_step(
-            k_env, env_state, to_actions(choice, obs), cfg)
-        tr = Transition(obs=obs, choice=choice, logp=dist.log_prob(choice), value=value,
-                        reward=reward, done=done, valid=obs.entity_mask[..., 0],
-                        lifetime=info["lifetime"], cause=info["death_cause"])
-        return (env_state, next_obs), tr
+    mesh = world_mesh(tc)
+    replicated = NamedSharding(mesh, P())
+    by_world = NamedSharding(mesh, P("worlds"))  # leading axis W
+    # A Runner of shardings: a prefix of the Runner pytree for jit.
+    placement = Runner(params=replicated, opt_state=replicated, env_state=by_world, obs=by_world,
+                       key=replicated, update=replicated)
+    ppo = make_ppo(tc, lambda tree: jax.lax.with_sharding_constraint(tree, by_world))
 
     def update(runner: Runner, _) -> tuple[Runner, dict]:
         key, k_roll, k_perm = jax.random.split(runner.key, 3)
-        (env_state, obs), traj = jax.lax.scan(
-            lambda c, k: env_tick(runner.params, c, k), (runner.env_state, runner.obs),
-            jax.random.split(k_roll, t))
-        _, last_value = model.apply(runner.params, obs)
-        adv, target = gae(traj.reward, traj.value, traj.done, traj.valid, last_value,
-                          tc.gamma, tc.gae_lambda)
-        flat = lambda x: x.reshape((rows,) + x.shape[2:])  # [T, W, A, ...] -> [T*W, A, ...]
-        data = jax.tree.map(flat, {"obs": traj.obs, "choice": traj.choice, "logp": traj.logp,
-                                   "value": traj.value, "valid": traj.valid, "adv": adv,
-                                   "target": target})
+        env_state, obs, data, metrics = ppo.rollout(runner.params, runner.env_state, runner.obs,
+                                                    k_roll)
 
-        def minibatch(carry, idx):
+        def minibatch(carry, ticks):
             params, opt_state = carry
-            batch = jax.tree.map(lambda x: x[idx], data)
-            grads, stats = jax.grad(lambda p: ppo_loss(model, tc, p, batch), has_aux=True)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), stats
-
-        def epoch(carry, k):
-            order = jax.random.permutation(k, rows).reshape(num_minibatches, tc.minibatch_rows)
-            return jax.lax.scan(minibatch, carry, order)
+            grads, stats = ppo.grads(params, data, ticks)
+            return ppo.apply(params, opt_state, grads), stats
 
         (params, opt_state), stats = jax.lax.scan(
-            epoch, (runner.params, runner.opt_state), jax.random.split(k_perm, tc.epochs))
-        ended = traj.done & traj.valid
-        metrics = {k: v.mean() for k, v in stats.items()}
-        metrics.update(
-            lives_ended=ended.sum(),
-            lifetime_sum=jnp.where(ended, traj.lifetime, 0).sum(),
-            alive_mean=traj.valid.sum() / (t * w),
-            deaths_lava=(ended & (traj.cause == nj.CAUSE_LAVA)).sum(),
-            deaths_starvation=(ended & (traj.cause == nj.CAUSE_STARVATION)).sum(),
-            deaths_combat=(ended & (traj.cause == nj.CAUSE_COMBAT)).sum(),
-        )
+            lambda carry, order: jax.lax.scan(minibatch, carry, order),
+            (runner.params, runner.opt_state), ppo.orders(k_perm))
         runner = Runner(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
                         key=key, update=runner.update + 1)
-        return runner, metrics
+        return runner, summarize(stats, metrics, tc.rollout_len * tc.num_worlds)
 
     def train_chunk(runner: Runner) -> tuple[Runner, dict]:
         return jax.lax.scan(update, runner, None, length=tc.updates_per_chunk)
 
-    return Trainer(tc=tc, model=model, init=jax.jit(init), train_chunk=jax.jit(train_chunk))
+    init = functools.partial(init_runner, ppo, num_worlds=tc.num_worlds)
+    return Trainer(tc=tc, model=ppo.model, mesh=mesh, placement=placement,
+                   init=jax.jit(init, out_shardings=placement),
+                   train_chunk=jax.jit(train_chunk, in_shardings=(placement,),
+                                       out_shardings=(placement, replicated), donate_argnums=0))

@@ -1,0 +1,59 @@
+"""Data parallel training over local devices equals the 1-device run.
+
+Runs in a subprocess because the number of CPU devices is fixed when JAX starts
+(XLA_FLAGS=--xla_force_host_platform_device_count=2).
+"""
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from train.config import TrainConfig
+
+SCRIPT = textwrap.dedent("""
+    import jax, numpy as np
+    from train.config import TrainConfig
+    from train.ppo import make_trainer
+    assert jax.device_count() == 2, jax.devices()
+    tc = TrainConfig(preset="small", num_worlds=4, rollout_len=8, num_minibatches=2, epochs=2,
+                     updates_per_chunk=3, width=16, minutes=0.0)
+    params, shardings = {}, {}
+    for d in (1, 2):
+        trainer = make_trainer(tc.replace(devices=d))
+        start = trainer.init(jax.random.PRNGKey(0))
+        init_leaves = [np.asarray(x) for x in jax.tree.leaves(start.params)]
+        runner, metrics = trainer.train_chunk(start)
+        params[d] = [np.asarray(x) for x in jax.tree.leaves(runner.params)]
+        shardings[d] = (len(runner.env_state.tick.sharding.device_set),
+                        len(jax.tree.leaves(runner.params)[0].sharding.device_set))
+        assert int(runner.update) == 3 and np.isfinite(float(metrics["entropy"].mean()))
+    assert shardings == {1: (1, 1), 2: (2, 2)}, shardings
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(params[1], params[2]))
+    moved = max(float(np.max(np.abs(a - b))) for a, b in zip(params[1], init_leaves))
+    print("max abs difference", worst, "moved from init", moved)
+    assert moved > 1e-3, moved  # the updates did change the parameters
+    for a, b in zip(params[1], params[2]):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-5)
+    print("OK")
+""")
+
+
+def test_two_devices_match_one():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.rstrip().endswith("OK"), done.stdout + done.stderr
+
+
+def test_devices_flag_is_checked():
+    with pytest.raises(ValueError, match="--devices=3: must divide --num-worlds=4"):
+        TrainConfig(preset="small", num_worlds=4, devices=3)
+    from train.ppo import world_mesh
+    with pytest.raises(ValueError, match="--devices=64: only"):
+        world_mesh(TrainConfig(preset="small", num_worlds=64, devices=64))
+    assert world_mesh(TrainConfig(preset="small", num_worlds=3)).size == 1  # 1 device here
