@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .materialize import materialize
 from .state import Agents
 
 
@@ -148,13 +149,16 @@ def gather_segments(start: jnp.ndarray, length: jnp.ndarray, count: int
     """
     low = jnp.iinfo(jnp.int32).min
     p = jnp.arange(count, dtype=jnp.int32)[:, None]
-    before = jnp.zeros(start.shape[1:], jnp.int32)  # [A]: positions taken by earlier rows
+    # Computed into buffers first: fused into the loop below, XLA would
+    # recompute the segments (and their windows) for every output element.
+    length = materialize(length)
+    before = materialize(jnp.cumsum(length, axis=0) - length)  # [R, A]: taken by earlier rows
+    shift = materialize(jnp.where(length > 0, start - before, low))
     owner_shift = jnp.full((count,) + start.shape[1:], low, jnp.int32)
     # Shifts (start - before) grow along R, so position p belongs to the last
     # nonempty segment that starts at or before it.
     for i in range(start.shape[0]):
-        shift = jnp.where(length[i] > 0, start[i] - before, low)
-        owner_shift = jnp.maximum(owner_shift, jnp.where(before[None, :] <= p, shift[None, :], low))
-        before = before + length[i]
-    valid = p < before[None, :]
-    return jnp.where(valid, p + owner_shift, 0), valid, before
+        owner_shift = jnp.maximum(owner_shift, jnp.where(before[i][None, :] <= p, shift[i][None, :], low))
+    total = before[-1] + length[-1]
+    valid = p < total[None, :]
+    return materialize(jnp.where(valid, p + owner_shift, 0)), valid, total
