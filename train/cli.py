@@ -91,16 +91,8 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
             jax.block_until_ready(runner)
             dt = time.time() - t0
             chunks += 1
-            ended = int(m["lives_ended"].sum())
-            row = {"update": int(runner.update), "agent_steps": int(runner.update) * per_update,
-                   "wall_s": wall_offset + time.time() - start,
-                   "agent_steps_per_s": tc.updates_per_chunk * per_update / dt,
-                   "mean_lifetime": float(m["lifetime_sum"].sum() / ended) if ended else float("nan"),
-                   "lives_ended": ended, "alive_mean": float(m["alive_mean"].mean())}
-            for k in ("deaths_lava", "deaths_starvation", "deaths_combat"):
-                row[k] = int(m[k].sum())
-            for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac"):
-                row[k] = float(m[k].mean())
+            row = chunk_row(m, int(runner.update), per_update, wall_offset + time.time() - start,
+                            dt)
             logger.log(row)
             if chunks % tc.checkpoint_every == 0:
                 checkpoint.save(ckpt_dir, runner, tc, {"wall_s": row["wall_s"]})
@@ -115,16 +107,36 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
                "wall_s": wall, "checkpoint": str(path), "interrupted": interrupted}
     if interrupted or not evaluate:
         return summary
-    policies = {"trained": trainer.model.policy_fn(runner.params), **scripted_policies()}
+    return finish(tc, out, trainer.model.policy_fn(runner.params), summary)
+
+
+def chunk_row(m: dict, update: int, per_update: int, wall: float, dt: float) -> dict:
+    """The metrics.csv row of a chunk: m holds per-update metrics stacked [updates]."""
+    ended = int(m["lives_ended"].sum())
+    row = {"update": update, "agent_steps": update * per_update, "wall_s": wall,
+           "agent_steps_per_s": len(m["lives_ended"]) * per_update / dt,
+           "mean_lifetime": float(m["lifetime_sum"].sum() / ended) if ended else float("nan"),
+           "lives_ended": ended, "alive_mean": float(m["alive_mean"].mean())}
+    for k in ("deaths_lava", "deaths_starvation", "deaths_combat"):
+        row[k] = int(m[k].sum())
+    for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac"):
+        row[k] = float(m[k].mean())
+    return row
+
+
+def finish(tc: TrainConfig, out: Path, policy, summary: dict) -> dict:
+    """The end of a run: evaluation table and OUT/eval.json, OUT/lifetime.png, and
+    OUT/replay.html of the trained policy on a held-out map (the evaluation seed)."""
+    from envs.replay import record, write_html
+    cfg = tc.env_config
+    policies = {"trained": policy, **scripted_policies()}
     results = evaluate_all(policies, cfg, tc.eval_ticks, tc.eval_worlds)
     (out / "eval.json").write_text(json.dumps(results, indent=2))
     print(format_table(results, tc.eval_ticks, tc.eval_worlds))
     plot_lifetime(out / "metrics.csv", out / "lifetime.png",
                   {k: results[k]["mean_lifetime"] for k in ("random", "forager")})
-    # A replay of the trained policy on a held-out map (the evaluation seed).
-    from envs.replay import record, write_html
-    rec = record(policies["trained"], cfg, ticks=tc.eval_ticks, seed=EVAL_SEED, name=str(out))
-    write_html(rec, out / "replay.html")
+    write_html(record(policy, cfg, ticks=tc.eval_ticks, seed=EVAL_SEED, name=str(out)),
+               out / "replay.html")
     print(f"wrote {out / 'eval.json'}, {out / 'lifetime.png'}, {out / 'metrics.csv'}, "
           f"{out / 'replay.html'}")
     summary["eval"] = results

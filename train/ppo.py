@@ -186,8 +186,10 @@ class Trainer:
 
 
 def make_trainer(tc: TrainConfig) -> Trainer:
-    """The Trainer of a config; runs differing only in budget share one compilation."""
-    return _make_trainer(tc.replace(**{k: getattr(TrainConfig, k) for k in BUDGET_FIELDS}))
+    """The Trainer of a config; runs differing only in budget (or in the Ray settings,
+    which the single-process trainer does not use) share one compilation."""
+    same = BUDGET_FIELDS | {"ray_workers", "ray_address"}
+    return _make_trainer(tc.replace(**{k: getattr(TrainConfig, k) for k in same}))
 
 
 def world_mesh(tc: TrainConfig) -> Mesh:

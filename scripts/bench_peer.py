@@ -1,0 +1,504 @@
+"""nmmo-jax against the reference Python Neural MMO (`nmmo` 2.1.2), one run, one machine.
+
+    python -m scripts.bench_peer                      # build/reuse the peer venv, W = 1, 64
+    python -m scripts.bench_peer --worlds 1,64,1024 --ticks 200 --json
+    python -m scripts.bench_peer --venv /tmp/peer --rebuild
+
+Method
+------
+Reference. `nmmo==2.1.2` lives in its own virtual environment (default
+`~/.cache/nmmo-jax/peer-venv`, `--venv` to move it), never in this project's
+dependencies. The release declares Python < 3.11, so the venv is built from a
+Python 3.10 (or 3.9, 3.8) found on PATH, under pyenv or in /usr; only when none
+exists is it built from the current interpreter with `pip install
+--ignore-requires-python` and the old dependency versions nmmo pins itself
+(numpy 1.23.3, scipy 1.10.0, gymnasium 0.29.1, pettingzoo 1.24.1). An existing
+venv is reused when it imports nmmo 2.1.2. A small worker script (PEER_WORKER
+below), run by the venv's Python pinned to one CPU core with BLAS threads set
+to 1, builds `nmmo.Env` from a subclass of `nmmo.config.Default` with
+`IMMORTAL = True` (all 128 agents stay alive; the only other changes are that
+maps go to a temp dir and HORIZON grows if more ticks are asked for than the
+default 1024 allows), resets, runs `--warmup` ticks, then times `--ticks`
+calls of `env.step`. Each tick every agent gets a full action dict: for every
+action head of every action, an index drawn uniformly from the entries whose
+mask in that agent's `ActionTargets` observation is 1. Sampling is timed
+separately and is NOT included in the reference's figures (that favours the
+reference).
+
+Ours. `scripts/bench_env.py --preset default --full --json --no-phases` for
+each W, in a subprocess: random masked actions (uniform valid move, style,
+target) drawn inside the jitted scan, observations built every tick,
+`spawn_per_tick = num_agents` so every slot stays (nearly) filled. Sampling
+IS included in our figures. bench_env shards worlds over both cores (XLA host
+devices) when W is even; W = 1 runs on one device. The `devices` column says
+how many (for nmmo: the one core it is pinned to).
+
+Figures. Live agent-steps/s = (live agents per tick, summed over ticks and
+worlds) / seconds; env steps/s = world-ticks / s; ms per world-tick = 1 /
+env steps/s. The ratio is ours over the reference in live agent-steps/s. The
+two sides run one after the other, never concurrently; a busy machine (other
+benchmarks) slows both, so the load average is printed alongside.
+
+Caveats. The two games are not the same program: nmmo 2.1.2 is Neural MMO
+2.x (items, market, NPCs, tasks, communication), nmmo-jax is v1.3's rule set.
+The comparison is the cost of one tick of each project's default world with
+all agents acting at random, not an equal-work benchmark. nmmo's tick gets
+dearer as the episode ages (about 1.5x after 500 ticks than after 5 in our
+runs): the default 5 warm-up ticks measure its cheap early phase, which
+flatters the reference; `--warmup 500` measures a later one.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+PEER_VERSION = "2.1.2"
+# The versions nmmo 2.1.2 pins (or resolves to with Python 3.10); pinned again so
+# the --ignore-requires-python build on a newer Python gets the same set.
+PEER_PINS = ("nmmo==2.1.2", "numpy==1.23.3", "scipy==1.10.0", "gymnasium==0.29.1",
+             "pettingzoo==1.24.1", "dill<0.4", "cython>=3.0,<4")
+DEFAULT_VENV = Path.home() / ".cache" / "nmmo-jax" / "peer-venv"
+PIP_TIMEOUT_S = 1800
+
+
+class PeerError(RuntimeError):
+    """The reference could not be installed or run; the message says why."""
+
+
+# --------------------------------------------------------------------------- reference worker
+# Runs under the peer venv's Python (3.10, numpy 1.23): keep it plain Python 3.7+.
+PEER_WORKER = r'''
+import json, os, sys, time
+
+def main():
+    ticks, warmup, seed, core, maps = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
+                                       int(sys.argv[4]), sys.argv[5])
+    if core >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+    import numpy as np
+    import nmmo
+    from nmmo.core.config import Default
+
+    class Immortal(Default):
+        IMMORTAL = True                      # agents never die (except by void)
+        PATH_MAPS = maps                     # not ./maps/medium in the caller's cwd
+        HORIZON = max(Default.HORIZON, warmup + ticks + 1)
+
+    t = time.perf_counter()
+    env = nmmo.Env(Immortal(), seed=seed)
+    obs, _ = env.reset(seed=seed)
+    init_s = time.perf_counter() - t
+    rng = np.random.default_rng(seed)
+
+    def sample(obs):
+        """Per agent, per action, per head: uniform over the entries whose mask is 1."""
+        actions = {}
+        for agent, ob in obs.items():
+            act = {}
+            for name, heads in ob["ActionTargets"].items():
+                arg = {}
+                for head, mask in heads.items():
+                    valid = np.flatnonzero(mask)
+                    pick = valid[rng.integers(valid.size)] if valid.size else len(mask) - 1
+                    arg[head] = int(pick)
+                act[name] = arg
+            actions[agent] = act
+        return actions
+
+    step_s, sample_s, live = [], [], []
+    for i in range(warmup + ticks):
+        t = time.perf_counter()
+        actions = sample(obs)
+        t1 = time.perf_counter()
+        n = sum(1 for a in actions if a in env.realm.players)   # agents that act this tick
+        obs, _, _, _, _ = env.step(actions)
+        t2 = time.perf_counter()
+        if i >= warmup:
+            sample_s.append(t1 - t)
+            step_s.append(t2 - t1)
+            live.append(n)
+    total = sum(step_s)
+    ms = sorted(1e3 * s for s in step_s)
+    print(json.dumps(dict(
+        nmmo=nmmo.__version__, python=sys.version.split()[0], numpy=np.__version__,
+        core=core, ticks=ticks, warmup=warmup, agents=env.config.PLAYER_N,
+        map_size=env.config.MAP_SIZE, immortal=bool(env.config.IMMORTAL), init_s=init_s,
+        step_s=total, sample_s=sum(sample_s), mean_alive=sum(live) / len(live),
+        min_alive=min(live), live_steps_per_s=sum(live) / total, env_steps_per_s=ticks / total,
+        ms_per_tick=1e3 * total / ticks, ms_median=ms[len(ms) // 2],
+        ms_p90=ms[min(len(ms) - 1, int(0.9 * len(ms)))],
+        sample_ms_per_tick=1e3 * sum(sample_s) / ticks)), flush=True)
+
+main()
+'''
+
+
+# --------------------------------------------------------------------------- pure helpers
+def ratio(ours: float, ref: float) -> float | None:
+    """ours / ref, None when the reference figure is missing or zero."""
+    if not ref or ref <= 0:
+        return None
+    return ours / ref
+
+
+def tail(text: str, lines: int = 25) -> str:
+    """The last `lines` meaningful lines of pip/python output (pip's find-links noise dropped)."""
+    keep = [x for x in text.splitlines()
+            if x.strip() and not x.startswith("WARNING: Location 'file:")]
+    return "\n".join(keep[-lines:])
+
+
+def last_json(stdout: str) -> dict | None:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def rows_for(peer: dict | None, ours: list[dict]) -> list[dict]:
+    """Table rows: the reference first (ratio 1), then ours per W with the ratio to it."""
+    ref = peer["live_steps_per_s"] if peer else None
+    rows = []
+    if peer:
+        rows.append(dict(system=f"nmmo {peer['nmmo']}", worlds=1, devices=1,
+                         live_steps_per_s=peer["live_steps_per_s"],
+                         env_steps_per_s=peer["env_steps_per_s"],
+                         ms_per_world_tick=peer["ms_per_tick"], mean_alive=peer["mean_alive"],
+                         ratio=1.0))
+    for r in ours:
+        if "error" in r:
+            rows.append(dict(system="nmmo-jax", worlds=r.get("worlds"), error=r["error"]))
+            continue
+        rows.append(dict(system="nmmo-jax", worlds=r["worlds"], devices=r["devices"],
+                         live_steps_per_s=r["live_steps_per_s"],
+                         env_steps_per_s=r["env_steps_per_s"],
+                         ms_per_world_tick=r["us_per_world_tick"] / 1e3,
+                         mean_alive=r["mean_alive"],
+                         ratio=ratio(r["live_steps_per_s"], ref)))
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    head = ("system", "W", "devices", "agent-steps/s (live)", "env steps/s",
+            "ms per world-tick", "alive/world", "ratio to nmmo")
+    lines = []
+    for r in rows:
+        if "error" in r:
+            lines.append((r["system"], str(r["worlds"]), "", "error: " + r["error"][-70:]))
+            continue
+        ms = r["ms_per_world_tick"]
+        lines.append((r["system"], str(r["worlds"]), str(r["devices"]),
+                      f"{r['live_steps_per_s']:,.0f}", f"{r['env_steps_per_s']:,.1f}",
+                      f"{ms:.2f}" if ms >= 0.1 else f"{ms:.4f}", f"{r['mean_alive']:.1f}",
+                      "-" if r["ratio"] is None else f"{r['ratio']:,.1f}x"))
+    widths = [max([len(head[i])] + [len(x[i]) for x in lines if len(x) == len(head)])
+              for i in range(len(head))]
+    fmt = lambda cells: "| " + " | ".join(
+        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+    out = [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [fmt(x) if len(x) == len(head) else "| " + " | ".join(x) + " |" for x in lines]
+    return "\n".join(out)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--venv", type=Path, default=DEFAULT_VENV,
+                   help=f"peer virtual environment (default {DEFAULT_VENV})")
+    p.add_argument("--python", default=None,
+                   help="interpreter to build the peer venv from (default: a Python 3.10 if "
+                        "found, else this one with --ignore-requires-python)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild the peer venv even if it works")
+    p.add_argument("--ticks", type=int, default=100, help="timed nmmo ticks (default 100)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed nmmo ticks first (default 5)")
+    p.add_argument("--core", type=int, default=None,
+                   help="CPU the reference is pinned to (default: the last allowed one; -1: none)")
+    p.add_argument("--worlds", default="1,64", help="comma list of W for nmmo-jax (default 1,64)")
+    p.add_argument("--our-ticks", type=int, default=32, help="bench_env --ticks (scan length)")
+    p.add_argument("--repeats", type=int, default=5, help="bench_env --repeats")
+    p.add_argument("--skip-ours", action="store_true", help="measure the reference only")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    try:
+        args.worlds = [int(w) for w in str(args.worlds).split(",")]
+    except ValueError:
+        p.error(f"--worlds={args.worlds!r}: expected a comma list of integers")
+    if any(w < 1 for w in args.worlds):
+        p.error("--worlds: every W must be >= 1")
+    for name in ("ticks", "our_ticks", "repeats"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.warmup < 0:
+        p.error("--warmup must be >= 0")
+    if args.core is None:
+        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        args.core = allowed[-1] if allowed else -1
+    return args
+
+
+# --------------------------------------------------------------------------- peer venv
+def _run(cmd: list[str], timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def python_version(exe: str) -> tuple[int, int] | None:
+    """(major, minor) of an interpreter that can make venvs with pip, else None."""
+    try:
+        code = "import sys, venv, ensurepip; print('%d %d' % sys.version_info[:2])"
+        proc = _run([exe, "-c", code], timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None  # e.g. a pyenv shim for a version that is not selected, or no ensurepip
+    try:
+        major, minor = proc.stdout.split()
+        return int(major), int(minor)
+    except ValueError:
+        return None
+
+
+def candidate_pythons() -> list[str]:
+    """Interpreters nmmo 2.1.2 supports (3.10 first), from PATH, pyenv and /usr."""
+    found = []
+    roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")]
+    for minor in ("3.10", "3.9", "3.8"):
+        exe = shutil.which(f"python{minor}")
+        if exe:
+            found.append(exe)
+        for root in filter(None, roots):
+            found += sorted(glob.glob(os.path.join(root, "versions", f"{minor}.*", "bin",
+                                                  f"python{minor}")), reverse=True)
+        found += [f"{d}/python{minor}" for d in ("/usr/local/bin", "/usr/bin")
+                  if os.path.exists(f"{d}/python{minor}")]
+    seen, out = set(), []
+    for exe in found:
+        if exe not in seen:
+            seen.add(exe)
+            out.append(exe)
+    return out
+
+
+def choose_python(explicit: str | None) -> tuple[str, tuple[int, int]]:
+    if explicit:
+        ver = python_version(explicit)
+        if ver is None:
+            raise PeerError(f"--python {explicit}: cannot run it, or it lacks venv/ensurepip")
+        return explicit, ver
+    for exe in candidate_pythons():
+        ver = python_version(exe)
+        if ver is not None and ver < (3, 11):
+            return exe, ver
+    return sys.executable, sys.version_info[:2]
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def peer_info(venv: Path) -> dict | None:
+    """Versions inside the venv if it imports nmmo 2.1.2, else None."""
+    exe = venv_python(venv)
+    if not exe.exists():
+        return None
+    code = ("import json, sys, numpy, nmmo; print(json.dumps(dict(nmmo=nmmo.__version__, "
+            "numpy=numpy.__version__, python=sys.version.split()[0])))")
+    try:
+        proc = _run([str(exe), "-c", code], timeout=120, cwd=tempfile.gettempdir())
+    except (OSError, subprocess.SubprocessError):
+        return None
+    info = last_json(proc.stdout) if proc.returncode == 0 else None
+    return info if info and info.get("nmmo") == PEER_VERSION else None
+
+
+def build_peer(venv: Path, explicit_python: str | None, log=print) -> dict:
+    """Create the venv and pip-install nmmo 2.1.2 into it; returns peer_info or raises."""
+    base, ver = choose_python(explicit_python)
+    ignore = ver >= (3, 11)
+    log(f"building the nmmo {PEER_VERSION} venv at {venv} from {base} "
+        f"(Python {ver[0]}.{ver[1]}{', --ignore-requires-python' if ignore else ''}) ...")
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    proc = _run([base, "-m", "venv", "--clear", str(venv)], timeout=300)
+    if proc.returncode != 0:
+        raise PeerError(f"`{base} -m venv {venv}` failed:\n{tail(proc.stderr + proc.stdout)}")
+    cmd = [str(venv_python(venv)), "-m", "pip", "install", "--disable-pip-version-check"]
+    cmd += ["--ignore-requires-python"] * ignore + list(PEER_PINS)
+    log_path = venv.with_name(venv.name + ".build.log")
+    try:
+        proc = _run(cmd, timeout=PIP_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        raise PeerError(f"pip install timed out after {PIP_TIMEOUT_S} s (network?):\n"
+                        f"{tail(out)}") from None
+    log_path.write_text(" ".join(cmd) + "\n\n" + proc.stdout + "\n" + proc.stderr)
+    if proc.returncode != 0:
+        hint = ""
+        text = proc.stdout + proc.stderr
+        offline = ("Could not find a version", "NewConnectionError", "No matching distribution",
+                   "Temporary failure in name resolution")
+        if any(s in text for s in offline):
+            hint = "\n(no network or no package index reachable? pip could not fetch the packages)"
+        raise PeerError(f"`{shlex.join(cmd)}` failed (exit {proc.returncode}); full log in "
+                        f"{log_path}; last lines:\n{tail(text)}{hint}")
+    info = peer_info(venv)
+    if info is None:
+        exe = venv_python(venv)
+        proc = _run([str(exe), "-c", "import nmmo"], timeout=120, cwd=tempfile.gettempdir())
+        raise PeerError(f"nmmo {PEER_VERSION} installed into {venv} but does not import "
+                        f"with {exe}:\n{tail(proc.stderr + proc.stdout)}")
+    info["built_from"] = f"{base} (Python {ver[0]}.{ver[1]})"
+    info["ignore_requires_python"] = ignore
+    return info
+
+
+def ensure_peer(args: argparse.Namespace, log=print) -> tuple[dict, float]:
+    """(versions in the working peer venv, seconds spent building it; 0 when reused)."""
+    if not args.rebuild:
+        info = peer_info(args.venv)
+        if info is not None:
+            return info, 0.0
+        if venv_python(args.venv).exists():
+            log(f"{args.venv} exists but does not import nmmo {PEER_VERSION}: rebuilding")
+    t = time.perf_counter()
+    info = build_peer(args.venv, args.python, log)
+    return info, time.perf_counter() - t
+
+
+def run_peer(args: argparse.Namespace) -> dict:
+    """Run PEER_WORKER under the peer venv in a temp dir (maps are written there)."""
+    with tempfile.TemporaryDirectory(prefix="nmmo-peer-") as tmp:
+        script = Path(tmp) / "peer_worker.py"
+        script.write_text(PEER_WORKER)
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                   MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+        env.pop("PYTHONPATH", None)  # nothing of this project's venv leaks in
+        cmd = [str(venv_python(args.venv)), str(script), str(args.ticks), str(args.warmup),
+               str(args.seed), str(args.core), str(Path(tmp) / "maps")]
+        try:
+            proc = _run(cmd, timeout=600 + 2 * args.ticks, cwd=tmp, env=env)
+        except subprocess.TimeoutExpired:
+            raise PeerError(f"the nmmo {PEER_VERSION} worker ran past its time limit") from None
+    result = last_json(proc.stdout)
+    if proc.returncode != 0 or result is None:
+        raise PeerError(f"the nmmo {PEER_VERSION} worker failed (exit {proc.returncode}):\n"
+                        f"{tail(proc.stderr + proc.stdout)}")
+    return result
+
+
+# --------------------------------------------------------------------------- ours
+def run_ours(args: argparse.Namespace) -> tuple[list[dict], str]:
+    """bench_env's default preset, --full, each W in its own subprocess (bench_env's own)."""
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "scripts.bench_env", "--preset", "default", "--full", "--json",
+           "--no-phases", "--worlds", ",".join(map(str, args.worlds)),
+           "--ticks", str(args.our_ticks), "--repeats", str(args.repeats),
+           "--seed", str(args.seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+    try:
+        out = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        err = tail(proc.stderr + proc.stdout, 12)
+        return [dict(worlds=w, error=err) for w in args.worlds], " ".join(cmd[1:])
+    return out["rows"], " ".join(cmd[1:])
+
+
+# --------------------------------------------------------------------------- driver
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "?"
+
+    return dict(cpu=cpu, cores=os.cpu_count(), cores_allowed=allowed,
+                date=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                python=platform.python_version(), jax=version("jax"),
+                nmmo_jax=version("nmmo-jax"), os=platform.platform())
+
+
+def load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)
+    mach = machine()
+    load_before = load()
+    if load_before is not None and load_before > 0.5:
+        log(f"warning: 1-minute load average is {load_before:.2f}: other work is running and "
+            "will slow both sides")
+    t = time.perf_counter()
+    try:
+        peer_versions, build_s = ensure_peer(args, log)
+        log(f"peer venv: {args.venv} (nmmo {peer_versions['nmmo']}, Python "
+            f"{peer_versions['python']}, numpy {peer_versions['numpy']})"
+            + (f", built in {build_s:.0f} s" if build_s else ", reused"))
+        t_peer = time.perf_counter()
+        peer = run_peer(args)
+        peer_s = time.perf_counter() - t_peer
+    except PeerError as e:
+        log(f"bench_peer: cannot measure nmmo {PEER_VERSION}: {e}")
+        return 2
+    log(f"nmmo {PEER_VERSION}: {peer['ms_per_tick']:.1f} ms per tick, "
+        f"{peer['live_steps_per_s']:,.0f} agent-steps/s ({peer_s:.0f} s)")
+    ours, ours_cmd, ours_s = [], "", 0.0
+    if not args.skip_ours:
+        t_ours = time.perf_counter()
+        ours, ours_cmd = run_ours(args)
+        ours_s = time.perf_counter() - t_ours
+        log(f"nmmo-jax: W = {','.join(map(str, args.worlds))} done ({ours_s:.0f} s)")
+    rows = rows_for(peer, ours)
+    load_after = load()
+    total_s = time.perf_counter() - t
+    if args.json:
+        print(json.dumps(dict(machine=mach, load_before=load_before, load_after=load_after,
+                              peer_venv=str(args.venv), peer_versions=peer_versions,
+                              peer_build_s=build_s, peer=peer, ours_command=ours_cmd, ours=ours,
+                              rows=rows, seconds=dict(peer=peer_s, ours=ours_s, total=total_s)),
+                         indent=1))
+        return 0 if all("error" not in r for r in rows) else 1
+    loads = "/".join("?" if x is None else f"{x:.2f}" for x in (load_before, load_after))
+    print(f"machine: {mach['cpu']}, {mach['cores']} cores ({mach['cores_allowed']} allowed); "
+          f"{mach['date']}; load avg before/after {loads}")
+    print(f"versions: nmmo-jax {mach['nmmo_jax']} (Python {mach['python']}, jax {mach['jax']}); "
+          f"nmmo {peer['nmmo']} (Python {peer['python']}, numpy {peer['numpy']})")
+    print(f"nmmo: Default + IMMORTAL, {peer['agents']} agents, {peer['map_size']}^2 map, "
+          f"{peer['ticks']} timed env.step calls after {peer['warmup']} warm-up, pinned to CPU "
+          f"{peer['core']}; per tick median {peer['ms_median']:.1f} ms, p90 "
+          f"{peer['ms_p90']:.1f} ms; random action sampling {peer['sample_ms_per_tick']:.1f} "
+          f"ms/tick (not counted)")
+    if ours:
+        print(f"nmmo-jax: default preset, --full, {args.our_ticks}-tick scans, median of "
+              f"{args.repeats} calls, sampling inside the jitted loop (counted)")
+    print(format_table(rows))
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""scripts/bench_peer.py: the pure helpers only (no venv, no nmmo, no subprocess)."""
+from __future__ import annotations
+
+import pytest
+
+from scripts import bench_peer as bp
+
+PEER = dict(nmmo="2.1.2", live_steps_per_s=5000.0, env_steps_per_s=39.0625,
+            ms_per_tick=25.6, mean_alive=128.0)
+OURS = [dict(worlds=1, devices=1, live_steps_per_s=50_000.0, env_steps_per_s=400.0,
+             us_per_world_tick=2500.0, mean_alive=125.0),
+        dict(worlds=64, devices=2, live_steps_per_s=2_000_000.0, env_steps_per_s=16_000.0,
+             us_per_world_tick=62.5, mean_alive=125.0)]
+
+
+def test_ratio():
+    assert bp.ratio(2_000_000, 5000) == pytest.approx(400.0)
+    assert bp.ratio(1.0, 0.0) is None
+    assert bp.ratio(1.0, None) is None
+
+
+def test_rows_and_table():
+    rows = bp.rows_for(PEER, OURS)
+    assert [r["system"] for r in rows] == ["nmmo 2.1.2", "nmmo-jax", "nmmo-jax"]
+    assert [r["ratio"] for r in rows] == [1.0, pytest.approx(10.0), pytest.approx(400.0)]
+    assert rows[2]["ms_per_world_tick"] == pytest.approx(0.0625)
+    lines = bp.format_table(rows).splitlines()
+    assert len(lines) == 5 and len({len(x) for x in lines}) == 1  # aligned columns
+    assert "5,000" in lines[2] and "1.0x" in lines[2]
+    assert "2,000,000" in lines[4] and "400.0x" in lines[4] and "0.0625" in lines[4]
+
+
+def test_error_row_and_missing_peer():
+    rows = bp.rows_for(None, [dict(worlds=64, error="Traceback ... boom")] + OURS[:1])
+    assert rows[0]["error"].endswith("boom") and rows[1]["ratio"] is None
+    table = bp.format_table(rows)
+    assert "error: Traceback ... boom" in table and "| -" not in table.splitlines()[0]
+    assert table.splitlines()[-1].rstrip().endswith("- |")
+
+
+def test_last_json_and_tail():
+    assert bp.last_json("noise\n{\"a\": 1}\nwarning\n") == {"a": 1}
+    assert bp.last_json("no json here") is None
+    text = "WARNING: Location 'file:///opt/x' is ignored\nERROR: real problem\n\n"
+    assert bp.tail(text) == "ERROR: real problem"
+
+
+def test_parse_args_defaults():
+    args = bp.parse_args([])
+    assert args.worlds == [1, 64] and args.ticks == 100 and args.warmup == 5
+    assert args.venv == bp.DEFAULT_VENV
+    assert bp.parse_args(["--worlds", "2,8", "--core", "-1"]).worlds == [2, 8]
+    with pytest.raises(SystemExit):
+        bp.parse_args(["--worlds", "a"])
