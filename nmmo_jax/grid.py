@@ -91,16 +91,6 @@ def unpack(window: jnp.ndarray, num_agents: int) -> tuple[jnp.ndarray, jnp.ndarr
     return window & 7, (window >> 3) & ((1 << b) - 1), window >> (3 + b)
 
 
-def windows_by_cell(grid: jnp.ndarray, pos: jnp.ndarray, radius: int, fill) -> jnp.ndarray:
-    """Like `windows` but laid out [V, V, A] (agents minor), so that per-cell work
-    over all observers is a contiguous vector operation."""
-    side, size = 2 * radius + 1, grid.shape[1]
-    padded = jnp.pad(grid, radius, constant_values=fill).reshape(-1)
-    offsets = np.arange(side)[:, None] * (size + 2 * radius) + np.arange(side)[None, :]
-    corner = pos[:, 0] * (size + 2 * radius) + pos[:, 1]  # window's top-left in the padded grid
-    return padded[jnp.asarray(offsets, jnp.int32)[:, :, None] + corner[None, None, :]]
-
-
 def square_radius(count_window: jnp.ndarray, need: int) -> jnp.ndarray:
     """Smallest Chebyshev radius whose square holds >= need agents, else the
     window radius: int32 [A]. count_window [V, V, A] (agents minor)."""

@@ -61,20 +61,22 @@ class _Index:
     def __init__(self, state: State, config: Config):
         ag, n, v, a = state.agents, config.map_size, config.vision, config.num_agents
         self.tile, self.slot = tile_grid.tile_order(ag, n)
-        if tile_grid.packs(a):  # one grid, one crop per layout
+        # The agents-minor layout is a transpose of the crops: row copies plus one
+        # transpose cost about a third of gathering [V, V, A] cell by cell.
+        by_cell = lambda w: materialize(jnp.transpose(w, (1, 2, 0)))
+        if tile_grid.packs(a):  # one grid, one crop
             fill = LAVA | (a << (3 + tile_grid.bits(a)))
             grid = tile_grid.packed_grid(state.tiles, self.tile)
-            self.tile_window, self.count_window, _ = tile_grid.unpack(
-                tile_grid.windows(grid, ag.pos, v, fill), a)
-            _, self.cell_counts, self.cell_first = tile_grid.unpack(
-                tile_grid.windows_by_cell(grid, ag.pos, v, fill), a)
+            window = tile_grid.windows(grid, ag.pos, v, fill)
+            self.tile_window, self.count_window, _ = tile_grid.unpack(window, a)
+            _, self.cell_counts, self.cell_first = tile_grid.unpack(by_cell(window), a)
         else:
             counts = tile_grid.occupancy(ag, n)
             first = tile_grid.first_index(self.tile, n)
             self.tile_window = tile_grid.windows(materialize(state.tiles), ag.pos, v, LAVA)
             self.count_window = tile_grid.windows(counts, ag.pos, v, 0)
-            self.cell_counts = tile_grid.windows_by_cell(counts, ag.pos, v, 0)
-            self.cell_first = tile_grid.windows_by_cell(first, ag.pos, v, a)
+            self.cell_counts = by_cell(self.count_window)
+            self.cell_first = by_cell(tile_grid.windows(first, ag.pos, v, a))
 
 
 def tile_windows(state: State, config: Config) -> tuple[jnp.ndarray, jnp.ndarray]:
