@@ -26,10 +26,10 @@ class PolicyError(ValueError):
     """--policy names nothing that can be loaded."""
 
 
-def pretrained_dir() -> Path:
-    """Where `--policy pretrained` looks: policies/pretrained/ beside the policies package."""
+def pretrained_path() -> Path:
+    """What `--policy pretrained` loads: policies/pretrained/default.npz (see its README)."""
     import policies
-    return Path(policies.__file__).resolve().parent / "pretrained"
+    return Path(policies.__file__).resolve().parent / "pretrained" / "default.npz"
 
 
 def scripted_policy(name: str) -> Callable:
@@ -47,7 +47,7 @@ def load_policy(spec: str) -> tuple[Callable, nj.Config | None, str]:
     """(policy_fn, the checkpoint's env Config or None, label) for a --policy value."""
     if spec in SCRIPTED:
         return scripted_policy(spec), None, spec
-    path = pretrained_dir() if spec == "pretrained" else Path(spec)
+    path = pretrained_path() if spec == "pretrained" else Path(spec)
     if not path.exists():
         if spec == "pretrained":
             raise PolicyError(f"--policy pretrained: no pretrained checkpoint at {path}")

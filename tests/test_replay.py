@@ -252,7 +252,8 @@ def test_script_missing_or_bad_checkpoint_fails_clearly(tmp_path, capsys):
 
 def test_script_pretrained_and_scripted_names(monkeypatch, tmp_path, capsys):
     from policies import scripted
-    monkeypatch.setattr(replay_script, "pretrained_dir", lambda: tmp_path / "pretrained")
+    monkeypatch.setattr(replay_script, "pretrained_path",
+                        lambda: tmp_path / "pretrained" / "default.npz")
     err = run_script_error(["--policy", "pretrained"], capsys)
     assert "no pretrained checkpoint at" in err and str(tmp_path / "pretrained") in err
     monkeypatch.delattr(scripted, "forager", raising=False)

@@ -118,3 +118,41 @@ def test_run_ends_with_evaluation_plot_and_replay(tmp_path):
     assert (tmp_path / "lifetime.png").read_bytes()[:4] == b"\x89PNG"
     page = (tmp_path / "replay.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "http://" not in page and "https://" not in page
+
+
+def test_policy_export_is_small_and_acts_like_the_run(full_run, tmp_path):
+    import nmmo_jax as nj
+    out, _ = full_run
+    small = checkpoint.export_policy(out, tmp_path / "policy.npz")
+    assert small.stat().st_size < checkpoint.latest(out).stat().st_size / 2
+    header, _ = checkpoint.read(small)
+    assert header["kind"] == "policy" and header["update"] == 4
+    (run_fn, cfg), (export_fn, cfg2) = checkpoint.load_policy(out), checkpoint.load_policy(small)
+    assert cfg == cfg2 == nj.Config.small()
+    obs, _ = nj.reset(jax.random.PRNGKey(3), cfg)
+    a, b = run_fn(jax.random.PRNGKey(4), obs), export_fn(jax.random.PRNGKey(4), obs)
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        assert np.array_equal(x, y)
+    with pytest.raises(checkpoint.CheckpointError, match="policy export"):
+        checkpoint.restore(small, None, TINY)
+
+
+def test_only_the_newest_checkpoints_are_kept(full_run, tmp_path):
+    out, _ = full_run
+    header, arrays = checkpoint.read(checkpoint.latest(out))
+    runner = checkpoint.restore(checkpoint.latest(out), jax.eval_shape(
+        make_trainer(TINY).init, jax.random.PRNGKey(0)), TINY)[0]
+    for u in (1, 2, 3, 4):
+        checkpoint.save(tmp_path, runner.replace(update=jnp.int32(u)), TINY, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt_0000003.npz", "ckpt_0000004.npz"]
+
+
+def test_shipped_pretrained_policy_loads():
+    import nmmo_jax as nj
+    from scripts.replay import pretrained_path
+    policy, config = checkpoint.load_policy(pretrained_path())
+    assert config == nj.Config()
+    assert pretrained_path().stat().st_size < 1_000_000
+    obs, _ = nj.reset(jax.random.PRNGKey(0), config)
+    actions = policy(jax.random.PRNGKey(1), obs)
+    assert bool(jnp.all(jnp.take_along_axis(obs.move_mask, actions.move[:, None], 1)))

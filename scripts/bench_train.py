@@ -1,0 +1,126 @@
+"""Training throughput: agent-steps/s of the fused PPO update (rollout + GAE + epochs).
+
+    python -m scripts.bench_train                       # default preset, train defaults
+    python -m scripts.bench_train --devices 1,2 --chunks 3 --num-worlds 16
+
+Builds the trainer `python -m train` builds (same TrainConfig defaults, any
+field overridable as `--field value`), compiles one chunk of
+`updates_per_chunk` updates, then times `--chunks` more and prints the median
+agent-slot steps per second end to end (environment, policy forward,
+sampling, GAE, minibatch epochs). Each device count runs in its own
+subprocess with `--xla_force_host_platform_device_count` set, since the CPU
+device count is fixed when JAX starts.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--devices", default="1,2", help="comma list of CPU device counts to compare")
+    p.add_argument("--chunks", type=int, default=3, help="timed chunks after the compiling one")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # worker mode
+    args, rest = p.parse_known_args(argv)
+    overrides = {}
+    it = iter(rest)
+    for flag in it:
+        if not flag.startswith("--"):
+            p.error(f"unexpected argument {flag!r}")
+        value = next(it, None)
+        if value is None:
+            p.error(f"{flag} needs a value")
+        overrides[flag[2:].replace("-", "_")] = value
+    if args.chunks < 1:
+        p.error("--chunks must be >= 1")
+    return args, overrides
+
+
+def train_config(overrides: dict):
+    from train.config import TrainConfig
+    kinds = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    values = {}
+    for name, raw in overrides.items():
+        if name not in kinds:
+            raise SystemExit(f"error: --{name.replace('_', '-')} is not a TrainConfig field")
+        kind = {"int": int, "float": float, "str": str, "bool": lambda s: s.lower() in ("1", "true")}[
+            str(kinds[name])]
+        values[name] = kind(raw)
+    return TrainConfig(minutes=0.0, **values)
+
+
+def measure(args: argparse.Namespace, overrides: dict) -> dict:
+    import jax
+
+    from train.ppo import make_trainer
+    tc = train_config(overrides)
+    trainer = make_trainer(tc)
+    t0 = time.perf_counter()
+    runner = trainer.init(jax.random.PRNGKey(tc.seed))
+    runner, _ = trainer.train_chunk(runner)
+    jax.block_until_ready(runner)
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(args.chunks):
+        t0 = time.perf_counter()
+        runner, _ = trainer.train_chunk(runner)
+        jax.block_until_ready(runner)
+        times.append(time.perf_counter() - t0)
+    steps = tc.updates_per_chunk * tc.steps_per_update
+    sec = statistics.median(times)
+    return {"preset": tc.preset, "devices": trainer.mesh.size, "num_worlds": tc.num_worlds,
+            "rollout_len": tc.rollout_len, "epochs": tc.epochs,
+            "num_minibatches": tc.num_minibatches, "width": tc.width,
+            "params": trainer.model.num_params(runner.params),
+            "agent_steps_per_chunk": steps, "chunk_s": sec, "agent_steps_per_s": steps / sec,
+            "first_chunk_s": first}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, overrides = parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args, overrides)))
+        return 0
+    rows = []
+    for d in [int(x) for x in args.devices.split(",")]:
+        env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={d}")
+        cmd = [sys.executable, "-m", "scripts.bench_train", "--one", "--chunks", str(args.chunks),
+               *[x for k, v in overrides.items() for x in (f"--{k.replace('_', '-')}", v)],
+               "--devices", str(d)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode:
+            print(done.stderr[-3000:], file=sys.stderr)
+            return done.returncode
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"machine: {cpu}, {os.cpu_count()} cores, {datetime.date.today()}; median of "
+          f"{args.chunks} chunks after the compiling one")
+    print("| preset | devices | worlds | T | epochs x minibatches | params | agent-steps/s "
+          "| s per chunk | first chunk s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['preset']} | {r['devices']} | {r['num_worlds']} | {r['rollout_len']} | "
+              f"{r['epochs']} x {r['num_minibatches']} | {r['params']:,} | "
+              f"{r['agent_steps_per_s']:,.0f} | {r['chunk_s']:.2f} | {r['first_chunk_s']:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
