@@ -31,10 +31,11 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
+
+from scripts.machine import cpu_model
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -233,12 +234,7 @@ def measure(args: argparse.Namespace) -> dict:
 
 # --------------------------------------------------------------------------- driver
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     import jax
     return (f"{cpu}, {os.cpu_count()} cores, jax {jax.__version__}, "
             f"{datetime.date.today().isoformat()}")

@@ -64,6 +64,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from scripts.machine import cpu_model
+
 PEER_VERSION = "2.1.2"
 # The versions nmmo 2.1.2 pins (or resolves to with Python 3.10); pinned again so
 # the --ignore-requires-python build on a newer Python gets the same set.
@@ -418,12 +420,7 @@ def run_ours(args: argparse.Namespace) -> tuple[list[dict], str]:
 
 # --------------------------------------------------------------------------- driver
 def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
     def version(name: str) -> str:

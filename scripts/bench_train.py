@@ -18,11 +18,12 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
+
+from scripts.machine import cpu_model
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]:
@@ -105,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     print(f"machine: {cpu}, {os.cpu_count()} cores, {datetime.date.today()}; median of "
           f"{args.chunks} chunks after the compiling one")
     print("| preset | devices | worlds | T | epochs x minibatches | params | agent-steps/s "
