@@ -1,6 +1,9 @@
 """Shared fixtures: one jitted step/reset per config for the whole session."""
 from __future__ import annotations
 
+import os
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -65,3 +68,18 @@ def run(state: nj.State, actions: nj.Actions | None = None, seed: int = 0,
 @pytest.fixture(scope="session")
 def small():
     return nj.Config.small()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory):
+    """One local Ray (2 CPUs) for the whole session, shut down at its end."""
+    ray = pytest.importorskip("ray")
+    # Workers started from here inherit it: a restarted server loads its programs
+    # instead of compiling them again.
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path_factory.mktemp("xla_cache"))
+    with warnings.catch_warnings():  # Ray starts its processes by fork + exec: safe
+        warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
+        ray.init(num_cpus=2, include_dashboard=False)
+    yield ray
+    ray.shutdown()
+    del os.environ["JAX_COMPILATION_CACHE_DIR"]

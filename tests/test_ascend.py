@@ -2,7 +2,6 @@
 the summary, with local objects and with Ray actors; a killed actor is WorkerLost."""
 import os
 import signal
-import warnings
 
 import pytest
 
@@ -116,16 +115,6 @@ def test_local_stateless_propagates():
 
 
 # ---------------------------------------------------------------------------- Ray
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    with warnings.catch_warnings():  # Ray starts its processes by fork + exec: safe
-        warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
-        ray.init(num_cpus=2, include_dashboard=False)
-    yield ray
-    ray.shutdown()
-
 
 def test_ray_broadcast_shard_and_summary(ray_cluster):
     layer = Ascend(Echo, 2, 10, scale=3)

@@ -3,7 +3,6 @@ single-process run and writes checkpoints in its format; the flags and the CLI d
 import csv
 import os
 import signal
-import warnings
 
 import numpy as np
 import pytest
@@ -17,19 +16,6 @@ from train.ppo import masked_mean
 TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, num_minibatches=2, epochs=1,
                    updates_per_chunk=2, checkpoint_every=1, total_steps=4 * 8 * 2 * 16,
                    minutes=0.0, width=16, eval_ticks=30, eval_worlds=1, ray_workers=2)
-
-
-@pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory):
-    ray = pytest.importorskip("ray")
-    # The servers inherit this: a restarted server loads its programs instead of compiling.
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path_factory.mktemp("xla_cache"))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
-        ray.init(num_cpus=2, include_dashboard=False)
-    yield ray
-    ray.shutdown()
-    del os.environ["JAX_COMPILATION_CACHE_DIR"]
 
 
 def test_run_survives_a_killed_server(ray_cluster, tmp_path, capsys):

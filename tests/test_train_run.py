@@ -156,3 +156,17 @@ def test_shipped_pretrained_policy_loads():
     obs, _ = nj.reset(jax.random.PRNGKey(0), config)
     actions = policy(jax.random.PRNGKey(1), obs)
     assert bool(jnp.all(jnp.take_along_axis(obs.move_mask, actions.move[:, None], 1)))
+
+
+def test_worlds_are_replaced_at_max_ticks_and_resets_are_not_deaths():
+    tc = TINY.replace(max_ticks=5)  # rollouts of 8 ticks: every update crosses a reset
+    trainer = make_trainer(tc)
+    runner, m = trainer.train_chunk(trainer.init(jax.random.PRNGKey(0)))
+    assert int(runner.update) == 2
+    assert np.all(np.asarray(runner.env_state.tick) <= 5)  # 16 ticks played, worlds renewed
+    # Truncated lives are done for GAE but not counted as deaths: every counted end
+    # has a cause, and lives cut at the reset would otherwise add lifetimes of 0.
+    deaths = sum(int(m[k].sum()) for k in ("deaths_lava", "deaths_starvation", "deaths_combat"))
+    assert int(m["lives_ended"].sum()) == deaths
+    with pytest.raises(ValueError, match="--max-ticks=-1"):
+        TINY.replace(max_ticks=-1)

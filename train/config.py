@@ -20,6 +20,7 @@ class TrainConfig:
     seed: int = 0
     # PPO
     rollout_len: int = 32
+    max_ticks: int = 0  # replace a world by a fresh map at this tick; 0 = persistent worlds
     gamma: float = 0.99
     gae_lambda: float = 0.95
     lr: float = 1e-3
@@ -72,6 +73,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 bad(name, "must be an integer >= 1")
+        if not isinstance(self.max_ticks, int) or isinstance(self.max_ticks, bool) or self.max_ticks < 0:
+            bad("max_ticks", "must be an integer >= 0 (0 = worlds are never replaced)")
         if self.minutes < 0:
             bad("minutes", "must be >= 0 (0 means no time limit)")
         for name in ("gamma", "gae_lambda"):

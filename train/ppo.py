@@ -57,6 +57,7 @@ class Transition:
     reward: jnp.ndarray
     done: jnp.ndarray
     valid: jnp.ndarray  # a living agent acted (empty slots are False)
+    truncated: jnp.ndarray  # the life was cut by a world reset (done, but not a death)
     lifetime: jnp.ndarray
     cause: jnp.ndarray
 
@@ -125,10 +126,11 @@ class PPO:
             dist, value = model.apply(params, obs)
             choice = dist.sample(k_act)
             next_obs, env_state, reward, done, info = batch_step(
-                k_env, env_state, to_actions(choice, obs), cfg)
+                k_env, env_state, to_actions(choice, obs), cfg, max_ticks=self.tc.max_ticks or None)
             env_state, next_obs = self.constrain((env_state, next_obs))
             tr = Transition(obs=obs, choice=choice, logp=dist.log_prob(choice), value=value,
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],
+                            truncated=info.get("truncated", jnp.zeros_like(done)),
                             lifetime=info["lifetime"], cause=info["death_cause"])
             return (env_state, next_obs), tr
 
@@ -142,7 +144,7 @@ class PPO:
         data = self.constrain(jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), {
             "obs": traj.obs, "choice": traj.choice, "logp": traj.logp, "value": traj.value,
             "valid": traj.valid, "adv": adv, "target": target}))
-        ended = traj.done & traj.valid
+        ended = traj.done & traj.valid & ~traj.truncated  # deaths; a world reset is not one
         metrics = dict(
             lives_ended=ended.sum(),
             lifetime_sum=jnp.where(ended, traj.lifetime, 0).sum(),
