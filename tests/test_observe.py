@@ -1,8 +1,11 @@
 """Observation and action masks (RULES.md §5) on hand-built scenes."""
+import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import nmmo_jax as nj
-from nmmo_jax.observe import observe
+from nmmo_jax.observe import _exact_keys, _Index, entity_keys, observe
 from tests.conftest import SCENE, scene
 
 F = {name: i for i, name in enumerate(nj.ENTITY_FEATURES)}
@@ -89,3 +92,33 @@ def test_target_mask_by_style_range():
     assert m[nj.MELEE, :6].tolist() == [True, True, False, False, False, False]
     assert m[nj.RANGE, :6].tolist() == [True, True, False, True, False, False]
     assert m[nj.MAGE, :6].tolist() == [True, True, False, True, True, False]
+
+
+def _random_crowd(config, seed, cluster):
+    """A state whose living agents stand at random places, `cluster` of them piled
+    into a 3x3 corner patch (more than M per square: the exact fallback runs)."""
+    rng = np.random.default_rng(seed)
+    a, n = config.num_agents, config.map_size
+    agents = []
+    for i in range(a):
+        if rng.random() < 0.2:
+            continue  # an empty slot
+        pos = (rng.integers(0, 3), rng.integers(n - 3, n)) if i < cluster else rng.integers(0, n, 2)
+        agents.append(dict(slot=i, pos=tuple(int(p) for p in pos)))
+    return scene(agents, config=config)
+
+
+@pytest.mark.parametrize("config, cluster", [
+    (SCENE, 0), (SCENE, 12),
+    (nj.Config.small(spawn_per_tick=0, max_entities=4, vision=3), 8),
+    (nj.Config(spawn_per_tick=0), 60)])
+def test_entity_list_equals_all_pairs(config, cluster):
+    """The grid-built list equals the K smallest (distance, slot) keys over all agents."""
+    keys_of = jax.jit(lambda s: entity_keys(s, _Index(s, config), config))
+    everyone = jnp.arange(config.num_agents)
+    exact_of = jax.jit(lambda s: _exact_keys(s, everyone, config))
+    for seed in range(3):
+        state = _random_crowd(config, seed, cluster)
+        alive = np.asarray(state.agents.alive)
+        got, want = np.asarray(keys_of(state)), np.asarray(exact_of(state))
+        np.testing.assert_array_equal(got[alive], want[alive])
