@@ -54,6 +54,13 @@ def test_run_survives_a_killed_server(ray_cluster, tmp_path, capsys):
     policy, config = checkpoint.load_policy(tmp_path)
     assert config == nj.Config.small() and callable(policy)
 
+    # --resume on the cluster continues from update 4 and appends to the log
+    more = TINY.replace(total_steps=6 * TINY.steps_per_update)
+    summary = run_cluster(more, tmp_path, resume=True, evaluate=False)
+    assert "resuming" in capsys.readouterr().err and summary["update"] == 6
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert [int(r["update"]) for r in rows] == [2, 4, 6]
+
 
 def test_ray_address_without_worker_count_takes_the_nodes(ray_cluster):
     from train.cluster import connect

@@ -60,18 +60,8 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
     ckpt_dir = out / "checkpoints"
     trainer = make_trainer(tc)
     cfg = tc.env_config
-    if resume:
-        found = checkpoint.latest(ckpt_dir)
-        if found is None:
-            raise checkpoint.CheckpointError(f"--resume {str(out)!r}: no checkpoint in {ckpt_dir}")
-        runner, header = checkpoint.restore(found, jax.eval_shape(trainer.init, jax.random.PRNGKey(0)), tc)
-        runner = jax.device_put(runner, trainer.placement)
-        wall_offset = float(header["extra"].get("wall_s", 0.0))
-        print(f"resuming {found} at update {int(runner.update)}", file=sys.stderr)
-    else:
-        (out / "config.json").write_text(json.dumps(tc.to_dict(), indent=2))
-        runner = trainer.init(jax.random.PRNGKey(tc.seed))
-        wall_offset = 0.0
+    runner, wall_offset = begin(tc, out, trainer.init, resume)
+    runner = jax.device_put(runner, trainer.placement)
     per_update = tc.steps_per_update
     logger = RunLogger(out, tc.total_steps, int(runner.update) * per_update)
     logger.write(f"nmmo-jax PPO: preset {tc.preset} ({cfg.num_agents} agents, {cfg.map_size}x"
@@ -108,6 +98,22 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
     if interrupted or not evaluate:
         return summary
     return finish(tc, out, trainer.model.policy_fn(runner.params), summary)
+
+
+def begin(tc: TrainConfig, out: Path, init, resume: bool):
+    """(Runner, wall seconds already spent): the latest checkpoint in out/checkpoints
+    when resuming (refused if missing or incompatible), else init(seed) and a
+    fresh out/config.json. init: key -> Runner (also used for the shapes)."""
+    if not resume:
+        (out / "config.json").write_text(json.dumps(tc.to_dict(), indent=2))
+        return init(jax.random.PRNGKey(tc.seed)), 0.0
+    ckpt_dir = out / "checkpoints"
+    found = checkpoint.latest(ckpt_dir)
+    if found is None:
+        raise checkpoint.CheckpointError(f"--resume {str(out)!r}: no checkpoint in {ckpt_dir}")
+    runner, header = checkpoint.restore(found, jax.eval_shape(init, jax.random.PRNGKey(0)), tc)
+    print(f"resuming {found} at update {int(runner.update)}", file=sys.stderr)
+    return runner, float(header["extra"].get("wall_s", 0.0))
 
 
 def chunk_row(m: dict, update: int, per_update: int, wall: float, dt: float) -> dict:

@@ -24,7 +24,6 @@ unchanged parameters. Checkpoints gather the servers' worlds into one
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import time
@@ -42,7 +41,7 @@ from envs.batch import batch_reset
 from . import checkpoint
 from .ascend import Ascend, Stateless, Worker, WorkerLost, _ray, runtime, waittime
 from .config import TrainConfig
-from .cli import chunk_row, finish
+from .cli import begin, chunk_row, finish
 from .logger import RunLogger
 from .ppo import Runner, init_runner, make_ppo, summarize, world_mesh
 
@@ -250,17 +249,7 @@ def _run(tc: TrainConfig, out: Path, resume: bool, evaluate: bool, on_update) ->
     ckpt_dir = out / "checkpoints"
     ppo = make_ppo(tc)
     init = jax.jit(functools.partial(init_runner, ppo, num_worlds=tc.num_worlds))
-    if resume:
-        found = checkpoint.latest(ckpt_dir)
-        if found is None:
-            raise checkpoint.CheckpointError(f"--resume {str(out)!r}: no checkpoint in {ckpt_dir}")
-        runner, header = checkpoint.restore(found, jax.eval_shape(init, jax.random.PRNGKey(0)), tc)
-        wall_offset = float(header["extra"].get("wall_s", 0.0))
-        print(f"resuming {found} at update {int(runner.update)}", file=sys.stderr)
-    else:
-        (out / "config.json").write_text(json.dumps(tc.to_dict(), indent=2))
-        runner = init(jax.random.PRNGKey(tc.seed))
-        wall_offset = 0.0
+    runner, wall_offset = begin(tc, out, init, resume)
     per_update, cfg = tc.steps_per_update, tc.env_config
     params, opt_state, key, update = runner.params, runner.opt_state, runner.key, int(runner.update)
     logger = RunLogger(out, tc.total_steps, update * per_update)
