@@ -170,3 +170,27 @@ def test_worlds_are_replaced_at_max_ticks_and_resets_are_not_deaths():
     assert int(m["lives_ended"].sum()) == deaths
     with pytest.raises(ValueError, match="--max-ticks=-1"):
         TINY.replace(max_ticks=-1)
+
+
+def test_lr_decays_linearly_to_zero_over_lr_decay_steps():
+    from train.ppo import make_ppo
+    tc = TINY.replace(lr_decay_steps=3 * TINY.steps_per_update)  # 3 updates x 2 minibatches
+    tx = make_ppo(tc).tx
+    params = {"w": jnp.zeros(2)}
+    state, steps = tx.init(params), []
+    for _ in range(8):
+        update, state = tx.update({"w": jnp.ones(2)}, state, params)
+        steps.append(-float(update["w"][0]))  # Adam's first step is lr * sign(grad)
+    np.testing.assert_allclose(steps[:6], [1e-3 * (1 - i / 6) for i in range(6)], rtol=1e-3)
+    assert steps[6:] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="--lr-decay-steps=-1"):
+        TINY.replace(lr_decay_steps=-1)
+
+
+def test_a_field_newer_than_the_checkpoint_counts_as_its_default():
+    from train.config import differences
+    saved = TINY.to_dict()
+    del saved["lr_decay_steps"]  # written before the field existed
+    assert differences(saved, TINY) == []
+    assert differences(saved, TINY.replace(lr_decay_steps=5)) == [
+        "lr_decay_steps: checkpoint has 0, this run has 5"]

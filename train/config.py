@@ -24,6 +24,7 @@ class TrainConfig:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     lr: float = 1e-3
+    lr_decay_steps: int = 0  # agent-steps over which lr falls linearly to 0; 0 = constant
     clip_eps: float = 0.2
     vf_coef: float = 0.5
     ent_coef: float = 0.01
@@ -75,6 +76,9 @@ class TrainConfig:
                 bad(name, "must be an integer >= 1")
         if not isinstance(self.max_ticks, int) or isinstance(self.max_ticks, bool) or self.max_ticks < 0:
             bad("max_ticks", "must be an integer >= 0 (0 = worlds are never replaced)")
+        if (not isinstance(self.lr_decay_steps, int) or isinstance(self.lr_decay_steps, bool)
+                or self.lr_decay_steps < 0):
+            bad("lr_decay_steps", "must be an integer >= 0 (0 = constant learning rate)")
         if self.minutes < 0:
             bad("minutes", "must be >= 0 (0 means no time limit)")
         for name in ("gamma", "gae_lambda"):
@@ -120,6 +124,7 @@ def differences(saved: dict, current: TrainConfig) -> list[str]:
     for f in fields(TrainConfig):
         if f.name in RESUMABLE_CHANGES:
             continue
-        if saved.get(f.name) != now[f.name]:
-            out.append(f"{f.name}: checkpoint has {saved.get(f.name)!r}, this run has {now[f.name]!r}")
+        was = saved.get(f.name, f.default)  # a field newer than the file: its default
+        if was != now[f.name]:
+            out.append(f"{f.name}: checkpoint has {was!r}, this run has {now[f.name]!r}")
     return out

@@ -171,7 +171,11 @@ class PPO:
 def make_ppo(tc: TrainConfig, constrain: Callable[[Any], Any] = lambda tree: tree) -> PPO:
     """The PPO pieces of a config: model, Adam with gradient clipping."""
     model = ActorCritic(tc.env_config, width=tc.width, shared=tc.shared_params)
-    tx = optax.chain(optax.clip_by_global_norm(tc.max_grad_norm), optax.adam(tc.lr, eps=1e-5))
+    lr = tc.lr
+    if tc.lr_decay_steps:  # counted in optimizer steps: epochs x minibatches per update
+        updates = -(-tc.lr_decay_steps // tc.steps_per_update)
+        lr = optax.linear_schedule(tc.lr, 0.0, updates * tc.epochs * tc.num_minibatches)
+    tx = optax.chain(optax.clip_by_global_norm(tc.max_grad_norm), optax.adam(lr, eps=1e-5))
     return PPO(tc=tc, model=model, tx=tx, constrain=constrain)
 
 
