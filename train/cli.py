@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import jax
 import numpy as np
@@ -16,7 +17,7 @@ from .config import PRESETS, TrainConfig
 from .evaluate import EVAL_SEED, evaluate_all, format_table, scripted_policies
 from .logger import RunLogger
 from .plot import plot_lifetime
-from .ppo import make_trainer
+from .ppo import Runner, make_trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +101,8 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
     return finish(tc, out, trainer.model.policy_fn(runner.params), summary)
 
 
-def begin(tc: TrainConfig, out: Path, init, resume: bool):
+def begin(tc: TrainConfig, out: Path, init: Callable[[jax.Array], Runner], resume: bool
+          ) -> tuple[Runner, float]:
     """(Runner, wall seconds already spent): the latest checkpoint in out/checkpoints
     when resuming (refused if missing or incompatible), else init(seed) and a
     fresh out/config.json. init: key -> Runner (also used for the shapes)."""

@@ -74,11 +74,13 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 bad(name, "must be an integer >= 1")
-        if not isinstance(self.max_ticks, int) or isinstance(self.max_ticks, bool) or self.max_ticks < 0:
-            bad("max_ticks", "must be an integer >= 0 (0 = worlds are never replaced)")
-        if (not isinstance(self.lr_decay_steps, int) or isinstance(self.lr_decay_steps, bool)
-                or self.lr_decay_steps < 0):
-            bad("lr_decay_steps", "must be an integer >= 0 (0 = constant learning rate)")
+        for name, zero in (("max_ticks", "worlds are never replaced"),
+                           ("lr_decay_steps", "constant learning rate"),
+                           ("devices", "all local devices that divide num_worlds"),
+                           ("ray_workers", "no Ray")):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                bad(name, f"must be an integer >= 0 (0 = {zero})")
         if self.minutes < 0:
             bad("minutes", "must be >= 0 (0 means no time limit)")
         for name in ("gamma", "gae_lambda"):
@@ -92,13 +94,8 @@ class TrainConfig:
                 bad(name, "must be >= 0")
         if self.rollout_len % self.num_minibatches:
             bad("num_minibatches", f"must divide --rollout-len={self.rollout_len}")
-        if not isinstance(self.devices, int) or isinstance(self.devices, bool) or self.devices < 0:
-            bad("devices", "must be an integer >= 0 (0 = all local devices that divide num_worlds)")
         if self.devices and self.num_worlds % self.devices:
             bad("devices", f"must divide --num-worlds={self.num_worlds}")
-        if (not isinstance(self.ray_workers, int) or isinstance(self.ray_workers, bool)
-                or self.ray_workers < 0):
-            bad("ray_workers", "must be an integer >= 0 (0 = no Ray)")
         if self.ray_workers and self.num_worlds % self.ray_workers:
             bad("ray_workers", f"must divide --num-worlds={self.num_worlds}")
         if self.ray_workers and self.devices and (self.num_worlds // self.ray_workers) % self.devices:
