@@ -29,7 +29,7 @@ def test_gae_death_respawn_and_empty_slot():
 @pytest.mark.parametrize("field,value,flag", [
     ("num_worlds", 0, "--num-worlds"), ("lr", -1.0, "--lr"), ("gamma", 1.5, "--gamma"),
     ("preset", "huge", "--preset"), ("minutes", -1.0, "--minutes"),
-    ("num_minibatches", 3, "--num-minibatches"),
+    ("num_minibatches", 3, "--num-minibatches"), ("kill_penalty", -1.0, "--kill-penalty"),
 ])
 def test_config_errors_name_the_flag(field, value, flag):
     with pytest.raises(ValueError, match=flag):

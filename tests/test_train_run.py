@@ -194,3 +194,18 @@ def test_a_field_newer_than_the_checkpoint_counts_as_its_default():
     assert differences(saved, TINY) == []
     assert differences(saved, TINY.replace(lr_decay_steps=5)) == [
         "lr_decay_steps: checkpoint has 0, this run has 5"]
+
+
+def test_evaluate_warmup_counts_only_the_settled_window():
+    import nmmo_jax as nj
+    from policies.scripted import forager
+    from train.evaluate import evaluate
+    cfg = nj.Config.small()
+    fresh = evaluate(forager, cfg, ticks=10, worlds=1)
+    settled = evaluate(forager, cfg, ticks=10, worlds=1, warmup=40)
+    # One spawn per tick and no deaths yet: 2, 3, ..., 11 alive after ticks 1..10
+    # (mean 6.5); after 40 ticks the forager keeps most of the 16 slots alive.
+    assert fresh["mean_alive"] == 6.5 and fresh["lives_ended"] == 0
+    assert 10 < settled["mean_alive"] <= cfg.num_agents
+    with pytest.raises(ValueError, match="warmup"):
+        evaluate(forager, cfg, ticks=10, worlds=1, warmup=-1)

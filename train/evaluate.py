@@ -1,6 +1,7 @@
 """Evaluate policies on the same held-out maps: lifetime, population, deaths by cause.
 
-    python -m train.evaluate RUN_DIR_OR_CHECKPOINT [--ticks 1000] [--worlds 4] [--out eval.json]
+    python -m train.evaluate RUN_DIR_OR_CHECKPOINT [--ticks 1000] [--worlds 4] [--warmup 0]
+                             [--out eval.json]
 """
 from __future__ import annotations
 
@@ -30,11 +31,14 @@ def scripted_policies() -> dict[str, Callable]:
 
 
 def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int = 4,
-             seed: int = EVAL_SEED) -> dict[str, float]:
+             seed: int = EVAL_SEED, warmup: int = 0) -> dict[str, float]:
     """Run `policy(key, obs) -> Actions` (one world) on `worlds` held-out maps.
 
     Returns the mean lifetime of lives that ended, how many ended, the mean
-    number of agents alive per world and tick, and deaths by cause.
+    number of agents alive per world and tick, and deaths by cause, counted
+    over `ticks` ticks after `warmup` ticks that are played but not counted
+    (warmup > 0 measures a settled world instead of a fresh map; the first
+    `ticks` ticks of a run are the same for every warmup = 0 call).
     """
     @jax.jit
     def run(key):
@@ -53,24 +57,28 @@ def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int
                              (cause == nj.CAUSE_COMBAT).sum()])
             return (obs, state), out
 
-        _, per_tick = jax.lax.scan(tick, (obs, state), jax.random.split(k_run, ticks))
-        return per_tick.sum(axis=0)
+        _, per_tick = jax.lax.scan(tick, (obs, state), jax.random.split(k_run, warmup + ticks))
+        return per_tick[warmup:].sum(axis=0)
 
+    if ticks < 1 or warmup < 0:
+        raise ValueError(f"evaluate: ticks={ticks} must be >= 1 and warmup={warmup} >= 0")
     ended, life_sum, alive_sum, lava, starve, combat = np.asarray(run(jax.random.PRNGKey(seed)))
     return {"mean_lifetime": float(life_sum / ended) if ended else float("nan"),
             "lives_ended": int(ended), "mean_alive": float(alive_sum / (ticks * worlds)),
             "deaths_lava": int(lava), "deaths_starvation": int(starve), "deaths_combat": int(combat)}
 
 
-def evaluate_all(policies: dict[str, Callable], config: nj.Config, ticks: int, worlds: int
-                 ) -> dict[str, dict]:
-    return {name: evaluate(fn, config, ticks, worlds) for name, fn in policies.items()}
+def evaluate_all(policies: dict[str, Callable], config: nj.Config, ticks: int, worlds: int,
+                 warmup: int = 0) -> dict[str, dict]:
+    return {name: evaluate(fn, config, ticks, worlds, warmup=warmup)
+            for name, fn in policies.items()}
 
 
-def format_table(results: dict[str, dict], ticks: int, worlds: int) -> str:
+def format_table(results: dict[str, dict], ticks: int, worlds: int, warmup: int = 0) -> str:
     head = (f"{'policy':<10} {'mean lifetime':>13} {'lives ended':>11} {'mean alive':>10} "
             f"{'lava':>6} {'starve':>6} {'combat':>6}")
-    lines = [f"evaluation: {worlds} held-out maps x {ticks} ticks", head, "-" * len(head)]
+    after = f" after {warmup} ticks of warmup" if warmup else ""
+    lines = [f"evaluation: {worlds} held-out maps x {ticks} ticks{after}", head, "-" * len(head)]
     for name, r in results.items():
         lines.append(f"{name:<10} {r['mean_lifetime']:>13.1f} {r['lives_ended']:>11d} "
                      f"{r['mean_alive']:>10.1f} {r['deaths_lava']:>6d} "
@@ -85,11 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("checkpoint", help="a run directory, its checkpoints/ folder or a ckpt_*.npz")
     p.add_argument("--ticks", type=int, default=1000)
     p.add_argument("--worlds", type=int, default=4)
+    p.add_argument("--warmup", type=int, default=0,
+                   help="ticks played before counting starts (a settled world, not a fresh map)")
     p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     p.add_argument("--no-baselines", action="store_true", help="evaluate only the checkpoint")
     args = p.parse_args(argv)
     if args.ticks < 1 or args.worlds < 1:
         p.error("--ticks and --worlds must be >= 1")
+    if args.warmup < 0:
+        p.error("--warmup must be >= 0")
     try:
         policy, config = load_policy(args.checkpoint)
     except CheckpointError as e:
@@ -98,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     policies = {"trained": policy}
     if not args.no_baselines:
         policies.update(scripted_policies())
-    results = evaluate_all(policies, config, args.ticks, args.worlds)
-    print(format_table(results, args.ticks, args.worlds))
+    results = evaluate_all(policies, config, args.ticks, args.worlds, args.warmup)
+    print(format_table(results, args.ticks, args.worlds, args.warmup))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
     return 0

@@ -32,6 +32,7 @@ from policies.io import Choice, to_actions
 
 from .config import BUDGET_FIELDS, TrainConfig
 from .gae import gae
+from .reward import shaped
 
 
 @struct.dataclass
@@ -125,8 +126,11 @@ class PPO:
             k_act, k_env = jax.random.split(k)
             dist, value = model.apply(params, obs)
             choice = dist.sample(k_act)
+            actions = to_actions(choice, obs)
             next_obs, env_state, reward, done, info = batch_step(
-                k_env, env_state, to_actions(choice, obs), cfg, max_ticks=self.tc.max_ticks or None)
+                k_env, env_state, actions, cfg, max_ticks=self.tc.max_ticks or None)
+            reward = shaped(reward, actions.target, done, info["death_cause"],
+                            self.tc.kill_penalty)
             env_state, next_obs = self.constrain((env_state, next_obs))
             tr = Transition(obs=obs, choice=choice, logp=dist.log_prob(choice), value=value,
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],
