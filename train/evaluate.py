@@ -36,10 +36,12 @@ def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int
 
     Returns the mean lifetime of lives that ended, how many ended, the mean
     number of agents alive per world and tick, and deaths by cause, counted
-    over `ticks` ticks after `warmup` ticks that are played but not counted
-    (warmup > 0 measures a settled world instead of a fresh map; the first
-    `ticks` ticks of a run are the same for every warmup = 0 call).
+    over `ticks` ticks that follow `warmup` uncounted ones (warmup > 0
+    measures settled worlds instead of fresh maps).
     """
+    if ticks < 1 or warmup < 0:
+        raise ValueError(f"evaluate: ticks={ticks} must be >= 1 and warmup={warmup} >= 0")
+
     @jax.jit
     def run(key):
         k_reset, k_run = jax.random.split(key)
@@ -60,8 +62,6 @@ def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int
         _, per_tick = jax.lax.scan(tick, (obs, state), jax.random.split(k_run, warmup + ticks))
         return per_tick[warmup:].sum(axis=0)
 
-    if ticks < 1 or warmup < 0:
-        raise ValueError(f"evaluate: ticks={ticks} must be >= 1 and warmup={warmup} >= 0")
     ended, life_sum, alive_sum, lava, starve, combat = np.asarray(run(jax.random.PRNGKey(seed)))
     return {"mean_lifetime": float(life_sum / ended) if ended else float("nan"),
             "lives_ended": int(ended), "mean_alive": float(alive_sum / (ticks * worlds)),
