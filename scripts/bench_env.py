@@ -9,8 +9,10 @@ and then samples random valid actions from that observation's masks
 (`masked_random_actions`: uniform over valid moves, uniform style, uniform
 over that style's valid targets, the same distribution as
 `policies.scripted.random_policy`, drawn with a hash instead of threefry;
-`--policy scripted` uses random_policy itself), all inside
-one jitted function: `lax.map` over chunks of `--chunk` vmapped worlds, each
+`--policy scripted` uses random_policy itself). Each tick's whole
+observation is carried out of the tick (as a rollout stores it), so XLA
+cannot drop the parts the sampler does not read (tile windows, entity
+features). All inside one jitted function: `lax.map` over chunks of `--chunk` vmapped worlds, each
 chunk scanning `--ticks` ticks, with the world axis sharded over `--devices`
 host devices (both CPU cores). The state is donated. Each (preset, W) case
 runs in its own subprocess so compile time and peak RSS are its own.
@@ -140,29 +142,37 @@ def measure(args: argparse.Namespace) -> dict:
 
     policy = random_policy if args.policy == "scripted" else masked_random_actions
 
+    # A world tick: (seed, state, actions) -> (state, next actions, living agents,
+    # carried output). The full tick carries its observation out of the tick.
     def full_tick(key, state, actions):
         k_step, k_act = nj.rng.stream(key, 1), nj.rng.stream(key, 2)
         obs, state, _, _, info = nj.step(k_step, state, actions, config)
-        return state, policy(k_act, obs), info["alive"].sum()
+        return state, policy(k_act, obs), info["alive"].sum(), obs
 
     def state_tick(key, state, actions):
         k_step, k_act = nj.rng.stream(key, 1), nj.rng.stream(key, 2)
         state, _, _, info = advance(k_step, state, actions, config)
-        return state, uniform_actions(k_act), info["alive"].sum()
+        return state, uniform_actions(k_act), info["alive"].sum(), ()
 
     def make_run(world_tick):
         def chunk_run(args_):
             keys, states, actions, t0 = args_
+            # The carried outputs' shapes, zero-filled, start the scan.
+            out_shape = jax.eval_shape(jax.vmap(world_tick), keys, states, actions)[3]
+            out0 = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), out_shape)
 
             def body(carry, t):
-                states, actions, alive = carry
+                states, actions, alive, _ = carry
                 ks = nj.rng.bits(keys, t0 + t)  # per-world uint32 seeds for this tick
-                states, actions, n = jax.vmap(world_tick)(ks, states, actions)
-                return (states, actions, alive + n.sum()), None
+                states, actions, n, out = jax.vmap(world_tick)(ks, states, actions)
+                return (states, actions, alive + n.sum(), out), None
 
-            (states, actions, alive), _ = jax.lax.scan(
-                body, (states, actions, jnp.zeros((), jnp.int32)), jnp.arange(ticks))
-            return states, actions, alive
+            (states, actions, alive, out), _ = jax.lax.scan(
+                body, (states, actions, jnp.zeros((), jnp.int32), out0), jnp.arange(ticks))
+            # The last tick's outputs leave the chunk as one number, so every
+            # tick's carry is really built.
+            used = sum(jnp.sum(x == 0, dtype=jnp.int32) for x in jax.tree.leaves(out))
+            return states, actions, alive + (used < 0)
 
         def run_local(keys, states, actions, t0):
             n = keys.shape[0]
