@@ -5,8 +5,10 @@ then recomputes the producer for every gathered element: a window crop of a
 freshly regrown map re-hashed each of the 225 cells of every observer's
 window, and entity rows re-derived levels per listed agent. On CPU
 `lax.optimization_barrier` is removed before fusion, but a scatter is a
-fusion boundary that the simplifier keeps, so writing the rows into a fresh
-buffer with a scatter makes the array a real buffer (one cheap copy).
+fusion boundary that the simplifier keeps, so scattering the rows of x onto
+x itself makes the array a real buffer (one cheap copy). Scattering onto a
+zero buffer instead costs one more pass (writing the zeros): about 5 % of a
+default world-tick (scripts/bench_env.py, 2026-12-02).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def materialize(x: jnp.ndarray) -> jnp.ndarray:
     if x.ndim == 0:
         return x
     rows = jnp.arange(x.shape[0], dtype=jnp.int32)
-    return jnp.zeros_like(x).at[rows].set(x, unique_indices=True, indices_are_sorted=True)
+    return x.at[rows].set(x, unique_indices=True, indices_are_sorted=True)
 
 
 def materialize_tree(tree):
