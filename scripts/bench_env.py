@@ -12,7 +12,9 @@ over that style's valid targets, the same distribution as
 `--policy scripted` uses random_policy itself). Each tick's whole
 observation is carried out of the tick (as a rollout stores it), so XLA
 cannot drop the parts the sampler does not read (tile windows, entity
-features). All inside one jitted function: `lax.map` over chunks of `--chunk` vmapped worlds, each
+features). All inside one jitted function: `lax.map` over chunks of `--chunk` vmapped worlds
+(default: about 512 agent slots per chunk, so a chunk's [agents, window]
+temporaries stay in cache: 4 default worlds, 1 large world), each
 chunk scanning `--ticks` ticks, with the world axis sharded over `--devices`
 host devices (both CPU cores). The state is donated. Each (preset, W) case
 runs in its own subprocess so compile time and peak RSS are its own.
@@ -47,7 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--worlds", default="1,64,1024", help="comma list of world counts W")
     p.add_argument("--ticks", type=int, default=32, help="ticks per timed call (scan length)")
     p.add_argument("--repeats", type=int, default=5, help="timed calls after the warm-up call")
-    p.add_argument("--chunk", type=int, default=8, help="worlds vmapped together inside lax.map")
+    p.add_argument("--chunk", type=int, default=None,
+                   help="worlds vmapped together inside lax.map (default: 512 // agents, at least 1)")
     p.add_argument("--devices", type=int, default=2, help="host devices (cores) to shard worlds over")
     p.add_argument("--maps", type=int, default=8,
                    help="distinct maps generated (worlds reuse them; spawn keys differ)")
@@ -69,11 +72,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if name not in ("small", "default", "large"):
             p.error(f"--preset: unknown preset {name!r} (small, default, large)")
     for name in ("ticks", "repeats", "chunk", "devices", "maps"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
     if any(w < 1 for w in args.worlds):
         p.error("--worlds: every W must be >= 1")
     return args
+
+
+# Agent slots per lax.map chunk when --chunk is not given: more spills the
+# chunk's [agents, window] temporaries out of cache (large preset, 8 worlds
+# per chunk: 1.7x the per-agent cost of 1 world per chunk, 2026-12-02).
+CHUNK_AGENTS = 512
 
 
 # --------------------------------------------------------------------------- worker
@@ -130,7 +139,8 @@ def measure(args: argparse.Namespace) -> dict:
     a, ticks = config.num_agents, args.ticks
     devices = max(d for d in range(1, min(args.devices, jax.device_count()) + 1) if worlds % d == 0)
     local = worlds // devices
-    chunk = max(c for c in range(1, min(args.chunk, local) + 1) if local % c == 0)
+    wanted = args.chunk or max(1, CHUNK_AGENTS // a)
+    chunk = max(c for c in range(1, min(wanted, local) + 1) if local % c == 0)
     mesh = jax.make_mesh((devices,), ("w",), devices=jax.devices()[:devices])
     shard = NamedSharding(mesh, P("w"))
 
@@ -251,7 +261,7 @@ def machine() -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("preset", "A", "W", "dev", "slot steps/s", "live steps/s", "env steps/s",
+    head = ("preset", "A", "W", "dev", "chunk", "slot steps/s", "live steps/s", "env steps/s",
             "us/world-tick", "state/obs %", "compile s", "state KiB", "peak RSS MiB")
     lines = []
     for r in rows:
@@ -261,7 +271,8 @@ def table(rows: list[dict]) -> str:
         split = (f"{100 * r['state_update_frac']:.0f}/{100 * (1 - r['state_update_frac']):.0f}"
                  if "state_update_frac" in r else "-")
         lines.append((r["preset"] + ("+full" if r["full"] else ""), str(r["num_agents"]),
-                      str(r["worlds"]), str(r["devices"]), f"{r['slot_steps_per_s']:,.0f}",
+                      str(r["worlds"]), str(r["devices"]), str(r["chunk"]),
+                      f"{r['slot_steps_per_s']:,.0f}",
                       f"{r['live_steps_per_s']:,.0f}", f"{r['env_steps_per_s']:,.0f}",
                       f"{r['us_per_world_tick']:.1f}", split, f"{r['compile_s']:.1f}",
                       f"{r['state_bytes'] / 1024:.1f}", f"{r['peak_rss_mib']:,.0f}"))
@@ -275,8 +286,9 @@ def table(rows: list[dict]) -> str:
 def worker_argv(args: argparse.Namespace, preset: str, worlds: int) -> list[str]:
     argv = [sys.executable, "-m", "scripts.bench_env", "--one", "--preset", preset,
             "--worlds", str(worlds), "--ticks", str(args.ticks), "--repeats", str(args.repeats),
-            "--chunk", str(args.chunk), "--devices", str(args.devices), "--maps", str(args.maps),
+            "--devices", str(args.devices), "--maps", str(args.maps),
             "--seed", str(args.seed), "--policy", args.policy]
+    argv += ["--chunk", str(args.chunk)] if args.chunk else []
     return argv + ["--full"] * args.full + ["--no-phases"] * args.no_phases
 
 
