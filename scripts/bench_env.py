@@ -13,8 +13,8 @@ over that style's valid targets, the same distribution as
 observation is carried out of the tick (as a rollout stores it), so XLA
 cannot drop the parts the sampler does not read (tile windows, entity
 features). All inside one jitted function: `lax.map` over chunks of `--chunk` vmapped worlds
-(default: about 512 agent slots per chunk, so a chunk's [agents, window]
-temporaries stay in cache: 4 default worlds, 1 large world), each
+(default: about 128 agent slots per chunk, see CHUNK_AGENTS: 1 default or
+large world, 8 small worlds), each
 chunk scanning `--ticks` ticks, with the world axis sharded over `--devices`
 host devices (both CPU cores). The state is donated. Each (preset, W) case
 runs in its own subprocess so compile time and peak RSS are its own.
@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ticks", type=int, default=32, help="ticks per timed call (scan length)")
     p.add_argument("--repeats", type=int, default=5, help="timed calls after the warm-up call")
     p.add_argument("--chunk", type=int, default=None,
-                   help="worlds vmapped together inside lax.map (default: 512 // agents, at least 1)")
+                   help="worlds vmapped together inside lax.map (default: 128 // agents, at least 1)")
     p.add_argument("--devices", type=int, default=2, help="host devices (cores) to shard worlds over")
     p.add_argument("--maps", type=int, default=8,
                    help="distinct maps generated (worlds reuse them; spawn keys differ)")
@@ -79,10 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-# Agent slots per lax.map chunk when --chunk is not given: more spills the
-# chunk's [agents, window] temporaries out of cache (large preset, 8 worlds
-# per chunk: 1.7x the per-agent cost of 1 world per chunk, 2026-12-02).
-CHUNK_AGENTS = 512
+# Agent slots per lax.map chunk when --chunk is not given. Measured at W=64
+# (2026-12-02, agent-slot steps/s): default 1 world 1.70-1.77M, 2 1.56M,
+# 4 1.39M, 8 1.35M; large 1 world 1.41M, 8 worlds 0.79M (the chunk's
+# [agents, window] temporaries leave the cache); small 8 worlds 1.43M,
+# 1 world 1.23M (too little work per step).
+CHUNK_AGENTS = 128
 
 
 # --------------------------------------------------------------------------- worker
