@@ -6,9 +6,11 @@ freshly regrown map re-hashed each of the 225 cells of every observer's
 window, and entity rows re-derived levels per listed agent. On CPU
 `lax.optimization_barrier` is removed before fusion, but a scatter is a
 fusion boundary that the simplifier keeps, so scattering the rows of x onto
-x itself makes the array a real buffer (one cheap copy). Scattering onto a
-zero buffer instead costs one more pass (writing the zeros): about 5 % of a
-default world-tick (scripts/bench_env.py, 2026-12-02).
+x itself makes the array a real buffer. The scatter's operand costs one pass
+(XLA copies x, or for a cheap producer such as a transpose computes it a
+second time); scattering onto a zero buffer costs a pass writing the zeros
+and measured about 5 % slower per default world-tick (scripts/bench_env.py,
+2026-12-02). Keep the producers cheap: one computed twice would cost twice.
 """
 from __future__ import annotations
 
