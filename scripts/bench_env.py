@@ -12,10 +12,10 @@ over that style's valid targets, the same distribution as
 `--policy scripted` uses random_policy itself). Each tick's whole
 observation is carried out of the tick (as a rollout stores it), so XLA
 cannot drop the parts the sampler does not read (tile windows, entity
-features). All inside one jitted function: `lax.map` over chunks of `--chunk` vmapped worlds
-(default: about 128 agent slots per chunk, see CHUNK_AGENTS: 1 default or
-large world, 8 small worlds), each
-chunk scanning `--ticks` ticks, with the world axis sharded over `--devices`
+features). All inside one jitted function: `lax.map` over chunks of
+`--chunk` vmapped worlds (default: about 128 agent slots per chunk, see
+CHUNK_AGENTS: 1 default or large world, 8 small worlds), each chunk
+scanning `--ticks` ticks, with the world axis sharded over `--devices`
 host devices (both CPU cores). The state is donated. Each (preset, W) case
 runs in its own subprocess so compile time and peak RSS are its own.
 
