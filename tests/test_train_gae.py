@@ -30,6 +30,7 @@ def test_gae_death_respawn_and_empty_slot():
     ("num_worlds", 0, "--num-worlds"), ("lr", -1.0, "--lr"), ("gamma", 1.5, "--gamma"),
     ("preset", "huge", "--preset"), ("minutes", -1.0, "--minutes"),
     ("num_minibatches", 3, "--num-minibatches"), ("kill_penalty", -1.0, "--kill-penalty"),
+    ("vitals_shaping", -0.5, "--vitals-shaping"),
 ])
 def test_config_errors_name_the_flag(field, value, flag):
     with pytest.raises(ValueError, match=flag):

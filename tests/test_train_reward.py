@@ -1,8 +1,10 @@
-"""Training reward shaping: kills are charged to every agent whose attack named the victim."""
+"""Training reward shaping: kills are charged to every agent whose attack named the
+victim; the vitals bonus is a difference of potentials on food, water and health."""
 import numpy as np
 
 import nmmo_jax as nj
-from train.reward import kills, shaped
+from tests.conftest import SCENE, run, scene
+from train.reward import kills, shaped, vitals_bonus, vitals_potential
 
 C, S, N = nj.CAUSE_COMBAT, nj.CAUSE_STARVATION, nj.CAUSE_NONE
 
@@ -29,3 +31,19 @@ def test_shaped_reward_subtracts_the_penalty_per_kill():
     np.testing.assert_array_equal(np.asarray(shaped(reward, target, done, cause, 0.5)),
                                   [[-0.5, -1, -0.5, 0, -1], [-1.5, -1.5, 0, 0, -1]])
     assert shaped(reward, target, done, cause, 0.0) is reward
+
+
+def test_vitals_bonus_is_the_discounted_change_of_food_water_and_health():
+    # Slot 0 (levels 10: max 10 each) has food 5, water 10, health 9 on grass far
+    # from water: after the tick food 4, water 9, no healing (food is not > 5).
+    # Slot 1 starves this tick (health 1, food and water 0). Slot 2 is empty.
+    state = scene([dict(slot=0, pos=(8, 8), food=5, water=10, health=9),
+                   dict(slot=1, pos=(12, 12), food=0, water=0, health=1)])
+    obs = nj.observe(state, SCENE)
+    next_obs, _, _, done, _ = run(state)
+    assert bool(done[1]) and not bool(done[0])
+    phi = np.asarray(vitals_potential(obs))
+    np.testing.assert_allclose(phi[:3], [(0.5 + 1.0 + 0.9) / 3, 0.1 / 3, 0.0], rtol=1e-6)
+    bonus = np.asarray(vitals_bonus(obs, next_obs, done, 0.9))
+    np.testing.assert_allclose(bonus[:3], [0.9 * (0.4 + 0.9 + 0.9) / 3 - 0.8, -0.1 / 3, 0.0],
+                               rtol=1e-5)

@@ -29,6 +29,7 @@ class TrainConfig:
     vf_coef: float = 0.5
     ent_coef: float = 0.01
     kill_penalty: float = 0.0  # training reward -x per kill (train/reward.py); 0 = v1.3's reward
+    vitals_shaping: float = 0.0  # training reward + x * vitals_bonus (train/reward.py); 0 = none
     max_grad_norm: float = 0.5
     epochs: int = 2
     num_minibatches: int = 32  # per epoch; each holds rollout_len / num_minibatches ticks of every world
@@ -90,7 +91,7 @@ class TrainConfig:
         for name in ("lr", "clip_eps", "max_grad_norm"):
             if not getattr(self, name) > 0:
                 bad(name, "must be > 0")
-        for name in ("vf_coef", "ent_coef", "kill_penalty"):
+        for name in ("vf_coef", "ent_coef", "kill_penalty", "vitals_shaping"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
         if self.rollout_len % self.num_minibatches:

@@ -3,12 +3,19 @@
 Under v1.3's individual reward a kill costs the attacker nothing and a hit
 feeds it, so PPO drifts into fighting that shortens everyone's lives.
 `kill_penalty` charges an attacker a share of its victim's death.
+`vitals_bonus` is potential-based shaping (Ng, Harada and Russell, 1999) on
+the agent's own food, water and health: it pays eating and drinking when
+they happen instead of only through a death many ticks later, and, being a
+difference of potentials, it leaves the best policy of the game's reward
+unchanged.
 """
 from __future__ import annotations
 
 import jax.numpy as jnp
 
 import nmmo_jax as nj
+
+_VITALS = tuple(nj.ENTITY_FEATURES.index(name) for name in ("food", "water", "health"))
 
 
 def kills(target: jnp.ndarray, done: jnp.ndarray, cause: jnp.ndarray) -> jnp.ndarray:
@@ -30,3 +37,18 @@ def shaped(reward: jnp.ndarray, target: jnp.ndarray, done: jnp.ndarray, cause: j
     if not kill_penalty:
         return reward
     return reward - kill_penalty * kills(target, done, cause)
+
+
+def vitals_potential(obs: nj.Obs) -> jnp.ndarray:
+    """float32 [..., A]: the mean of each agent's own food, water and health as
+    fractions of their max (its observation row 0), in [0, 1]; 0 for an empty slot."""
+    own = obs.entities[..., 0, :]
+    phi = jnp.mean(own[..., _VITALS], axis=-1)
+    return jnp.where(obs.entity_mask[..., 0], phi, 0.0)
+
+
+def vitals_bonus(obs: nj.Obs, next_obs: nj.Obs, done: jnp.ndarray, gamma: float) -> jnp.ndarray:
+    """float32 [..., A]: gamma * phi(next) - phi(now) with phi = `vitals_potential`
+    and phi(next) = 0 when the life ended this tick (a death, or a world reset)."""
+    after = jnp.where(done, 0.0, vitals_potential(next_obs))
+    return gamma * after - vitals_potential(obs)
