@@ -8,6 +8,8 @@ worlds. They read only the observation, like a learned policy would:
 * `forager`: walks the shortest path inside its window (around water, stone
   and lava) to the nearest forest or water edge, whichever of food and water
   is lower; never steps onto lava; wanders when neither is in sight.
+* `careful_forager`: eats only at half food or less, keeps off forests on
+  the way to water, walks away from lava when nothing is in sight.
 * `combat`: `forager` that also attacks the valid target with the lowest
   health, with the style most likely to still reach after this tick's moves.
 """
@@ -79,32 +81,72 @@ def _safe_moves(obs: Obs) -> jnp.ndarray:
     return (obs.move_mask & (dest != nj.LAVA)).at[:, 0].set(True)
 
 
+def _water_edge(tiles: jnp.ndarray) -> jnp.ndarray:
+    """Cells 4-adjacent to water, bool [A, V, V]."""
+    water = tiles == nj.WATER
+    edge = jnp.zeros_like(water)
+    for d_row, d_col in nj.MOVE_DELTAS[1:]:
+        edge = edge | _neighbour(water, d_row, d_col, False)
+    return edge
+
+
+def _by_move(dist: jnp.ndarray) -> jnp.ndarray:
+    """dist [..., V, V] at the cell each move reaches: [..., 5] (MOVE_DELTAS order)."""
+    v = dist.shape[-1] // 2
+    return jnp.stack([dist[..., v + dr, v + dc] for dr, dc in nj.MOVE_DELTAS], axis=-1)
+
+
+def _seek(key: jax.Array, obs: Obs, first: jnp.ndarray, second: jnp.ndarray,
+          wander: jnp.ndarray) -> jnp.ndarray:
+    """Per agent, the safe move that shortens the way to the `first` goal, or to
+    the `second` if the first is out of reach (distances by move [A, 5]);
+    `wander` [A] when neither is reachable. Random jitter < 1 breaks ties only."""
+    pick = jnp.where((first[:, 0] < _FAR)[:, None], first, second)
+    score = jnp.where(_safe_moves(obs), pick, 2 * _FAR) + jax.random.uniform(
+        key, pick.shape, maxval=0.5)
+    seek = jnp.argmin(score, axis=-1).astype(jnp.int32)
+    return jnp.where(pick[:, 0] < _FAR, seek, wander)
+
+
 def forager_moves(key: jax.Array, obs: Obs) -> jnp.ndarray:
     """The forager's move per agent, int32 [A] (see `forager`)."""
     tiles, v = obs.tiles, obs.tiles.shape[-1] // 2
     walkable = (tiles == nj.GRASS) | (tiles == nj.SCRUB) | (tiles == nj.FOREST)
-    water = tiles == nj.WATER
-    by_water = jnp.zeros_like(water)
-    for d_row, d_col in nj.MOVE_DELTAS[1:]:
-        by_water = by_water | _neighbour(water, d_row, d_col, False)
-    goals = jnp.stack([tiles == nj.FOREST, by_water], axis=1)  # [A, 2 (food, water), V, V]
-    dist = _distance_to(goals, walkable[:, None], steps=2 * v)
-
-    # dist[a, need, cell reached by each move]: [A, 2, 5]
-    reached = jnp.stack([dist[:, :, v + dr, v + dc] for dr, dc in nj.MOVE_DELTAS], axis=-1)
+    goals = jnp.stack([tiles == nj.FOREST, _water_edge(tiles)], axis=1)  # [A, 2 (food, water), V, V]
+    reached = _by_move(_distance_to(goals, walkable[:, None], steps=2 * v))  # [A, 2, 5]
     me = obs.entities[:, 0]
     need = jnp.where(me[:, _FOOD] <= me[:, _WATER], 0, 1)  # the lower of food and water first
     first = jnp.take_along_axis(reached, need[:, None, None], 1)[:, 0]
     second = jnp.take_along_axis(reached, 1 - need[:, None, None], 1)[:, 0]
-    pick = jnp.where((first[:, 0] < _FAR)[:, None], first, second)  # [A, 5]
+    k_seek, k_wander = jax.random.split(key)
+    return _seek(k_seek, obs, first, second, masked_choice(k_wander, _safe_moves(obs)))
 
-    safe = _safe_moves(obs)
-    k_tie, k_wander = jax.random.split(key)
-    # Among safe moves take the shortest way; random jitter < 1 breaks ties only.
-    score = jnp.where(safe, pick, 2 * _FAR) + jax.random.uniform(k_tie, pick.shape, maxval=0.5)
-    seek = jnp.argmin(score, axis=-1).astype(jnp.int32)
-    wander = masked_choice(k_wander, safe)
-    return jnp.where(pick[:, 0] < _FAR, seek, wander)
+
+def careful_forager_moves(key: jax.Array, obs: Obs) -> jnp.ndarray:
+    """The careful forager's move per agent, int32 [A] (see `careful_forager`)."""
+    tiles, v = obs.tiles, obs.tiles.shape[-1] // 2
+    open_ground = (tiles == nj.GRASS) | (tiles == nj.SCRUB)
+    walkable = open_ground | (tiles == nj.FOREST)
+    edge = _water_edge(tiles)
+    # To food over any ground; to water around forests (stepping on one eats it), or
+    # across them when that is the only way.
+    goals = jnp.stack([tiles == nj.FOREST, edge, edge], axis=1)
+    ground = jnp.stack([walkable, open_ground, walkable], axis=1)
+    food, around, across = jnp.moveaxis(_by_move(_distance_to(goals, ground, steps=2 * v)), 1, 0)
+    water = jnp.where((around[:, 0] < _FAR)[:, None], around, across)
+    hungry = (obs.entities[:, 0, _FOOD] <= 0.5)[:, None]
+
+    # Nothing in sight: step away from the lava in view (the spawn ring borders it).
+    lava = (tiles == nj.LAVA).astype(jnp.float32)
+    north, south = lava[:, :v].sum((1, 2)), lava[:, v + 1:].sum((1, 2))
+    west, east = lava[:, :, :v].sum((1, 2)), lava[:, :, v + 1:].sum((1, 2))
+    k_seek, k_wander = jax.random.split(key)
+    away = jnp.stack([jnp.zeros_like(north), south - north, north - south,
+                      west - east, east - west], axis=-1)  # stay, N, S, E, W
+    away = away + jax.random.uniform(k_wander, away.shape, maxval=0.5)
+    wander = jnp.argmax(jnp.where(_safe_moves(obs), away, -jnp.inf), axis=-1).astype(jnp.int32)
+    return _seek(k_seek, obs, jnp.where(hungry, food, water), jnp.where(hungry, water, food),
+                 wander)
 
 
 def forager(key: jax.Array, obs: Obs) -> Actions:
@@ -113,6 +155,18 @@ def forager(key: jax.Array, obs: Obs) -> Actions:
     safe moves when nothing is reachable. Never attacks. obs [A, ...] -> Actions [A]."""
     a = obs.move_mask.shape[0]
     return Actions(move=forager_moves(key, obs), style=jnp.zeros(a, jnp.int32),
+                   target=obs.entity_slot[:, 0])
+
+
+def careful_forager(key: jax.Array, obs: Obs) -> Actions:
+    """A forager that wastes less: it seeks a forest only at half food or less
+    (a forest feeds at most half the store, and one eaten above that is lost),
+    otherwise the water edge, walking around forests on the way; it steps away
+    from the lava in view when nothing is in sight, and never attacks. Not a
+    baseline of the issue: a yardstick for how the evaluation's lifetime
+    metric responds to better survival (scripts/survival.py). obs [A, ...] -> Actions [A]."""
+    a = obs.move_mask.shape[0]
+    return Actions(move=careful_forager_moves(key, obs), style=jnp.zeros(a, jnp.int32),
                    target=obs.entity_slot[:, 0])
 
 

@@ -12,6 +12,7 @@ STAY, N, S, E, W = range(5)
 ME = (10, 10)
 forager = jax.jit(scripted.forager)
 combat = jax.jit(scripted.combat)
+careful = jax.jit(scripted.careful_forager)
 observe = jax.jit(nj.observe, static_argnames="config")
 
 
@@ -70,6 +71,27 @@ def test_forager_wanders_safely_when_nothing_is_in_sight():
     assert got <= {STAY, S, E} and len(got) >= 2
 
 
+def test_careful_forager_walks_around_a_forest_to_the_water():
+    # Stepping E onto the forest is the short way to the water; with food above half
+    # the careful forager keeps the forest for later, the forager walks over it.
+    tiles = {(10, 11): nj.FOREST, (10, 13): nj.WATER}
+    assert moves(careful, scene([dict(slot=0, pos=ME, food=8, water=2)], tiles)) == {N, S}
+    assert moves(forager, scene([dict(slot=0, pos=ME, food=8, water=2)], tiles)) == {E}
+
+
+def test_careful_forager_seeks_food_only_at_half_or_less():
+    tiles = {(10, 13): nj.FOREST, (10, 7): nj.WATER}  # forest E, water edge W
+    assert moves(careful, scene([dict(slot=0, pos=ME, food=5, water=10)], tiles)) == {E}
+    assert moves(careful, scene([dict(slot=0, pos=ME, food=6, water=10)], tiles)) == {W}
+    # no water in sight: food it is, even above half
+    assert moves(careful, scene([dict(slot=0, pos=ME, food=6)], {(10, 13): nj.FOREST})) == {E}
+
+
+def test_careful_forager_walks_away_from_lava_when_nothing_is_in_sight():
+    lava = {(3, c): nj.LAVA for c in range(SCENE.map_size)}  # a lava row at the window's top
+    assert moves(careful, scene([hungry()], lava), draws=256) == {S}
+
+
 def test_combat_attacks_the_weakest_valid_target_with_a_reaching_style():
     state = scene([dict(slot=0, pos=ME),
                    dict(slot=5, pos=(10, 11), health=8),            # distance 1
@@ -101,7 +123,7 @@ def test_forager_never_attacks():
     np.testing.assert_array_equal(actions.target, np.arange(SCENE.num_agents))
 
 
-@pytest.mark.parametrize("name", ["random", "forager", "combat"])
+@pytest.mark.parametrize("name", ["random", "forager", "careful_forager", "combat"])
 def test_scripted_policies_jit_vmap_and_determinism(name, small):
     policy = getattr(scripted, name)
     keys = jax.random.split(jax.random.PRNGKey(3), 2)

@@ -30,14 +30,14 @@ def scripted_policies() -> dict[str, Callable]:
             "combat": scripted.combat}
 
 
-def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int = 4,
-             seed: int = EVAL_SEED, warmup: int = 0) -> dict[str, float]:
-    """Run `policy(key, obs) -> Actions` (one world) on `worlds` held-out maps.
+def play(policy: Callable, config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED,
+         warmup: int = 0, record: Callable = lambda done, info: (done, info)):
+    """Run `policy(key, obs) -> Actions` (one world) on `worlds` held-out maps for
+    `warmup` uncounted ticks and then `ticks` counted ones.
 
-    Returns the mean lifetime of lives that ended, how many ended, the mean
-    number of agents alive per world and tick, and deaths by cause, counted
-    over `ticks` ticks that follow `warmup` uncounted ones (warmup > 0
-    measures settled worlds instead of fresh maps).
+    Returns (the counted ticks' `record(done, info)` stacked on a leading [ticks]
+    axis, the final State [worlds]); done and info as `envs.batch.batch_step`
+    gives them, [worlds, A].
     """
     if ticks < 1 or warmup < 0:
         raise ValueError(f"evaluate: ticks={ticks} must be >= 1 and warmup={warmup} >= 0")
@@ -52,17 +52,34 @@ def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int
             k_act, k_env = jax.random.split(k)
             actions = jax.vmap(policy)(jax.random.split(k_act, worlds), obs)
             obs, state, _, done, info = batch_step(k_env, state, actions, config)
-            cause = info["death_cause"]
-            out = jnp.stack([done.sum(), jnp.where(done, info["lifetime"], 0).sum(),
-                             info["alive"].sum(), (cause == nj.CAUSE_LAVA).sum(),
-                             (cause == nj.CAUSE_STARVATION).sum(),
-                             (cause == nj.CAUSE_COMBAT).sum()])
-            return (obs, state), out
+            return (obs, state), record(done, info)
 
-        _, per_tick = jax.lax.scan(tick, (obs, state), jax.random.split(k_run, warmup + ticks))
-        return per_tick[warmup:].sum(axis=0)
+        (_, state), per_tick = jax.lax.scan(tick, (obs, state),
+                                            jax.random.split(k_run, warmup + ticks))
+        return jax.tree.map(lambda x: x[warmup:], per_tick), state
 
-    ended, life_sum, alive_sum, lava, starve, combat = np.asarray(run(jax.random.PRNGKey(seed)))
+    return run(jax.random.PRNGKey(seed))
+
+
+def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int = 4,
+             seed: int = EVAL_SEED, warmup: int = 0) -> dict[str, float]:
+    """Run `policy(key, obs) -> Actions` (one world) on `worlds` held-out maps.
+
+    Returns the mean lifetime of lives that ended, how many ended, the mean
+    number of agents alive per world and tick, and deaths by cause, counted
+    over `ticks` ticks that follow `warmup` uncounted ones (warmup > 0
+    measures settled worlds instead of fresh maps).
+    """
+
+    def sums(done, info):
+        cause = info["death_cause"]
+        return jnp.stack([done.sum(), jnp.where(done, info["lifetime"], 0).sum(),
+                          info["alive"].sum(), (cause == nj.CAUSE_LAVA).sum(),
+                          (cause == nj.CAUSE_STARVATION).sum(),
+                          (cause == nj.CAUSE_COMBAT).sum()])
+
+    per_tick, _ = play(policy, config, ticks, worlds, seed, warmup, sums)
+    ended, life_sum, alive_sum, lava, starve, combat = np.asarray(per_tick.sum(axis=0))
     return {"mean_lifetime": float(life_sum / ended) if ended else float("nan"),
             "lives_ended": int(ended), "mean_alive": float(alive_sum / (ticks * worlds)),
             "deaths_lava": int(lava), "deaths_starvation": int(starve), "deaths_combat": int(combat)}
