@@ -160,11 +160,12 @@ def forager(key: jax.Array, obs: Obs) -> Actions:
 
 def careful_forager(key: jax.Array, obs: Obs) -> Actions:
     """A forager that wastes less: it seeks a forest only at half food or less
-    (a forest feeds at most half the store, and one eaten above that is lost),
-    otherwise the water edge, walking around forests on the way; it steps away
-    from the lava in view when nothing is in sight, and never attacks. Not a
-    baseline of the issue: a yardstick for how the evaluation's lifetime
-    metric responds to better survival (scripts/survival.py). obs [A, ...] -> Actions [A]."""
+    (a forest gives at most half of max food, so one eaten above half food is
+    partly wasted), otherwise the water edge, walking around forests on the
+    way; it steps away from the lava in view when nothing is in sight, and
+    never attacks. Not a baseline of the issue: a yardstick for how the
+    evaluation's lifetime metric responds to better survival
+    (scripts/survival.py). obs [A, ...] -> Actions [A]."""
     a = obs.move_mask.shape[0]
     return Actions(move=careful_forager_moves(key, obs), style=jnp.zeros(a, jnp.int32),
                    target=obs.entity_slot[:, 0])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -33,8 +34,10 @@ from train.evaluate import play
 COLUMNS = ("mean_ended", "median_ended", "ended_per_1000", "mean_alive", "mean_age_all")
 
 
-def survival(policy, config: nj.Config, ticks: int, worlds: int, warmup: int) -> dict[str, float]:
-    """The table's row for one policy and one setting (see the module docstring)."""
+def survival(policy: Callable, config: nj.Config, ticks: int, worlds: int, warmup: int) -> dict[str, float]:
+    """The table's row for `policy(key, obs) -> Actions` on `worlds` held-out maps,
+    counted over `ticks` ticks after `warmup`: {column: value} for COLUMNS (see
+    the module docstring)."""
     record = lambda done, info: (done, info["lifetime"], info["alive"].sum())
     (done, life, alive), final = play(policy, config, ticks, worlds, warmup=warmup,
                                       record=record)
