@@ -24,7 +24,6 @@ import json
 import sys
 from typing import Callable
 
-import jax.numpy as jnp
 import numpy as np
 
 import nmmo_jax as nj
@@ -34,17 +33,15 @@ from train.evaluate import play
 COLUMNS = ("mean_ended", "median_ended", "ended_per_1000", "mean_alive", "mean_age_all")
 
 
-def survival(policy: Callable, config: nj.Config, ticks: int, worlds: int, warmup: int) -> dict[str, float]:
+def survival(policy: Callable, config: nj.Config, ticks: int, worlds: int,
+             warmup: int) -> dict[str, float]:
     """The table's row for `policy(key, obs) -> Actions` on `worlds` held-out maps,
     counted over `ticks` ticks after `warmup`: {column: value} for COLUMNS (see
     the module docstring)."""
     record = lambda done, info: (done, info["lifetime"], info["alive"].sum())
-    (done, life, alive), final = play(policy, config, ticks, worlds, warmup=warmup,
-                                      record=record)
-    done, life = np.asarray(done), np.asarray(life)
-    ended = life[done]
-    running = np.asarray(jnp.where(final.agents.alive, final.agents.time_alive, -1)).ravel()
-    running = running[running >= 0]
+    (done, life, alive), final = play(policy, config, ticks, worlds, record, warmup=warmup)
+    ended = np.asarray(life)[np.asarray(done)]
+    running = np.asarray(final.agents.time_alive)[np.asarray(final.agents.alive)]
     everyone = np.concatenate([ended, running])
     return {"mean_ended": float(ended.mean()) if ended.size else float("nan"),
             "median_ended": float(np.median(ended)) if ended.size else float("nan"),

@@ -4,7 +4,7 @@ import numpy as np
 
 import nmmo_jax as nj
 from tests.conftest import SCENE, run, scene
-from train.reward import kills, shaped, vitals_bonus, vitals_potential
+from train.reward import kills, shaped, training_reward, vitals_bonus, vitals_potential
 
 C, S, N = nj.CAUSE_COMBAT, nj.CAUSE_STARVATION, nj.CAUSE_NONE
 
@@ -47,3 +47,11 @@ def test_vitals_bonus_is_the_discounted_change_of_food_water_and_health():
     bonus = np.asarray(vitals_bonus(obs, next_obs, done, 0.9))
     np.testing.assert_allclose(bonus[:3], [0.9 * (0.4 + 0.9 + 0.9) / 3 - 0.8, -0.1 / 3, 0.0],
                                rtol=1e-5)
+    # the training reward adds it on top of the game's reward, scaled; off at 0
+    reward = np.where(np.asarray(done), -1.0, 0.0).astype(np.float32)
+    target = np.arange(SCENE.num_agents, dtype=np.int32)
+    cause = np.zeros(SCENE.num_agents, np.int32)
+    both = lambda x: training_reward(reward, target, done, cause, obs, next_obs,
+                                     kill_penalty=0.0, vitals_shaping=x, gamma=0.9)
+    np.testing.assert_allclose(np.asarray(both(2.0)), reward + 2.0 * bonus, rtol=1e-6)
+    assert both(0.0) is reward

@@ -30,8 +30,8 @@ def scripted_policies() -> dict[str, Callable]:
             "combat": scripted.combat}
 
 
-def play(policy: Callable, config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED,
-         warmup: int = 0, record: Callable = lambda done, info: (done, info)):
+def play(policy: Callable, config: nj.Config, ticks: int, worlds: int, record: Callable,
+         seed: int = EVAL_SEED, warmup: int = 0):
     """Run `policy(key, obs) -> Actions` (one world) on `worlds` held-out maps for
     `warmup` uncounted ticks and then `ticks` counted ones.
 
@@ -78,7 +78,7 @@ def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int
                           (cause == nj.CAUSE_STARVATION).sum(),
                           (cause == nj.CAUSE_COMBAT).sum()])
 
-    per_tick, _ = play(policy, config, ticks, worlds, seed, warmup, sums)
+    per_tick, _ = play(policy, config, ticks, worlds, sums, seed, warmup)
     ended, life_sum, alive_sum, lava, starve, combat = np.asarray(per_tick.sum(axis=0))
     return {"mean_lifetime": float(life_sum / ended) if ended else float("nan"),
             "lives_ended": int(ended), "mean_alive": float(alive_sum / (ticks * worlds)),

@@ -32,7 +32,7 @@ from policies.io import Choice, to_actions
 
 from .config import BUDGET_FIELDS, TrainConfig
 from .gae import gae
-from .reward import shaped, vitals_bonus
+from .reward import training_reward
 
 
 @struct.dataclass
@@ -129,11 +129,9 @@ class PPO:
             actions = to_actions(choice, obs)
             next_obs, env_state, reward, done, info = batch_step(
                 k_env, env_state, actions, cfg, max_ticks=self.tc.max_ticks or None)
-            reward = shaped(reward, actions.target, done, info["death_cause"],
-                            self.tc.kill_penalty)
-            if self.tc.vitals_shaping:
-                reward = reward + self.tc.vitals_shaping * vitals_bonus(
-                    obs, next_obs, done, self.tc.gamma)
+            reward = training_reward(reward, actions.target, done, info["death_cause"], obs,
+                                     next_obs, kill_penalty=self.tc.kill_penalty,
+                                     vitals_shaping=self.tc.vitals_shaping, gamma=self.tc.gamma)
             env_state, next_obs = self.constrain((env_state, next_obs))
             tr = Transition(obs=obs, choice=choice, logp=dist.log_prob(choice), value=value,
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],

@@ -52,3 +52,14 @@ def vitals_bonus(obs: nj.Obs, next_obs: nj.Obs, done: jnp.ndarray, gamma: float)
     and phi(next) = 0 when the life ended this tick (a death, or a world reset)."""
     after = jnp.where(done, 0.0, vitals_potential(next_obs))
     return gamma * after - vitals_potential(obs)
+
+
+def training_reward(reward: jnp.ndarray, target: jnp.ndarray, done: jnp.ndarray,
+                    cause: jnp.ndarray, obs: nj.Obs, next_obs: nj.Obs, *, kill_penalty: float,
+                    vitals_shaping: float, gamma: float) -> jnp.ndarray:
+    """float32 [..., A]: the reward PPO learns from, the game's reward with both
+    shapings (`shaped`, then `vitals_shaping` * `vitals_bonus`); each is skipped at 0."""
+    reward = shaped(reward, target, done, cause, kill_penalty)
+    if vitals_shaping:
+        reward = reward + vitals_shaping * vitals_bonus(obs, next_obs, done, gamma)
+    return reward
