@@ -47,7 +47,7 @@ def test_last_json_and_tail():
 
 def test_parse_args_defaults():
     args = bp.parse_args([])
-    assert args.worlds == [1, 64] and args.ticks == 100 and args.warmup == 5
+    assert args.worlds == [1, 64] and args.ticks == 1000 and args.warmup == 5
     assert args.venv == bp.DEFAULT_VENV
     assert bp.parse_args(["--worlds", "2,8", "--core", "-1"]).worlds == [2, 8]
     with pytest.raises(SystemExit):
