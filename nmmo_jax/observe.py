@@ -33,6 +33,10 @@ from .systems.move import destinations
 from .systems.skills import level
 
 _FALLBACK_BATCH = 8  # observers redone from all agents per while_loop iteration
+# Observers per pass in worlds with more agents: the [block, V, V] window
+# temporaries of 1,024 observers leave the cache (a large-preset agent cost
+# 1.3-1.5x a default one when all went at once).
+OBSERVER_BLOCK = 128
 
 
 def candidate_count(config: Config) -> int:
@@ -50,33 +54,52 @@ def _none_key(config: Config) -> int:
     return (config.vision + 1) << _tie_bits(config)
 
 
-class _Index:
-    """Per-world grid index of the agents, shared by the windows and the entity list.
+class _Grid:
+    """Per-world grid index of the agents, shared by every observer block.
 
-    tile, slot [A]: agents in tile order; tile_window, count_window [A, V, V]
-    (the observation's layout); cell_counts, cell_first [V, V, A] (agents
-    minor, for the entity list).
+    tile, slot [A]: agents in tile order; grid [H, W]: `tile_grid.packed_grid`
+    when it packs, else counts and first [H, W] separately.
     """
 
     def __init__(self, state: State, config: Config):
-        ag, n, v, a = state.agents, config.map_size, config.vision, config.num_agents
+        ag, n, a = state.agents, config.map_size, config.num_agents
         self.tile, self.slot = tile_grid.tile_order(ag, n)
-        # The agents-minor layout is a transpose of the crops: row copies plus one
-        # transpose cost about a third of gathering [V, V, A] cell by cell.
+        if tile_grid.packs(a):
+            self.grid = tile_grid.packed_grid(state.tiles, self.tile)
+        else:
+            self.tiles = materialize(state.tiles)
+            self.counts = tile_grid.occupancy(ag, n)
+            self.first = tile_grid.first_index(self.tile, n)
+
+
+class _Index:
+    """The grid index and the windows of a block of observers.
+
+    observers [B] slots (default: all A); tile_window, count_window [B, V, V]
+    (the observation's layout); cell_counts, cell_first [V, V, B] (observers
+    minor, for the entity list).
+    """
+
+    def __init__(self, state: State, config: Config, grid: _Grid | None = None,
+                 observers: jnp.ndarray | None = None):
+        grid = _Grid(state, config) if grid is None else grid
+        a, v = config.num_agents, config.vision
+        self.tile, self.slot = grid.tile, grid.slot
+        self.observers = jnp.arange(a, dtype=jnp.int32) if observers is None else observers
+        pos = state.agents.pos[self.observers]
+        # The observers-minor layout is a transpose of the crops: row copies plus one
+        # transpose cost about a third of gathering [V, V, B] cell by cell.
         by_cell = lambda w: materialize(jnp.transpose(w, (1, 2, 0)))
         if tile_grid.packs(a):  # one grid, one crop
             fill = LAVA | (a << (3 + tile_grid.bits(a)))
-            grid = tile_grid.packed_grid(state.tiles, self.tile)
-            window = tile_grid.windows(grid, ag.pos, v, fill)
+            window = tile_grid.windows(grid.grid, pos, v, fill)
             self.tile_window, self.count_window, _ = tile_grid.unpack(window, a)
             _, self.cell_counts, self.cell_first = tile_grid.unpack(by_cell(window), a)
         else:
-            counts = tile_grid.occupancy(ag, n)
-            first = tile_grid.first_index(self.tile, n)
-            self.tile_window = tile_grid.windows(materialize(state.tiles), ag.pos, v, LAVA)
-            self.count_window = tile_grid.windows(counts, ag.pos, v, 0)
+            self.tile_window = tile_grid.windows(grid.tiles, pos, v, LAVA)
+            self.count_window = tile_grid.windows(grid.counts, pos, v, 0)
             self.cell_counts = by_cell(self.count_window)
-            self.cell_first = by_cell(tile_grid.windows(first, ag.pos, v, a))
+            self.cell_first = by_cell(tile_grid.windows(grid.first, pos, v, a))
 
 
 def tile_windows(state: State, config: Config) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -85,24 +108,25 @@ def tile_windows(state: State, config: Config) -> tuple[jnp.ndarray, jnp.ndarray
 
 
 def _visible_windows(state: State, index: _Index) -> tuple[jnp.ndarray, jnp.ndarray]:
-    seen = state.agents.alive[:, None, None]
+    """The index's windows as observed: [B, V, V] int8 each (empty slots: lava, 0)."""
+    seen = state.agents.alive[index.observers][:, None, None]
     tiles = jnp.where(seen, index.tile_window, LAVA).astype(jnp.int8)
     counts = jnp.where(seen, jnp.minimum(index.count_window, 127), 0).astype(jnp.int8)
     return tiles, counts
 
 
-def _candidate_keys(pos: jnp.ndarray, tile: jnp.ndarray, slot: jnp.ndarray, valid: jnp.ndarray,
-                    config: Config) -> jnp.ndarray:
-    """Sort key (distance, slot) with the observer first: int32 [M, A].
+def _candidate_keys(pos: jnp.ndarray, observers: jnp.ndarray, tile: jnp.ndarray,
+                    slot: jnp.ndarray, valid: jnp.ndarray, config: Config) -> jnp.ndarray:
+    """Sort key (distance, slot) with the observer first: int32 [M, B].
 
-    tile, slot, valid [M, A]: the candidates of each observer (column).
-    key = d << b | (0 for the observer itself, else slot + 1), b = bits of A;
-    invalid candidates get `_none_key`, larger than every real key.
+    pos [B, 2], observers [B]: the observers (columns); tile, slot, valid
+    [M, B]: their candidates. key = d << b | (0 for the observer itself, else
+    slot + 1), b = bits of A; invalid candidates get `_none_key`, larger than
+    every real key.
     """
-    a, v, n = config.num_agents, config.vision, config.map_size
+    v, n = config.vision, config.map_size
     d = jnp.maximum(jnp.abs(tile // n - pos[None, :, 0]), jnp.abs(tile % n - pos[None, :, 1]))
-    me = jnp.arange(a, dtype=jnp.int32)[None, :]
-    tie = jnp.where(slot == me, 0, slot + 1)
+    tie = jnp.where(slot == observers[None, :], 0, slot + 1)
     return jnp.where(valid & (d <= v), (d << _tie_bits(config)) | tie, _none_key(config))
 
 
@@ -119,28 +143,30 @@ def _exact_keys(state: State, observers: jnp.ndarray, config: Config) -> jnp.nda
 
 
 def entity_keys(state: State, index: _Index, config: Config) -> jnp.ndarray:
-    """The K smallest (distance, slot) keys of every observer, int32 [A, K].
+    """The K smallest (distance, slot) keys of each of the index's observers, int32 [B, K].
 
     See the module docstring for the method and `_candidate_keys` for the key.
-    Work runs agents-minor ([cells or candidates, A]) so each step is a
+    Work runs observers-minor ([cells or candidates, B]) so each step is a
     vector operation over all observers.
     """
-    ag, a, k = state.agents, config.num_agents, config.max_entities
-    m = candidate_count(config)
+    ag, k, observers = state.agents, config.max_entities, index.observers
+    b, m = observers.shape[0], candidate_count(config)
     radius = tile_grid.square_radius(index.cell_counts, k)
     start, length = tile_grid.square_segments(index.cell_counts, index.cell_first, radius)
     place, valid, total = tile_grid.gather_segments(start, length, m)
-    keys = _candidate_keys(ag.pos, index.tile[place], index.slot[place], valid, config)
+    keys = _candidate_keys(ag.pos[observers], observers, index.tile[place], index.slot[place],
+                           valid, config)
     # Materialised: fused into the network's first stage, XLA would compute them twice.
     keys = bitonic_sort(materialize(keys), axis=0)[:k].T
 
     def redo(carry):
         keys, pending = carry
-        observers = jnp.nonzero(pending, size=_FALLBACK_BATCH, fill_value=a)[0]
-        keys = keys.at[observers].set(_exact_keys(state, observers, config), mode="drop")
-        return keys, pending.at[observers].set(False, mode="drop")
+        rows = jnp.nonzero(pending, size=_FALLBACK_BATCH, fill_value=b)[0]
+        exact = _exact_keys(state, observers[jnp.minimum(rows, b - 1)], config)
+        keys = keys.at[rows].set(exact, mode="drop")
+        return keys, pending.at[rows].set(False, mode="drop")
 
-    pending = ag.alive & (total > m)
+    pending = ag.alive[observers] & (total > m)
     keys, _ = jax.lax.while_loop(lambda c: jnp.any(c[1]), redo, (keys, pending))
     return keys
 
@@ -240,12 +266,29 @@ def observe(state: State, config: Config) -> Obs:
 
 def observe_materialized(state: State, config: Config) -> Obs:
     """`observe` for a state whose arrays are already buffers (`materialize_tree`)."""
-    index = _Index(state, config)
-    tiles, tile_agents = _visible_windows(state, index)
-    keys = entity_keys(state, index, config)
+    grid = _Grid(state, config)
+
+    def windows_and_keys(observers):
+        index = _Index(state, config, grid, observers)
+        return (*_visible_windows(state, index), entity_keys(state, index, config))
+
+    tiles, tile_agents, keys = _by_block(windows_and_keys, config.num_agents)
     slot, mask, distance = _decode(keys, state.agents.alive, config)
     move_mask, target_mask = action_masks(state, slot, mask, config, distance)
     return Obs(tiles=tiles, tile_agents=tile_agents,
                entities=entity_features(state, slot, mask, config),
                entity_mask=mask, entity_slot=slot,
                move_mask=move_mask, target_mask=target_mask)
+
+
+def _by_block(fn, num_agents: int):
+    """fn(observers [B]) -> arrays [B, ...], for all observers: [A, ...].
+
+    Above OBSERVER_BLOCK agents the observers go OBSERVER_BLOCK at a time
+    (`lax.map`), so the per-observer window temporaries stay in the cache.
+    """
+    slots = jnp.arange(num_agents, dtype=jnp.int32)
+    if num_agents <= OBSERVER_BLOCK or num_agents % OBSERVER_BLOCK:
+        return fn(slots)
+    out = jax.lax.map(fn, slots.reshape(-1, OBSERVER_BLOCK))
+    return jax.tree.map(lambda x: x.reshape((num_agents,) + x.shape[2:]), out)

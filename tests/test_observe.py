@@ -1,4 +1,7 @@
 """Observation and action masks (RULES.md §5) on hand-built scenes."""
+import dataclasses
+import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -123,3 +126,18 @@ def test_entity_list_equals_all_pairs(config, cluster):
         alive = np.asarray(state.agents.alive)
         got, want = np.asarray(keys_of(state)), np.asarray(exact_of(state))
         np.testing.assert_array_equal(got[alive], want[alive])
+
+
+@pytest.mark.parametrize("cluster", [0, 12])
+def test_observer_blocks_change_nothing(monkeypatch, cluster):
+    """Observers taken a block at a time (as in worlds above OBSERVER_BLOCK agents)
+    see exactly what they see all at once, crowded squares (the fallback) included."""
+    observe_module = importlib.import_module("nmmo_jax.observe")  # the package exports the function
+    config = nj.Config.small(spawn_per_tick=0, max_entities=4, vision=3)
+    state = _random_crowd(config, 0, cluster)
+    whole = observe(state, config)
+    monkeypatch.setattr(observe_module, "OBSERVER_BLOCK", 4)  # 16 agents: 4 blocks
+    blocked = observe(state, config)
+    for field in dataclasses.fields(whole):
+        np.testing.assert_array_equal(np.asarray(getattr(blocked, field.name)),
+                                      np.asarray(getattr(whole, field.name)), err_msg=field.name)
