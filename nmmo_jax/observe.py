@@ -21,6 +21,8 @@ not grow with the number of agents in the world:
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
 
@@ -281,7 +283,7 @@ def observe_materialized(state: State, config: Config) -> Obs:
                move_mask=move_mask, target_mask=target_mask)
 
 
-def _by_block(fn, num_agents: int):
+def _by_block(fn: Callable, num_agents: int):
     """fn(observers [B]) -> arrays [B, ...], for all observers: [A, ...].
 
     Above OBSERVER_BLOCK agents the observers go OBSERVER_BLOCK at a time

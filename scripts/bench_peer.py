@@ -23,12 +23,12 @@ calls of `env.step`: by default 5 and 1,000, so the figure is the mean over
 ticks 6-1005 of nmmo's default 1,024-tick episode, what a user pays per tick
 on average. nmmo's tick gets dearer as the episode ages (items, NPCs and
 inventories pile up), so a short window after reset measures only its cheap
-start: the header line prints the mean ms of the first and the last 100 timed
-ticks to show the spread. Each tick every agent gets a full action dict: for every
-action head of every action, an index drawn uniformly from the entries whose
-mask in that agent's `ActionTargets` observation is 1. Sampling is timed
-separately and is NOT included in the reference's figures (that favours the
-reference).
+start: the header line prints the mean ms of the first and the last 100
+timed ticks to show the spread. Each tick every agent gets a full action
+dict: for every action head of every action, an index drawn uniformly from
+the entries whose mask in that agent's `ActionTargets` observation is 1.
+Sampling is timed separately and is NOT included in the reference's figures
+(that favours the reference).
 
 Ours. `scripts/bench_env.py --preset default --full --json --no-phases` for
 each W, in a subprocess: random masked actions (uniform valid move, style,
@@ -48,8 +48,8 @@ Caveats. The two games are not the same program: nmmo 2.1.2 is Neural MMO
 2.x (items, market, NPCs, tasks, communication), nmmo-jax is v1.3's rule set.
 The comparison is the cost of one tick of each project's default world with
 all agents acting at random, not an equal-work benchmark. `--ticks 100`
-measures only the early phase (about 0.75x the episode's mean cost per tick),
-which flatters the reference.
+measures only the early phase (0.7-0.9x the episode's mean cost per tick in
+our runs), which flatters the reference.
 """
 from __future__ import annotations
 
