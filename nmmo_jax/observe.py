@@ -287,10 +287,12 @@ def _by_block(fn: Callable, num_agents: int):
     """fn(observers [B]) -> arrays [B, ...], for all observers: [A, ...].
 
     Above OBSERVER_BLOCK agents the observers go OBSERVER_BLOCK at a time
-    (`lax.map`), so the per-observer window temporaries stay in the cache.
+    (`lax.map`), so the per-observer window temporaries stay in the cache; the
+    last block is filled up with repeats of the last slot, whose rows are dropped.
     """
-    slots = jnp.arange(num_agents, dtype=jnp.int32)
-    if num_agents <= OBSERVER_BLOCK or num_agents % OBSERVER_BLOCK:
-        return fn(slots)
-    out = jax.lax.map(fn, slots.reshape(-1, OBSERVER_BLOCK))
-    return jax.tree.map(lambda x: x.reshape((num_agents,) + x.shape[2:]), out)
+    if num_agents <= OBSERVER_BLOCK:
+        return fn(jnp.arange(num_agents, dtype=jnp.int32))
+    blocks = -(-num_agents // OBSERVER_BLOCK)
+    slots = jnp.minimum(jnp.arange(blocks * OBSERVER_BLOCK, dtype=jnp.int32), num_agents - 1)
+    out = jax.lax.map(fn, slots.reshape(blocks, OBSERVER_BLOCK))
+    return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:])[:num_agents], out)

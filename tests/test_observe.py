@@ -128,15 +128,16 @@ def test_entity_list_equals_all_pairs(config, cluster):
         np.testing.assert_array_equal(got[alive], want[alive])
 
 
-@pytest.mark.parametrize("cluster", [0, 12])
-def test_observer_blocks_change_nothing(monkeypatch, cluster):
+@pytest.mark.parametrize("cluster, block", [(0, 4), (12, 4), (12, 5)])
+def test_observer_blocks_change_nothing(monkeypatch, cluster, block):
     """Observers taken a block at a time (as in worlds above OBSERVER_BLOCK agents)
     see exactly what they see all at once, crowded squares (the fallback) included."""
     observe_module = importlib.import_module("nmmo_jax.observe")  # the package exports the function
     config = nj.Config.small(spawn_per_tick=0, max_entities=4, vision=3)
     state = _random_crowd(config, 0, cluster)
     whole = observe(state, config)
-    monkeypatch.setattr(observe_module, "OBSERVER_BLOCK", 4)  # 16 agents: 4 blocks
+    # 16 agents: 4 blocks of 4, or 4 blocks of 5 with the last one padded
+    monkeypatch.setattr(observe_module, "OBSERVER_BLOCK", block)
     blocked = observe(state, config)
     for field in dataclasses.fields(whole):
         np.testing.assert_array_equal(np.asarray(getattr(blocked, field.name)),
