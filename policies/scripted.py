@@ -10,6 +10,8 @@ worlds. They read only the observation, like a learned policy would:
   is lower; never steps onto lava; wanders when neither is in sight.
 * `careful_forager`: eats only at half food or less, keeps off forests on
   the way to water, walks away from lava when nothing is in sight.
+* `yielding_forager`: `forager` that leaves a forest to an agent already
+  standing on it.
 * `combat`: `forager` that also attacks the valid target with the lowest
   health, with the style most likely to still reach after this tick's moves.
 """
@@ -108,11 +110,15 @@ def _seek(key: jax.Array, obs: Obs, first: jnp.ndarray, second: jnp.ndarray,
     return jnp.where(pick[:, 0] < _FAR, seek, wander)
 
 
-def forager_moves(key: jax.Array, obs: Obs) -> jnp.ndarray:
-    """The forager's move per agent, int32 [A] (see `forager`)."""
+def forager_moves(key: jax.Array, obs: Obs, yielding: bool = False) -> jnp.ndarray:
+    """The forager's move per agent, int32 [A] (see `forager`); with `yielding`,
+    forests another agent stands on are not goals (see `yielding_forager`)."""
     tiles, v = obs.tiles, obs.tiles.shape[-1] // 2
     walkable = (tiles == nj.GRASS) | (tiles == nj.SCRUB) | (tiles == nj.FOREST)
-    goals = jnp.stack([tiles == nj.FOREST, _water_edge(tiles)], axis=1)  # [A, 2 (food, water), V, V]
+    food = tiles == nj.FOREST
+    if yielding:  # the count includes the observer itself on the centre cell
+        food = food & (obs.tile_agents.at[:, v, v].add(-1) == 0)
+    goals = jnp.stack([food, _water_edge(tiles)], axis=1)  # [A, 2 (food, water), V, V]
     reached = _by_move(_distance_to(goals, walkable[:, None], steps=2 * v))  # [A, 2, 5]
     me = obs.entities[:, 0]
     need = jnp.where(me[:, _FOOD] <= me[:, _WATER], 0, 1)  # the lower of food and water first
@@ -168,6 +174,19 @@ def careful_forager(key: jax.Array, obs: Obs) -> Actions:
     (scripts/survival.py). obs [A, ...] -> Actions [A]."""
     a = obs.move_mask.shape[0]
     return Actions(move=careful_forager_moves(key, obs), style=jnp.zeros(a, jnp.int32),
+                   target=obs.entity_slot[:, 0])
+
+
+def yielding_forager(key: jax.Array, obs: Obs) -> Actions:
+    """`forager` that leaves a forest to an agent already standing on it (only
+    one agent eats a forest per tick; a forest it shares with another agent
+    counts as taken too), so foragers that meet stop walking in step to the
+    same forest. It keeps more agents alive than `forager` on
+    fresh maps; not a baseline of the issue: a yardstick for how the
+    evaluation's lifetime metric responds to better survival
+    (scripts/survival.py). obs [A, ...] -> Actions [A]."""
+    a = obs.move_mask.shape[0]
+    return Actions(move=forager_moves(key, obs, yielding=True), style=jnp.zeros(a, jnp.int32),
                    target=obs.entity_slot[:, 0])
 
 

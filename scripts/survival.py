@@ -8,7 +8,8 @@ that END in its window. Spawning refills an empty slot every tick, so a world
 fills until food runs short; from then on somebody must die for anyone to
 spawn, and the one who dies is usually the newcomer at the spawn ring, not the
 veteran. This table puts that metric next to what it leaves out, for the
-scripted `forager`, the `careful_forager` (which wastes less food) and
+scripted `forager`, the `careful_forager` (which wastes less food), the
+`yielding_forager` (which leaves an occupied forest to its occupant) and
 optionally a trained checkpoint, on the evaluation's fresh held-out maps and
 on the same worlds after `--warmup` ticks:
 
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.ticks < 1 or args.worlds < 1 or args.warmup < 1:
         p.error("--ticks, --worlds and --warmup must be >= 1")
     config = nj.Config()
-    policies = {"forager": scripted.forager, "careful": scripted.careful_forager}
+    policies = {"forager": scripted.forager, "careful": scripted.careful_forager,
+                "yielding": scripted.yielding_forager}
     if args.checkpoint:
         from train.checkpoint import CheckpointError, load_policy
         try:

@@ -13,6 +13,7 @@ ME = (10, 10)
 forager = jax.jit(scripted.forager)
 combat = jax.jit(scripted.combat)
 careful = jax.jit(scripted.careful_forager)
+yielding = jax.jit(scripted.yielding_forager)
 observe = jax.jit(nj.observe, static_argnames="config")
 
 
@@ -92,6 +93,19 @@ def test_careful_forager_walks_away_from_lava_when_nothing_is_in_sight():
     assert moves(careful, scene([hungry()], lava), draws=256) == {S}
 
 
+def test_yielding_forager_leaves_an_occupied_forest_to_its_occupant():
+    tiles = {(10, 12): nj.FOREST, (10, 6): nj.FOREST}  # 2 steps east, 4 steps west
+    alone = scene([hungry()], tiles)
+    crowded = scene([hungry(), dict(slot=1, pos=(10, 12))], tiles)
+    assert moves(forager, crowded) == {E}      # the forager walks to the nearest forest anyway
+    assert moves(yielding, alone) == {E}
+    assert moves(yielding, crowded) == {W}     # the yielding one takes the free forest
+    # Alone on a forest it stays to eat; a forest it shares counts as occupied too.
+    shared = scene([hungry(), dict(slot=1, pos=ME)], {ME: nj.FOREST, (10, 6): nj.FOREST})
+    assert moves(yielding, scene([hungry()], {ME: nj.FOREST})) == {STAY}
+    assert moves(yielding, shared, slot=1) == {W}
+
+
 def test_combat_attacks_the_weakest_valid_target_with_a_reaching_style():
     state = scene([dict(slot=0, pos=ME),
                    dict(slot=5, pos=(10, 11), health=8),            # distance 1
@@ -123,7 +137,7 @@ def test_forager_never_attacks():
     np.testing.assert_array_equal(actions.target, np.arange(SCENE.num_agents))
 
 
-@pytest.mark.parametrize("name", ["random", "forager", "careful_forager", "combat"])
+@pytest.mark.parametrize("name", ["random", "forager", "careful_forager", "yielding_forager", "combat"])
 def test_scripted_policies_jit_vmap_and_determinism(name, small):
     policy = getattr(scripted, name)
     keys = jax.random.split(jax.random.PRNGKey(3), 2)
