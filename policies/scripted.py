@@ -155,13 +155,16 @@ def careful_forager_moves(key: jax.Array, obs: Obs) -> jnp.ndarray:
                  wander)
 
 
+def _without_attacks(move: jnp.ndarray, obs: Obs) -> Actions:
+    """Actions [A] that make `move` [A] and attack nobody (each agent targets itself)."""
+    return Actions(move=move, style=jnp.zeros_like(move), target=obs.entity_slot[:, 0])
+
+
 def forager(key: jax.Array, obs: Obs) -> Actions:
     """Seek food or water (whichever is lower; the other if that is out of
     reach) along the shortest in-window path, never onto lava; wander among
     safe moves when nothing is reachable. Never attacks. obs [A, ...] -> Actions [A]."""
-    a = obs.move_mask.shape[0]
-    return Actions(move=forager_moves(key, obs), style=jnp.zeros(a, jnp.int32),
-                   target=obs.entity_slot[:, 0])
+    return _without_attacks(forager_moves(key, obs), obs)
 
 
 def careful_forager(key: jax.Array, obs: Obs) -> Actions:
@@ -172,9 +175,7 @@ def careful_forager(key: jax.Array, obs: Obs) -> Actions:
     never attacks. Not a baseline of the issue: a yardstick for how the
     evaluation's lifetime metric responds to better survival
     (scripts/survival.py). obs [A, ...] -> Actions [A]."""
-    a = obs.move_mask.shape[0]
-    return Actions(move=careful_forager_moves(key, obs), style=jnp.zeros(a, jnp.int32),
-                   target=obs.entity_slot[:, 0])
+    return _without_attacks(careful_forager_moves(key, obs), obs)
 
 
 def yielding_forager(key: jax.Array, obs: Obs) -> Actions:
@@ -185,9 +186,7 @@ def yielding_forager(key: jax.Array, obs: Obs) -> Actions:
     fresh maps; not a baseline of the issue: a yardstick for how the
     evaluation's lifetime metric responds to better survival
     (scripts/survival.py). obs [A, ...] -> Actions [A]."""
-    a = obs.move_mask.shape[0]
-    return Actions(move=forager_moves(key, obs, yielding=True), style=jnp.zeros(a, jnp.int32),
-                   target=obs.entity_slot[:, 0])
+    return _without_attacks(forager_moves(key, obs, yielding=True), obs)
 
 
 def weakest_target(obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANGES
