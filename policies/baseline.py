@@ -1,9 +1,11 @@
 """The actor-critic baseline: Input -> MLP -> Output + value, one parameter set per population.
 
-Slot i belongs to population i % P (RULES.md), so reshaping the agent axis
-A -> (A // P, P) puts each population in its own column; `apply` vmaps the
-network over that column with the stacked parameters (no per-agent gather of
-parameters). `shared=True` keeps one parameter set for everybody.
+Slot i belongs to population i % P (docs/rules.md §3.1), so reshaping the
+agent axis A -> (A // P, P) puts each population in its own column; `apply`
+vmaps the network over that column with the stacked parameters (no per-agent
+gather of parameters). `shared=True` keeps one parameter set for everybody.
+The observation goes through `prepare` (no parameters, no gradient) first;
+PPO calls `prepare` once per tick and `apply_inputs` on what it stored.
 """
 from __future__ import annotations
 
@@ -17,26 +19,29 @@ import numpy as np
 import nmmo_jax as nj
 from nmmo_jax import Obs
 
-from .io import ActionDist, Input, Output, to_actions
+from .io import ActionDist, Input, Inputs, Output, prepare, to_actions
 
 Params = Any
 
 
 class Network(nn.Module):
-    """One population's actor-critic on observation rows with any leading dims.
+    """One population's actor-critic on input rows with any leading dims.
 
-    Obs [..., A', ...] -> (ActionDist [..., A', ...], value f32 [..., A']).
+    Inputs [..., A', ...] -> (ActionDist [..., A', ...], value f32 [..., A']).
     """
 
     config: nj.Config
     width: int = 32
     entity_dim: int = 16
+    navigation: bool = True
 
     @nn.compact
-    def __call__(self, obs: Obs) -> tuple[ActionDist, jnp.ndarray]:
-        hidden, emb = Input(self.config, self.width, self.entity_dim, name="input")(obs)
+    def __call__(self, inputs: Inputs) -> tuple[ActionDist, jnp.ndarray]:
+        hidden, emb = Input(self.config, self.width, self.entity_dim, self.navigation,
+                            name="input")(inputs)
         hidden = nn.relu(nn.Dense(self.width, name="mlp")(hidden))
-        return Output(value_head=True, name="output")(hidden, emb, obs.move_mask, obs.target_mask)
+        return Output(value_head=True, name="output")(hidden, emb, inputs.move_mask,
+                                                      inputs.target_mask)
 
 
 def _check_int(name: str, value: Any, low: int) -> None:
@@ -48,11 +53,13 @@ class ActorCritic:
     """Per-population (or shared) actor-critic over one or many worlds.
 
     init(key, obs [A, ...]) -> params (leaves with leading axis P unless shared);
-    apply(params, obs [..., A, ...]) -> (ActionDist [..., A, ...], value f32 [..., A]).
+    apply(params, obs [..., A, ...]) -> (ActionDist [..., A, ...], value f32 [..., A]);
+    the same as apply_inputs(params, prepare(obs)). `navigation` adds the
+    shortest paths to food and water (`policies.navigation`) to the inputs.
     """
 
     def __init__(self, config: nj.Config, width: int = 32, shared: bool = False,
-                 entity_dim: int = 16) -> None:
+                 entity_dim: int = 16, navigation: bool = True) -> None:
         _check_int("width", width, 1)
         _check_int("entity_dim", entity_dim, 1)
         if not shared and config.num_agents % config.num_populations:
@@ -60,11 +67,12 @@ class ActorCritic:
                 f"ActorCritic: Config.num_populations={config.num_populations} must divide "
                 f"num_agents={config.num_agents} for per-population parameters (or use shared=True)")
         self.config, self.width, self.shared = config, width, bool(shared)
+        self.navigation = bool(navigation)
         self.populations = 1 if shared else config.num_populations
-        self.net = Network(config, width, entity_dim)
+        self.net = Network(config, width, entity_dim, self.navigation)
 
     # ------------------------------------------------------------------ checks
-    def _agent_axis(self, obs: Obs) -> tuple[int, ...]:
+    def _agent_axis(self, obs: Obs | Inputs) -> tuple[int, ...]:
         """Leading batch dims of obs; raises if the agent axis has the wrong size."""
         shape = obs.move_mask.shape
         if len(shape) < 2 or shape[-1] != nj.NUM_MOVES or shape[-2] != self.config.num_agents:
@@ -78,11 +86,17 @@ class ActorCritic:
         if self._agent_axis(obs):
             raise ValueError(f"ActorCritic.init wants ONE world's obs [A, ...]; "
                              f"obs.move_mask has shape {obs.move_mask.shape}")
+        inputs = self.prepare(obs)
         if self.shared:
-            return self.net.init(key, obs)
+            return self.net.init(key, inputs)
         keys = jax.random.split(key, self.populations)
         # lax.map, not vmap: same values, half the compile time (vmapped RNG is costly to compile).
-        return jax.lax.map(lambda k: self.net.init(k, obs), keys)
+        return jax.lax.map(lambda k: self.net.init(k, inputs), keys)
+
+    def prepare(self, obs: Obs) -> Inputs:
+        """The network's Inputs of obs [..., A, ...] (integers; nothing to differentiate)."""
+        self._agent_axis(obs)
+        return prepare(obs, self.config, self.navigation)
 
     def apply(self, params: Params, obs: Obs) -> tuple[ActionDist, jnp.ndarray]:
         """Every agent with its population's parameters; obs [..., A, ...].
@@ -90,12 +104,17 @@ class ActorCritic:
         Returns ActionDist (move [..., A, 5], style [..., A, 3], target
         [..., A, 3, K]) and value f32 [..., A].
         """
-        lead = self._agent_axis(obs)
+        return self.apply_inputs(params, self.prepare(obs))
+
+    def apply_inputs(self, params: Params, inputs: Inputs) -> tuple[ActionDist, jnp.ndarray]:
+        """`apply` on inputs [..., A, ...] that `prepare` made."""
+        lead = self._agent_axis(inputs)
         if self.shared:
-            return self.net.apply(params, obs)
+            return self.net.apply(params, inputs)
         p, a, axis = self.populations, self.config.num_agents, len(lead) + 1
         # [..., A, *F] -> [..., A/P, P, *F]: slot i = (i // P) * P + (i % P), column = population.
-        split = jax.tree.map(lambda x: x.reshape(lead + (a // p, p) + x.shape[len(lead) + 1:]), obs)
+        split = jax.tree.map(lambda x: x.reshape(lead + (a // p, p) + x.shape[len(lead) + 1:]),
+                             inputs)
         dist, value = jax.vmap(self.net.apply, in_axes=(0, axis), out_axes=axis)(params, split)
         merge = lambda x: x.reshape(lead + (a,) + x.shape[len(lead) + 2:])
         return jax.tree.map(merge, dist), merge(value)
@@ -108,7 +127,8 @@ class ActorCritic:
         """A small table of parameter counts per layer (per population), for logs."""
         per = lambda tree: sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree)) // self.populations
         lines = [f"ActorCritic width={self.width}, "
-                 f"{'shared' if self.shared else f'{self.populations} populations'}"]
+                 f"{'shared' if self.shared else f'{self.populations} populations'}, "
+                 f"navigation {'on' if self.navigation else 'off'}"]
 
         def walk(tree, name, depth):
             lines.append(f"{'  ' * depth}{name:<{22 - 2 * depth}} {per(tree):>8,}")

@@ -1,15 +1,17 @@
 """Prebuilt IO networks: observation arrays -> vectors -> hierarchical action heads.
 
-`Input` embeds each agent's observation into one hidden vector (plus the
+`Input` embeds each agent's `Inputs` into one hidden vector (plus the
 per-entity embeddings the pointer head reuses); `Output` turns a hidden vector
 into an `ActionDist` over (move, style, target row) that respects the action
 masks. A user model goes between the two and never sees structured data.
 
-Both modules work on any number of leading batch dims: every observation leaf
-is [..., A, ...] and they flatten the leading dims into rows internally.
-Cost matters more than capacity here (the policy, not the env, bounds training
-speed on a CPU), so the tile window is pooled into integer block counts before
-anything is learned, and entities are pooled by one attention query.
+`prepare` turns an observation into `Inputs` outside the gradient: the tile
+window pooled into integer block counts and, optionally, the shortest paths
+to food and water (`policies.navigation`). Both modules work on any number of
+leading batch dims: every leaf is [..., A, ...] and they flatten the leading
+dims into rows internally. Cost matters more than capacity here (the policy,
+not the env, bounds training speed on a CPU), so nothing is learned per
+cell, and entities are pooled by one attention query.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from flax import struct
 
 import nmmo_jax as nj
 from nmmo_jax import Obs
+
+from . import navigation as nav
 
 # Logit of a masked-out choice: finite (entropy and gradients stay NaN-free) and
 # far below anything a network outputs, so its probability is exactly 0.
@@ -132,7 +136,7 @@ def to_actions(choice: Choice, obs: Obs) -> nj.Actions:
 # ----------------------------------------------------------------------------- layers
 def _block_counts(tiles: jnp.ndarray, counts: jnp.ndarray, block: int) -> jnp.ndarray:
     """Per block of block x block cells: how many cells of each tile type, and
-    how many agents. [N, V, V] int8 -> [N, (V // block)^2, 7] float32 (raw counts).
+    how many agents. [N, V, V] int8 -> uint8 [N, (V // block)^2, 7] (raw counts).
 
     The six type counts are packed 4 bits each into one uint32 per cell (a block
     holds at most 9 < 16 cells), so the pooling is one integer sum over the
@@ -147,33 +151,82 @@ def _block_counts(tiles: jnp.ndarray, counts: jnp.ndarray, block: int) -> jnp.nd
     total = code.reshape(n, b, block, b, block).sum(axis=(2, 4), dtype=jnp.uint32)
     shifts = jnp.asarray([4 * k for k in range(nj.NUM_TILE_TYPES)] + [24], jnp.uint32)
     widths = jnp.asarray([15] * nj.NUM_TILE_TYPES + [255], jnp.uint32)
-    return (jnp.right_shift(total.reshape(n, b * b, 1), shifts) & widths).astype(jnp.float32)
+    return (jnp.right_shift(total.reshape(n, b * b, 1), shifts) & widths).astype(jnp.uint8)
 
 
-def tile_features(tiles: jnp.ndarray, counts: jnp.ndarray, vision: int,
-                  block: int = 3) -> jnp.ndarray:
-    """The window as a short vector, from one integer pass over its cells.
+def tile_counts(tiles: jnp.ndarray, counts: jnp.ndarray, block: int = 3) -> jnp.ndarray:
+    """The window as a short vector of small integers, from one integer pass over its cells.
 
     Per block x block block of the window (25 blocks of 3x3 for vision 7; a
     window that is not a multiple of `block` is padded with empty cells): the
-    fraction of cells of each tile type and the agent count; plus the exact
-    one-hot tile types and agent counts of the 3x3 cells around the agent (the
-    move head needs to see lava next to it). `Input` follows it with one
-    learned linear map, which gives every (tile type, block position) pair its
-    own embedding and every block an agent-count weight: the linear core of
-    "type embedding + agent count + position embedding", pooled by a stride-3
-    sum. Per-cell float embeddings (attention or convolution over the 225
-    cells) measured 4-40x slower on a 2-core CPU, where the policy bounds
-    training speed. [N, V, V] int8 (x2) -> [N, 7 * blocks + 63] float32.
+    count of cells of each tile type and of agents; plus the exact one-hot
+    tile types and agent counts of the 3x3 cells around the agent (the move
+    head needs to see lava next to it). `Input` scales it (`cell_scale`) and
+    follows it with one learned linear map, which gives every (tile type,
+    block position) pair its own embedding and every block an agent-count
+    weight: the linear core of "type embedding + agent count + position
+    embedding", pooled by a stride-3 sum. Per-cell float embeddings
+    (attention or convolution over the 225 cells) measured 4-40x slower on a
+    2-core CPU, where the policy bounds training speed.
+    [N, V, V] int8 (x2) -> uint8 [N, 7 * blocks + 63].
     """
-    n, v = tiles.shape[0], vision
+    n, v = tiles.shape[0], tiles.shape[-1] // 2
     pooled = _block_counts(tiles, counts, block)
-    pooled = pooled * jnp.asarray([1.0 / block ** 2] * nj.NUM_TILE_TYPES + [0.25])
     near = tiles[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9)
     near_hot = near[..., None] == jnp.arange(nj.NUM_TILE_TYPES, dtype=near.dtype)
-    near_agents = counts[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9).astype(jnp.float32)
-    return jnp.concatenate([pooled.reshape(n, -1), near_hot.reshape(n, -1).astype(jnp.float32),
-                            0.25 * near_agents], axis=-1)
+    near_agents = counts[:, v - 1: v + 2, v - 1: v + 2].reshape(n, 9)
+    return jnp.concatenate([pooled.reshape(n, -1), near_hot.reshape(n, -1).astype(jnp.uint8),
+                            near_agents.astype(jnp.uint8)], axis=-1)
+
+
+def nav_steps(config: nj.Config) -> int:
+    """The longest path the navigation features follow: the walking distance from
+    the window's centre to its corner on open ground (14 for vision 7)."""
+    return 2 * config.vision
+
+
+def cell_scale(config: nj.Config, navigation: bool, block: int = 3) -> np.ndarray:
+    """float32 [C]: what `Input` multiplies `Inputs.cells` by, so every column is
+    about unit size: type counts as fractions of a block, agents / 4, one-hots
+    as they are, navigation distances as fractions of `nav_steps`."""
+    blocks = (-(-config.window // block)) ** 2
+    per_block = [1.0 / block ** 2] * nj.NUM_TILE_TYPES + [0.25]
+    scale = per_block * blocks + [1.0] * 9 * nj.NUM_TILE_TYPES + [0.25] * 9
+    if navigation:
+        goal = [1.0, 1.0 / (nav_steps(config) + 1)] + [1.0] * (nav.FEATURES_PER_GOAL - 2)
+        scale += goal * len(nav.GOALS)
+    return np.asarray(scale, np.float32)
+
+
+@struct.dataclass
+class Inputs:
+    """What the network reads of an observation, computed outside the gradient
+    (`prepare`) once per tick, so PPO can store it for its epochs. Every leaf
+    keeps the observation's leading dims [..., A]:
+
+    cells uint8 [..., C]: `tile_counts` and, with navigation,
+    `navigation.features`; entities f32 [..., K, F], entity_mask bool [..., K],
+    move_mask bool [..., 5], target_mask bool [..., 3, K] as in the Obs.
+    """
+
+    cells: jnp.ndarray
+    entities: jnp.ndarray
+    entity_mask: jnp.ndarray
+    move_mask: jnp.ndarray
+    target_mask: jnp.ndarray
+
+
+def prepare(obs: Obs, config: nj.Config, navigation: bool) -> Inputs:
+    """The Inputs of an observation with any leading dims (Obs [..., A, ...])."""
+    lead = obs.tiles.shape[:-2]
+    v = obs.tiles.shape[-1]
+    tiles, agents = obs.tiles.reshape((-1, v, v)), obs.tile_agents.reshape((-1, v, v))
+    cells = tile_counts(tiles, agents)
+    if navigation:
+        cells = jnp.concatenate([cells, nav.features(tiles, agents, nav_steps(config))], axis=-1)
+    return Inputs(cells=cells.reshape(lead + cells.shape[-1:]), entities=obs.entities,
+                  entity_mask=obs.entity_mask, move_mask=obs.move_mask,
+                  target_mask=obs.target_mask)
 
 
 class EntityEncoder(nn.Module):
@@ -211,37 +264,34 @@ class EntityEncoder(nn.Module):
         return me, pooled, emb
 
 
-def _rows(obs: Obs) -> tuple[tuple[int, ...], Obs]:
-    """Flatten every leading dim of the observation into one row axis."""
-    lead = obs.move_mask.shape[:-1]
+def _rows(inputs: Inputs) -> tuple[tuple[int, ...], Inputs]:
+    """Flatten every leading dim of the inputs into one row axis."""
+    lead = inputs.move_mask.shape[:-1]
     n = int(np.prod(lead)) if lead else 1
-    trail = {"tiles": 2, "tile_agents": 2, "entities": 2, "entity_mask": 1, "entity_slot": 1,
-             "move_mask": 1, "target_mask": 2}
-    flat = {name: getattr(obs, name).reshape((n,) + getattr(obs, name).shape[len(lead):])
-            for name in trail}
-    return lead, Obs(**flat)
+    return lead, jax.tree.map(lambda x: x.reshape((n,) + x.shape[len(lead):]), inputs)
 
 
 class Input(nn.Module):
-    """Observation -> (hidden [..., width], entity embeddings [..., K, entity_dim]).
+    """Inputs -> (hidden [..., width], entity embeddings [..., K, entity_dim]).
 
-    Takes an Obs with any leading dims (e.g. [A, ...] or [W, A, ...]).
+    Takes Inputs with any leading dims (e.g. [A, ...] or [W, A, ...]).
     """
 
     config: nj.Config
     width: int = 32
     entity_dim: int = 16
+    navigation: bool = True
 
     @nn.compact
-    def __call__(self, obs: Obs) -> tuple[jnp.ndarray, jnp.ndarray]:
-        lead, flat = _rows(obs)
-        tiles = tile_features(flat.tiles, flat.tile_agents, self.config.vision)
+    def __call__(self, inputs: Inputs) -> tuple[jnp.ndarray, jnp.ndarray]:
+        lead, flat = _rows(inputs)
+        cells = flat.cells.astype(jnp.float32) * cell_scale(self.config, self.navigation)
         me, others, emb = EntityEncoder(self.entity_dim, name="entities")(
             flat.entities, flat.entity_mask, flat.target_mask)
-        # One matmul embeds the tile features and merges them with the entity
-        # vectors (separate layers cost more in per-op overhead than in flops).
+        # One matmul embeds the cells and merges them with the entity vectors
+        # (separate layers cost more in per-op overhead than in flops).
         hidden = nn.relu(nn.Dense(self.width, name="embed")(
-            jnp.concatenate([tiles, me, others], axis=-1)))
+            jnp.concatenate([cells, me, others], axis=-1)))
         return hidden.reshape(lead + hidden.shape[-1:]), emb.reshape(lead + emb.shape[-2:])
 
 

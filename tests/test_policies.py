@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import nmmo_jax as nj
+from policies import navigation as nav
 from policies.baseline import ActorCritic
-from policies.io import ActionDist, Choice, to_actions
+from policies.io import ActionDist, Choice, cell_scale, to_actions
 from tests.conftest import SCENE, jit_reset, scene
 
 observe = jax.jit(nj.observe, static_argnames="config")
@@ -102,6 +103,35 @@ def test_any_leading_dims_and_shared_parameters(small):
     assert model.num_params(params) == small.num_populations * s_model.num_params(s_params)
     s_dist, s_value = s_apply(s_params, jax.tree.map(lambda x: x[0], seq))
     assert s_dist.target.shape == dist.target.shape[1:] and s_value.shape == value.shape[1:]
+
+
+def test_inputs_hold_each_agents_paths_to_food_and_water():
+    """Agent 0: the forest east is taken (agent 1 stands on it), the free one
+    south sits behind stone (4 steps, round east or west); the water edge is
+    2 steps west. Agent 1 stands alone on its forest: it eats there."""
+    agents = [dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 12))]
+    tiles = {(10, 12): nj.FOREST, (12, 10): nj.FOREST, (11, 10): nj.STONE, (10, 7): nj.WATER}
+    obs = observe(scene(agents, tiles), SCENE)
+    model, params, apply = model_of(SMALL)
+    inputs = jax.jit(model.prepare)(obs)
+    assert inputs.cells.dtype == jnp.uint8
+    assert inputs.cells.shape == (SCENE.num_agents, len(cell_scale(SCENE, navigation=True)))
+    size = len(nav.GOALS) * nav.FEATURES_PER_GOAL
+    paths = np.asarray(inputs.cells[:2, -size:]).reshape(2, 2, nav.FEATURES_PER_GOAL)
+    # reachable, distance, then the moves N, S, E, W that start a shortest path
+    np.testing.assert_array_equal(paths[0], [[1, 4, 0, 0, 1, 1], [1, 2, 0, 0, 0, 1]])
+    np.testing.assert_array_equal(paths[1], [[1, 0, 0, 0, 0, 0], [1, 4, 0, 0, 0, 1]])
+
+    # apply = apply_inputs after prepare; without navigation the cells lose those columns
+    dist, value = apply(params, obs)
+    dist2, value2 = jax.jit(model.apply_inputs)(params, inputs)
+    np.testing.assert_array_equal(value, value2)
+    np.testing.assert_array_equal(dist.move, dist2.move)
+    plain = ActorCritic(SMALL, navigation=False)
+    assert plain.prepare(obs).cells.shape[-1] == inputs.cells.shape[-1] - size
+    plain_params = plain.init(jax.random.PRNGKey(1), obs)
+    assert model.num_params(params) - plain.num_params(plain_params) == (
+        SMALL.num_populations * size * model.width)
 
 
 def test_bad_arguments_raise_clear_errors(small):

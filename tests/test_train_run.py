@@ -90,7 +90,7 @@ def test_masked_loss_ignores_empty_slots():
     choice = dist.sample(jax.random.PRNGKey(1))
     valid = obs.entity_mask[..., 0]
     assert bool(valid.any()) and not bool(valid.all())
-    batch = {"obs": obs, "choice": choice, "logp": dist.log_prob(choice), "value": value,
+    batch = {"inputs": trainer.model.prepare(obs), "choice": choice, "logp": dist.log_prob(choice), "value": value,
              "valid": valid, "adv": jnp.where(valid, 1.0, 0.0), "target": jnp.where(valid, 0.5, 0.0)}
     noisy = dict(batch, adv=jnp.where(valid, 1.0, 1e6), target=jnp.where(valid, 0.5, -1e6),
                  logp=jnp.where(valid, batch["logp"], 50.0))

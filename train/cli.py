@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
-            p.add_argument(flag, action="store_true", default=f.default)
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
         elif f.name == "preset":
             p.add_argument(flag, choices=sorted(PRESETS), default=f.default)
         else:

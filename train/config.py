@@ -36,6 +36,7 @@ class TrainConfig:
     # Model
     width: int = 32
     shared_params: bool = False
+    navigation: bool = True  # inputs hold the paths to food and water (policies/navigation.py)
     # Loop
     devices: int = 0  # local devices the worlds are split over; 0 = as many as divide num_worlds
     ray_workers: int = 0  # Ray server actors sharing the worlds; 0 = no Ray (train.cluster)

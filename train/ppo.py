@@ -3,7 +3,9 @@
 PureJaxRL style: `Trainer.train_chunk(runner)` runs `updates_per_chunk`
 updates inside one compiled call (`lax.scan` over updates, each a `lax.scan`
 over rollout ticks of `vmap`-ed worlds); Python only logs and checkpoints
-between chunks.
+between chunks. The rollout stores the network's `Inputs` (made by
+`ActorCritic.prepare` once per tick, navigation features included), not the
+raw observations, so the epochs do not prepare them again.
 
 Data parallel over local devices by sharded `jit`: the world axis of the
 environment state and of the rollout is split over a 1-D device mesh, the
@@ -28,7 +30,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import nmmo_jax as nj
 from envs.batch import batch_reset, batch_step
 from policies.baseline import ActorCritic
-from policies.io import Choice, to_actions
+from policies.io import Choice, Inputs, to_actions
 
 from .config import BUDGET_FIELDS, TrainConfig
 from .gae import gae
@@ -51,7 +53,7 @@ class Runner:
 class Transition:
     """One rollout tick over all worlds; every field has leading [W, A]."""
 
-    obs: nj.Obs
+    inputs: Inputs
     choice: Choice
     logp: jnp.ndarray
     value: jnp.ndarray
@@ -70,7 +72,7 @@ def masked_mean(x: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
 
 def ppo_loss(model: ActorCritic, tc: TrainConfig, params, batch: dict) -> tuple[jnp.ndarray, dict]:
     """Clipped PPO objective over a minibatch [B, A, ...]; empty slots are masked out."""
-    dist, value = model.apply(params, batch["obs"])
+    dist, value = model.apply_inputs(params, batch["inputs"])
     mask = batch["valid"]
     logp = dist.log_prob(batch["choice"])
     adv = batch["adv"]
@@ -116,7 +118,7 @@ class PPO:
                 ) -> tuple[nj.State, nj.Obs, dict, dict]:
         """Play rollout_len ticks of the W worlds in env_state with the policy.
 
-        Returns (env_state, obs, data, metrics): data holds obs, choice, logp,
+        Returns (env_state, obs, data, metrics): data holds inputs, choice, logp,
         value, valid, adv and target with leading [W, T, A]; metrics are sums.
         """
         model, cfg = self.model, self.tc.env_config
@@ -124,7 +126,8 @@ class PPO:
         def tick(carry, k):
             env_state, obs = carry
             k_act, k_env = jax.random.split(k)
-            dist, value = model.apply(params, obs)
+            inputs = model.prepare(obs)
+            dist, value = model.apply_inputs(params, inputs)
             choice = dist.sample(k_act)
             actions = to_actions(choice, obs)
             next_obs, env_state, reward, done, info = batch_step(
@@ -133,7 +136,7 @@ class PPO:
                                      next_obs, kill_penalty=self.tc.kill_penalty,
                                      vitals_shaping=self.tc.vitals_shaping, gamma=self.tc.gamma)
             env_state, next_obs = self.constrain((env_state, next_obs))
-            tr = Transition(obs=obs, choice=choice, logp=dist.log_prob(choice), value=value,
+            tr = Transition(inputs=inputs, choice=choice, logp=dist.log_prob(choice), value=value,
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],
                             truncated=info.get("truncated", jnp.zeros_like(done)),
                             lifetime=info["lifetime"], cause=info["death_cause"])
@@ -147,7 +150,7 @@ class PPO:
         # [T, W, A, ...] -> [W, T, A, ...]: a minibatch of ticks then flattens to rows
         # world-major, which keeps each device's rows on that device.
         data = self.constrain(jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), {
-            "obs": traj.obs, "choice": traj.choice, "logp": traj.logp, "value": traj.value,
+            "inputs": traj.inputs, "choice": traj.choice, "logp": traj.logp, "value": traj.value,
             "valid": traj.valid, "adv": adv, "target": target}))
         ended = traj.done & traj.valid & ~traj.truncated  # deaths; a world reset is not one
         metrics = dict(
@@ -175,7 +178,8 @@ class PPO:
 
 def make_ppo(tc: TrainConfig, constrain: Callable[[Any], Any] = lambda tree: tree) -> PPO:
     """The PPO pieces of a config: model, Adam with gradient clipping."""
-    model = ActorCritic(tc.env_config, width=tc.width, shared=tc.shared_params)
+    model = ActorCritic(tc.env_config, width=tc.width, shared=tc.shared_params,
+                        navigation=tc.navigation)
     lr = tc.lr
     if tc.lr_decay_steps:  # counted in optimizer steps: epochs x minibatches per update
         updates = -(-tc.lr_decay_steps // tc.steps_per_update)
