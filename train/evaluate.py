@@ -18,6 +18,8 @@ import numpy as np
 import nmmo_jax as nj
 from envs.batch import batch_reset, batch_step
 
+from .config import TrainConfig
+
 EVAL_SEED = 1_000_003  # held-out maps: training keys never come from this seed
 FIELDS = ("mean_lifetime", "lives_ended", "mean_alive", "deaths_lava", "deaths_starvation",
           "deaths_combat")
@@ -101,6 +103,26 @@ def format_table(results: dict[str, dict], ticks: int, worlds: int, warmup: int 
                      f"{r['mean_alive']:>10.1f} {r['deaths_lava']:>6d} "
                      f"{r['deaths_starvation']:>6d} {r['deaths_combat']:>6d}")
     return "\n".join(lines)
+
+
+def run_report(tc: TrainConfig, out: Path, policy: Callable) -> dict:
+    """The end of a run: print the evaluation table and write OUT/eval.json,
+    OUT/lifetime.png and OUT/replay.html of `policy(key, obs) -> Actions` on a
+    held-out map (the evaluation seed). Returns the results {policy: row}."""
+    from envs.replay import record, write_html
+    from .plot import plot_lifetime
+    cfg = tc.env_config
+    policies = {"trained": policy, **scripted_policies()}
+    results = evaluate_all(policies, cfg, tc.eval_ticks, tc.eval_worlds)
+    (out / "eval.json").write_text(json.dumps(results, indent=2))
+    print(format_table(results, tc.eval_ticks, tc.eval_worlds))
+    plot_lifetime(out / "metrics.csv", out / "lifetime.png",
+                  {k: results[k]["mean_lifetime"] for k in ("random", "forager")})
+    write_html(record(policy, cfg, ticks=tc.eval_ticks, seed=EVAL_SEED, name=str(out)),
+               out / "replay.html")
+    print(f"wrote {out / 'eval.json'}, {out / 'lifetime.png'}, {out / 'metrics.csv'}, "
+          f"{out / 'replay.html'}")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
