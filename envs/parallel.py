@@ -32,7 +32,6 @@ This module imports gymnasium and pettingzoo (the optional extra
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,8 +41,8 @@ import numpy as np
 import pettingzoo
 
 import nmmo_jax as nj
+from viz.draw import render
 
-from .frame import fallback_frame
 from .per_agent import ACTION_FIELDS, AGENT_OBS_FIELDS, action_sizes, obs_shapes, rows_to_actions
 
 _MASKS = ("entity_mask", "move_mask", "target_mask")
@@ -183,8 +182,7 @@ class ParallelEnv(pettingzoo.ParallelEnv):
         if self.render_mode is None:
             gymnasium.logger.warn("render() without render_mode: pass render_mode='rgb_array'")
             return None
-        draw = _core_renderer() or fallback_frame
-        return np.asarray(draw(jax.device_get(self.world), self.config, scale=self.render_scale))
+        return render(jax.device_get(self.world), self.config, scale=self.render_scale)
 
     def close(self) -> None:
         pass
@@ -230,15 +228,6 @@ class ParallelEnv(pettingzoo.ParallelEnv):
                                      f"outside the action space 0..{size - 1}")
             rows[slot] = value
         return rows
-
-
-def _core_renderer():
-    """nmmo_jax.render's (state, config, scale=) -> RGB function, if the core has one."""
-    try:
-        module = importlib.import_module("nmmo_jax.render")
-    except ImportError:
-        return None
-    return getattr(module, "render_frame", None) or getattr(module, "render", None)
 
 
 def _check_seed(seed) -> int:

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
     config = ckpt_config or PRESETS[args.preset or "default"]()
 
-    from envs.replay import record, write_gif, write_html, write_pngs
+    from viz import record, write_gif, write_html, write_pngs
     start = time.time()
     progress = lambda done, total: print(f"recorded {done}/{total} ticks ({time.time() - start:.1f} s)",
                                          file=sys.stderr)

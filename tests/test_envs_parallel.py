@@ -13,8 +13,7 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test  # noqa: E402
 
 import nmmo_jax as nj  # noqa: E402
 from envs import ParallelEnv  # noqa: E402
-from envs.frame import TILE_COLOURS, fallback_frame, population_colours  # noqa: E402
-from tests.conftest import scene  # noqa: E402
+from viz.draw import render  # noqa: E402
 
 SMALL = nj.Config.small()
 # possible_agents is an upper bound on the lives of an episode, so this one warning is expected.
@@ -159,23 +158,11 @@ def test_render_rgb_array():
     env.reset()
     frame = env.render()
     assert frame.shape == (128, 128, 3) and frame.dtype == np.uint8
-    assert len(np.unique(frame.reshape(-1, 3), axis=0)) > 3
+    assert (frame == render(env.world, SMALL, scale=4)).all()  # the one palette, viz.draw's
     quiet = ParallelEnv(SMALL, seed=0)
     quiet.reset()
     with pytest.warns(UserWarning, match="render_mode"):
         assert quiet.render() is None
-
-
-def test_fallback_frame_pixels():
-    state = scene([dict(slot=1, pos=(3, 5))], tiles={(0, 0): nj.LAVA, (2, 2): nj.WATER})
-    frame = fallback_frame(state, nj.Config.small(spawn_per_tick=0), scale=4)
-    assert frame.shape == (128, 128, 3)
-    assert frame[1, 1].tolist() == TILE_COLOURS[nj.LAVA].tolist()
-    assert frame[9, 9].tolist() == TILE_COLOURS[nj.WATER].tolist()
-    assert frame[13, 21].tolist() == population_colours(4)[1].tolist()  # slot 1: population 1
-    assert frame[12, 20].tolist() == TILE_COLOURS[nj.GRASS].tolist()  # margin around the agent
-    with pytest.raises(ValueError, match="scale"):
-        fallback_frame(state, SMALL, scale=0)
 
 
 @pytest.mark.parametrize("kwargs,field", [

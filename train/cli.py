@@ -135,7 +135,7 @@ def chunk_row(m: dict, update: int, per_update: int, wall: float, dt: float) -> 
 def finish(tc: TrainConfig, out: Path, policy, summary: dict) -> dict:
     """The end of a run: evaluation table and OUT/eval.json, OUT/lifetime.png, and
     OUT/replay.html of the trained policy on a held-out map (the evaluation seed)."""
-    from envs.replay import record, write_html
+    from viz import record, write_html
     cfg = tc.env_config
     policies = {"trained": policy, **scripted_policies()}
     results = evaluate_all(policies, cfg, tc.eval_ticks, tc.eval_worlds)

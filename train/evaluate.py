@@ -109,7 +109,7 @@ def run_report(tc: TrainConfig, out: Path, policy: Callable) -> dict:
     """The end of a run: print the evaluation table and write OUT/eval.json,
     OUT/lifetime.png and OUT/replay.html of `policy(key, obs) -> Actions` on a
     held-out map (the evaluation seed). Returns the results {policy: row}."""
-    from envs.replay import record, write_html
+    from viz import record, write_html
     from .plot import plot_lifetime
     cfg = tc.env_config
     policies = {"trained": policy, **scripted_policies()}

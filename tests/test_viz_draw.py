@@ -1,4 +1,4 @@
-"""nmmo_jax.render: frame shapes, tile colours, agent markers, health bars, attack lines, deaths."""
+"""viz.draw: frame shapes, tile colours, agent markers, health bars, attack lines, deaths."""
 from __future__ import annotations
 
 import jax
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 import nmmo_jax as nj
-from nmmo_jax.render import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, OUTLINE_COLOR,
-                             POPULATION_COLORS, STYLE_COLORS, TILE_COLORS, levels_from_xp,
-                             population_colors, render, render_arrays)
 from nmmo_jax.systems.skills import level, xp_table
 from tests.conftest import SCENE, scene
+from viz.draw import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, OUTLINE_COLOR,
+                      POPULATION_COLORS, STYLE_COLORS, TILE_COLORS, levels_from_xp, population_colors,
+                      render, render_arrays)
 
 S = 8  # pixels per tile in most tests
 

@@ -1,8 +1,7 @@
-"""Record a policy playing one world, compactly, and write it as a self-contained HTML replay.
+"""Record a policy playing one world, compactly: a Recording of every frame.
 
     rec = record(policy, config, ticks=1000, seed=0, name="random")
-    write_html(rec, "replay.html")            # one file, no network: open it in any browser
-    write_gif(rec, "replay.gif", scale=4)     # and/or pictures, via nmmo_jax.render
+    rec.frame_image(10)                       # RGB of frame 10, drawn by viz/draw.py
 
 `policy(key, obs) -> Actions` is any jittable callable for one world (the
 scripted baselines, a trained checkpoint's policy_fn). The recording keeps,
@@ -25,12 +24,8 @@ can show as a hit).
 """
 from __future__ import annotations
 
-import base64
 import dataclasses
 import functools
-import html
-import json
-from pathlib import Path
 from typing import Callable, Iterator
 
 import jax
@@ -38,9 +33,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import nmmo_jax as nj
-from nmmo_jax.render import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, OUTLINE_COLOR,
-                             STYLE_COLORS, TILE_COLORS, levels_from_xp, population_colors,
-                             render_arrays)
+
+from .draw import levels_from_xp, render_arrays
 
 Policy = Callable[[jax.Array, nj.Obs], nj.Actions]
 
@@ -49,8 +43,6 @@ AGENT_COLUMNS = ("slot", "row", "col", "population", "health", "food", "water", 
                  "damage", "immune", "freeze", "uid", "flags", "cause")
 ATTACK_COLUMNS = ("src", "dst", "style", "hit")
 SPAWNED, DIED = 1, 2  # bits of the flags column
-VIEWER_TEMPLATE = Path(__file__).with_name("viewer.html")
-DATA_MARK = "/*__REPLAY_DATA__*/"
 
 
 @dataclasses.dataclass
@@ -128,7 +120,7 @@ class Recording:
         return flat.reshape(self.tiles0.shape)
 
     def frame_image(self, f: int, scale: int = 4, tiles: np.ndarray | None = None) -> np.ndarray:
-        """RGB uint8 [H*scale, W*scale, 3] of frame f, drawn by nmmo_jax.render."""
+        """RGB uint8 [H*scale, W*scale, 3] of frame f, drawn by viz/draw.py."""
         rows = self.agents_at(f)
         att = self.attacks_at(f)
         slot_pos = {int(s): (int(r), int(c)) for s, r, c in zip(rows["slot"], rows["row"], rows["col"])}
@@ -323,118 +315,3 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         attacks={k: attack_rows[:, i] for i, k in enumerate(ATTACK_COLUMNS)},
         alive=np.asarray(alive_count, np.int64), lives_ended=np.asarray(ended, np.int64),
         lifetime_sum=np.asarray(life_sum, np.int64))
-
-
-# ----------------------------------------------------------------------------- HTML
-def _pack(x: np.ndarray) -> dict:
-    """A compact JSON form of an integer array: its smallest dtype, little-endian, base64."""
-    x = np.asarray(x).reshape(-1)
-    lo, hi = (int(x.min()), int(x.max())) if x.size else (0, 0)
-    for code, dtype in (("u1", "<u1"), ("i1", "<i1"), ("u2", "<u2"), ("i2", "<i2"),
-                        ("u4", "<u4"), ("i4", "<i4")):
-        info = np.iinfo(dtype)
-        if info.min <= lo and hi <= info.max:
-            break
-    else:
-        raise ValueError(f"array values {lo}..{hi} do not fit 32 bits")
-    return {"t": code, "b": base64.b64encode(x.astype(dtype).tobytes()).decode("ascii")}
-
-
-def _rgb(colors: np.ndarray) -> list[str]:
-    return ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in np.asarray(colors).reshape(-1, 3)]
-
-
-def replay_data(rec: Recording) -> dict:
-    """The JSON-able payload the viewer reads (integer arrays packed by `_pack`)."""
-    cfg = rec.config
-    mean = rec.mean_lifetime
-    return {
-        "version": 1,
-        "meta": {**rec.meta, "map_size": cfg.map_size, "num_agents": cfg.num_agents,
-                 "num_populations": cfg.num_populations, "frames": rec.num_frames},
-        "names": {"tiles": list(nj.TILE_NAMES), "skills": list(nj.SKILL_NAMES),
-                  "styles": ["melee", "range", "mage"], "causes": list(nj.CAUSE_NAMES)},
-        "colors": {"tiles": _rgb(TILE_COLORS), "populations": _rgb(population_colors(cfg.num_populations)),
-                   "styles": _rgb(STYLE_COLORS), "outline": _rgb(OUTLINE_COLOR)[0],
-                   "death": _rgb(DEATH_COLOR)[0], "health": _rgb(HEALTH_FULL_COLOR)[0],
-                   "health_empty": _rgb(HEALTH_EMPTY_COLOR)[0]},
-        "tiles0": _pack(rec.tiles0),
-        "tile_off": _pack(rec.tile_off), "tile_idx": _pack(rec.tile_idx), "tile_val": _pack(rec.tile_val),
-        "agent_off": _pack(rec.agent_off),
-        "agents": {k: _pack(v) for k, v in rec.agents.items()},
-        "levels": _pack(rec.levels),
-        "attack_off": _pack(rec.attack_off),
-        "attacks": {k: _pack(v) for k, v in rec.attacks.items()},
-        "alive": _pack(rec.alive),
-        "mean_lifetime": [None if np.isnan(m) else round(float(m), 2) for m in mean],
-    }
-
-
-def to_html(rec: Recording, title: str | None = None) -> str:
-    """The viewer page with the recording embedded: one file, no network access."""
-    try:
-        page = VIEWER_TEMPLATE.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise FileNotFoundError(f"viewer template {VIEWER_TEMPLATE} is missing from the install") from e
-    if page.count(DATA_MARK) != 1:
-        raise ValueError(f"viewer template {VIEWER_TEMPLATE} must hold {DATA_MARK} exactly once")
-    data = json.dumps(replay_data(rec), separators=(",", ":"), allow_nan=False)
-    data = data.replace("</", "<\\/")  # never close the script element early
-    title = title or f"nmmo-jax replay: {rec.meta.get('policy', '')}, {rec.meta.get('ticks', '')} ticks"
-    return page.replace("__TITLE__", html.escape(title)).replace(DATA_MARK, data)
-
-
-def write_html(rec: Recording, path: str | Path, title: str | None = None) -> Path:
-    """Write the self-contained replay page; returns its path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_html(rec, title), encoding="utf-8")
-    return path
-
-
-# ----------------------------------------------------------------------------- pictures
-def _palette_image():
-    """A PIL 'P' image whose palette holds every colour `render` uses (exact GIF colours)."""
-    from PIL import Image
-    colors = np.concatenate([TILE_COLORS, population_colors(16), STYLE_COLORS,
-                             np.stack([OUTLINE_COLOR, DEATH_COLOR, HEALTH_FULL_COLOR,
-                                       HEALTH_EMPTY_COLOR])]).astype(np.uint8)
-    pal = Image.new("P", (1, 1))
-    flat = colors.reshape(-1).tolist()
-    pal.putpalette(flat + flat[:3] * (256 - len(colors)))
-    return pal
-
-
-def write_gif(rec: Recording, path: str | Path, scale: int = 4, fps: float = 10.0,
-              every: int = 1) -> Path:
-    """An animated GIF of every `every`-th frame at `scale` pixels per tile."""
-    from PIL import Image
-    if not isinstance(every, int) or every < 1:
-        raise ValueError(f"every={every!r}: must be an integer >= 1")
-    if not fps > 0:
-        raise ValueError(f"fps={fps!r}: must be > 0")
-    pal = _palette_image()
-    frames = [Image.fromarray(rec.frame_image(f, scale, tiles)).quantize(palette=pal, dither=0)
-              for f, tiles in enumerate(rec.iter_tiles()) if f % every == 0]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps),
-                   loop=0, optimize=False)
-    return path
-
-
-def write_pngs(rec: Recording, directory: str | Path, every: int, scale: int = 8) -> list[Path]:
-    """PNG frames tick_<f>.png of every `every`-th frame (and the last) into directory."""
-    from PIL import Image
-    if not isinstance(every, int) or every < 1:
-        raise ValueError(f"every={every!r}: must be an integer >= 1")
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    last = rec.num_frames - 1
-    paths = []
-    for f, tiles in enumerate(rec.iter_tiles()):
-        if f % every == 0 or f == last:
-            p = directory / f"tick_{f:06d}.png"
-            Image.fromarray(rec.frame_image(f, scale, tiles)).save(p)
-            paths.append(p)
-    return paths

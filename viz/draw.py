@@ -8,7 +8,8 @@ agent is a disc in its population's colour (POPULATION_COLORS, cycled) with a
 health bar along the top of its tile (from scale 4 up) and a dark outline
 (from scale 6 up); an agent that died this tick is a dark cross; an attack is
 a line from the attacker's tile centre to the target's in its STYLE_COLORS
-colour. The same colours drive the HTML replay viewer (envs/replay.py).
+colour. The same colours drive the HTML replay viewer (viz/page.py).
+The one palette of the project: nothing else defines tile or agent colours.
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .config import Config
-from .state import CONSTITUTION, NUM_TILE_TYPES, State
-from .systems.skills import xp_table
+from nmmo_jax.config import Config
+from nmmo_jax.state import CONSTITUTION, NUM_TILE_TYPES, State
+from nmmo_jax.systems.skills import xp_table
 
 # Indexed by tile type: lava, water, grass, scrub, forest, stone.
 TILE_COLORS = np.array([

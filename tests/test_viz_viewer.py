@@ -21,9 +21,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from envs.replay import DIED, write_html
-from nmmo_jax.render import POPULATION_COLORS, TILE_COLORS
-from tests.test_replay import small_recording, synthetic_full_recording
+from tests.test_viz_page import synthetic_full_recording
+from tests.test_viz_record import small_recording
+from viz.draw import POPULATION_COLORS, TILE_COLORS
+from viz.page import write_html
+from viz.record import DIED
 
 BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                 if shutil.which(n)), None)

@@ -1,0 +1,21 @@
+"""Watching the game: recordings, the HTML replay, GIF/PNG pictures and the drawing code.
+
+    from viz import record, write_html, write_gif, render
+    rec = record(policy, config, ticks=1000, seed=0, name="random")
+    write_html(rec, "replay.html")        # one self-contained page (viz/viewer.html + the data)
+    write_gif(rec, "replay.gif", scale=4)
+    frame = render(state, config)          # uint8 [H*8, W*8, 3] of one world
+
+Modules: draw (the palette and state -> RGB), record (a policy's play as a
+compact Recording), page (the HTML replay), images (GIF and PNG frames).
+Everything here runs on the host; the game core (nmmo_jax) draws nothing.
+"""
+from __future__ import annotations
+
+from .draw import render, render_arrays
+from .images import write_gif, write_pngs
+from .page import to_html, write_html
+from .record import Recording, record
+
+__all__ = ["render", "render_arrays", "record", "Recording", "to_html", "write_html", "write_gif",
+           "write_pngs"]
