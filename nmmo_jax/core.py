@@ -48,8 +48,9 @@ def advance(key: jax.Array, state: State, actions: Actions, config: Config
     state = forage(state, active, config)
     state = vitals(state, active, config)
     state = move(state, actions.move, active, config)
-    state = combat(k_combat, state, actions.style, actions.target, active, config)
+    state, attacks = combat(k_combat, state, actions.style, actions.target, active, config)
     state, reward, done, info = death(state)
+    info.update(attacks)
     state = regrowth(k_regrow, state, config)
     info["spawned"] = spawned
     return state, reward, done, info
@@ -62,8 +63,10 @@ def step(key: jax.Array, state: State, actions: Actions, config: Config
     key: a PRNG key (a uint32 scalar seed also works; see `rng.seed_of`).
 
     info holds alive [A] bool (after the tick), lifetime [A] int32 (length of
-    each life that ended this tick, else 0), death_cause [A] int32 and
-    spawned [A] bool. Pure: same key and inputs give identical outputs.
+    each life that ended this tick, else 0), death_cause [A] int32,
+    spawned [A] bool, attack_target [A] int32 (the slot each agent attacked,
+    its own slot when it made no attack) and attack_hit [A] bool (it landed).
+    Pure: same key and inputs give identical outputs.
     """
     state, reward, done, info = advance(key, state, actions, config)
     state = materialize_tree(state)  # computed once, not inside every gather of observe

@@ -177,3 +177,42 @@ def test_spawned_agent_sits_out_its_first_tick(small):
     i = int(np.flatnonzero(np.asarray(info["spawned"]))[0])
     assert int(s.agents.food[i]) == 10 and int(s.agents.time_alive[i]) == 0
     assert int(s.agents.immune[i]) == 10
+
+
+def test_info_reports_each_attack_and_hit():
+    # Slot 0 hits 1; 1 attacks itself (none); 2 is out of melee range of 3; 4 targets an
+    # immune 5; 6 uses an invalid style; 5 attacks an empty slot.
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11)),
+               dict(slot=2, pos=(5, 5)), dict(slot=3, pos=(5, 7)),
+               dict(slot=4, pos=(20, 20)), dict(slot=5, pos=(20, 21), immune=5),
+               dict(slot=6, pos=(20, 22))])
+    acts = act(SURE, style={0: nj.MELEE, 2: nj.MELEE, 4: nj.MAGE, 6: 7},
+               target={0: 1, 1: 1, 2: 3, 4: 5, 5: 12, 6: 5})
+    _, _, _, _, info = run(s, acts, config=SURE)
+    target, hit = np.asarray(info["attack_target"]), np.asarray(info["attack_hit"])
+    assert target.dtype == np.int32 and hit.dtype == bool
+    assert target.tolist() == [1] + list(range(1, SURE.num_agents))
+    assert hit.tolist() == [True] + [False] * (SURE.num_agents - 1)
+
+
+def test_info_reports_a_miss_and_a_mutual_hit():
+    never = dataclasses.replace(SCENE, hit_base=0.0)  # equal levels: chance 0
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11))])
+    acts = act(never, style={0: nj.RANGE, 1: nj.MELEE}, target={0: 1, 1: 0})
+    _, _, _, _, info = run(s, acts, config=never)
+    assert np.asarray(info["attack_target"])[:3].tolist() == [1, 0, 2]
+    assert not np.asarray(info["attack_hit"]).any()
+    _, _, _, _, info = run(s, act(SURE, style={0: nj.RANGE, 1: nj.MELEE}, target={0: 1, 1: 0}),
+                           config=SURE)
+    assert np.asarray(info["attack_hit"])[:3].tolist() == [True, True, False]
+
+
+def test_attack_hit_matches_damage_dealt():
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11), health=10)])
+    keys = jax.random.split(jax.random.PRNGKey(5), 200)
+    step = jax.vmap(lambda k: jit_step(k, s, act(target={0: 1}), SCENE))
+    _, out, _, _, info = step(keys)
+    hit = np.asarray(info["attack_hit"][:, 0])
+    assert 0 < hit.sum() < 200
+    assert np.array_equal(hit, np.asarray(out.agents.damage[:, 1]) == 5)
+    assert (np.asarray(info["attack_target"][:, 0]) == 1).all()

@@ -26,7 +26,7 @@ def style_damage(style: jnp.ndarray, style_level: jnp.ndarray, config: Config) -
 
 
 def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray,
-           active: jnp.ndarray, config: Config) -> State:
+           active: jnp.ndarray, config: Config) -> tuple[State, dict]:
     """Resolve every agent's attack on the post-move state, all at once.
 
     key: a PRNG key or a uint32 seed (`rng.seed_of`).
@@ -34,6 +34,10 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
     the style is 0..2, the target is another slot that is alive, not immune
     and within the style's Chebyshev range; it hits with probability
     hit_base + (L_style - L_defense) / hit_level_divisor.
+
+    Returns (state, info) with info attack_target [A] int32 (the slot each
+    agent attacked, its own slot when it made no attack) and attack_hit [A]
+    bool (the attack landed).
     """
     ag = state.agents
     a = config.num_agents
@@ -55,6 +59,8 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
     frozen = jnp.zeros(a, bool).at[t].max(hits & (s == MAGE))
 
     # Gains and losses of the tick are applied at once, clipped to [0, max].
+    # A hit feeds the attacker: it gains the damage it dealt as food and water,
+    # even beyond what the target had (docs/rules.md §3.6).
     max_health = levels[:, CONSTITUTION]
     max_food, max_water = levels[:, HUNTING], levels[:, FISHING]
     health = jnp.clip(ag.health - received, 0, max_health)
@@ -65,6 +71,7 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
     xp = ag.xp.at[:, MELEE_SKILL:MELEE_SKILL + NUM_STYLES].add(style_xp)
     xp = xp.at[:, CONSTITUTION].add(config.xp_constitution_per_damage * (dealt + received))
     xp = xp.at[:, DEFENSE].add(config.xp_defense_per_damage * received)
-    return state.replace(agents=ag.replace(
+    state = state.replace(agents=ag.replace(
         health=health, food=food, water=water, xp=xp, damage=received,
         freeze=jnp.where(frozen, config.freeze_ticks, ag.freeze)))
+    return state, {"attack_target": jnp.where(attacks, t, slots), "attack_hit": hits}
