@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -72,25 +73,29 @@ class Config:
         self.validate()
 
     # ------------------------------------------------------------------ presets
+    PRESETS: ClassVar[tuple[str, ...]] = ("small", "default", "large")
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "Config":
+        """The named scale preset (RULES.md §6) with some fields overridden.
+
+        small: 32x32 map, 16 agents in 4 populations (compiles in seconds, for
+        tests); default: v1.3's 80x80 map, 128 agents in 8 populations; large:
+        256x256 map, 1024 agents in 16 populations.
+        """
+        if name not in _PRESETS:
+            raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(cls.PRESETS)}")
+        return cls(**{**_PRESETS[name], **overrides})
+
     @classmethod
     def small(cls, **overrides) -> "Config":
-        """32x32 map, 16 agents in 4 populations: compiles in seconds, for tests."""
-        base = dict(
-            map_size=32, border=4, num_agents=16, num_populations=4,
-            noise_frequency=16.0 * 32 / 80, max_entities=8,
-        )
-        base.update(overrides)
-        return cls(**base)
+        """`Config.preset("small", **overrides)`."""
+        return cls.preset("small", **overrides)
 
     @classmethod
     def large(cls, **overrides) -> "Config":
-        """256x256 map, 1024 agents in 16 populations."""
-        base = dict(
-            map_size=256, border=9, num_agents=1024, num_populations=16,
-            noise_frequency=16.0 * 256 / 80,
-        )
-        base.update(overrides)
-        return cls(**base)
+        """`Config.preset("large", **overrides)`."""
+        return cls.preset("large", **overrides)
 
     def replace(self, **changes) -> "Config":
         """A validated copy with some fields changed."""
@@ -170,3 +175,14 @@ class Config:
             value = getattr(self, name)
             if not (isinstance(value, tuple) and len(value) == 2 and all(v >= 0 for v in value)):
                 bad(name, "must be a tuple (base, per_level) of two numbers >= 0")
+
+
+# Fields each preset changes from the defaults; the noise frequency scales with the
+# map so that features keep their size in tiles.
+_PRESETS = {
+    "small": dict(map_size=32, border=4, num_agents=16, num_populations=4,
+                  noise_frequency=16.0 * 32 / 80, max_entities=8),
+    "default": {},
+    "large": dict(map_size=256, border=9, num_agents=1024, num_populations=16,
+                  noise_frequency=16.0 * 256 / 80),
+}

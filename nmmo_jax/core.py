@@ -40,7 +40,8 @@ def advance(key: jax.Array, state: State, actions: Actions, config: Config
     For users (and benchmarks) that observe less often than they step.
     """
     seed = rng.seed_of(key)  # one hash of the key; systems draw from their own streams
-    k_spawn, k_combat, k_regrow = (rng.stream(seed, tag) for tag in (11, 12, 13))
+    k_spawn, k_combat, k_regrow = (rng.stream(seed, tag) for tag in (
+        rng.STREAM_SPAWN, rng.STREAM_COMBAT, rng.STREAM_REGROWTH))
     state = state.replace(tick=state.tick + 1)
     state, spawned = spawn(k_spawn, state, config)
     active = state.agents.alive & ~spawned  # newcomers sit out the rest of the tick

@@ -30,9 +30,9 @@ from . import grid as tile_grid
 from .config import Config
 from .materialize import materialize, materialize_tree
 from .sortnet import bitonic_sort
-from .state import (CONSTITUTION, DEFENSE, FISHING, HUNTING, LAVA, MELEE_SKILL, Obs, State)
+from .state import DEFENSE, LAVA, MELEE_SKILL, Obs, State
 from .systems.move import destinations
-from .systems.skills import level
+from .systems.skills import level, max_vitals
 
 _FALLBACK_BATCH = 8  # observers redone from all agents per while_loop iteration
 # Observers per pass in worlds with more agents: the [block, V, V] window
@@ -199,6 +199,7 @@ def agent_table(state: State, config: Config) -> jnp.ndarray:
     columns (is_self, same_population, rel_row, rel_col) hold 0, population, row, col."""
     ag = state.agents
     levels = level(ag.xp, config)  # [A, 7]
+    max_health, max_food, max_water = max_vitals(levels)
     f32 = lambda x: x.astype(jnp.float32)
     frac = lambda x, m: f32(x) / jnp.maximum(m, 1)
     cols = [
@@ -206,9 +207,9 @@ def agent_table(state: State, config: Config) -> jnp.ndarray:
         f32(ag.pos[:, 0]), f32(ag.pos[:, 1]),
         f32(ag.damage) / config.constitution_start_level,
         f32(ag.time_alive) / 100.0,
-        frac(ag.food, levels[:, HUNTING]),
-        frac(ag.water, levels[:, FISHING]),
-        frac(ag.health, levels[:, CONSTITUTION]),
+        frac(ag.food, max_food),
+        frac(ag.water, max_water),
+        frac(ag.health, max_health),
         f32(ag.freeze) / config.freeze_ticks,
         f32(ag.immune) / max(config.spawn_immunity, 1),
     ]

@@ -12,6 +12,10 @@ import jax.numpy as jnp
 
 _GOLDEN = 0x9E3779B9
 
+# Stream tags: every use of randomness draws from its own stream of a seed.
+STREAM_SPAWN, STREAM_COMBAT, STREAM_REGROWTH = 11, 12, 13  # of the step's seed
+STREAM_SPAWN_SLOTS, STREAM_SPAWN_CELLS = 1, 2  # of the spawn seed
+
 
 def mix32(x: jnp.ndarray) -> jnp.ndarray:
     """A bijective avalanche mixer on uint32 (C. Wellons' "lowbias32")."""
@@ -36,7 +40,7 @@ def seed_of(key: jax.Array) -> jnp.ndarray:
 
 
 def stream(seed: jnp.ndarray, tag: int) -> jnp.ndarray:
-    """An independent seed for one use of the randomness (tag: a small constant)."""
+    """An independent seed for one use of the randomness (tag: a STREAM_* constant)."""
     return mix32(seed ^ jnp.uint32((tag * _GOLDEN + 0x85EBCA6B) & 0xFFFFFFFF))
 
 

@@ -30,8 +30,6 @@ import nmmo_jax as nj
 from policies.baseline import ActorCritic
 from policies.scripted import random_policy
 
-PRESETS = {"small": nj.Config.small, "default": nj.Config, "large": nj.Config.large}
-
 
 def _timed(fn, *args, repeats: int) -> tuple[float, float]:
     """(compile+first-call seconds, median seconds of later calls)."""
@@ -109,7 +107,7 @@ def make_benchmarks(model: ActorCritic, minibatch_rows: int):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="default")
+    parser.add_argument("--preset", choices=nj.Config.PRESETS, default="default")
     parser.add_argument("--worlds", type=int, default=64)
     parser.add_argument("--ticks", type=int, default=4)
     parser.add_argument("--width", type=int, default=32)
@@ -123,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError(f"--minibatch-rows={args.minibatch_rows} must divide "
                          f"--worlds * --ticks = {rows}")
 
-    config = PRESETS[args.preset]()
+    config = nj.Config.preset(args.preset)
     model = ActorCritic(config, width=args.width, shared=args.shared)
     obs_seq = sample_obs(config, args.worlds, args.ticks, args.warmup)
     params = model.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0, 0], obs_seq))

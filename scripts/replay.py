@@ -11,15 +11,16 @@ needs no network and no install.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 import nmmo_jax as nj
+from envs.spaces import check_seed
 
 SCRIPTED = ("random", "forager", "combat")
-PRESETS = {"small": nj.Config.small, "default": nj.Config, "large": nj.Config.large}
 
 
 class PolicyError(ValueError):
@@ -62,15 +63,41 @@ def load_policy(spec: str) -> tuple[Callable, nj.Config | None, str]:
     return fn, config, "pretrained" if spec == "pretrained" else path.name
 
 
+def output_path(value: str, flag: str, folder: bool = False) -> Path:
+    """Where a file (or, with folder, a folder) will be written; ValueError naming the flag.
+
+    Checked before any work: not empty, not a directory where a file is
+    meant (nor a file where a folder is), and its nearest existing parent a
+    directory this process may write in (missing folders are created later).
+    """
+    if not value.strip():
+        raise ValueError(f"{flag}: the path is empty")
+    path = Path(value)
+    if path.is_dir() and not folder:
+        raise ValueError(f"{flag} {value}: is a directory; name the file to write")
+    if path.exists() and not path.is_dir() and folder:
+        raise ValueError(f"{flag} {value}: is a file; name a folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"{flag} {value}: not writable")
+    parent = (path if folder else path.parent).absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {value}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {value}: cannot write in {parent}")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scripts.replay", description=__doc__.splitlines()[0])
     p.add_argument("--policy", required=True, help="random | forager | combat | pretrained | CHECKPOINT")
     p.add_argument("--ticks", type=int, default=1000, help="ticks to record (default 1000)")
-    p.add_argument("--out", type=Path, default=Path("replay.html"), help="HTML file to write")
-    p.add_argument("--gif", type=Path, help="also write an animated GIF here")
+    p.add_argument("--out", default="replay.html", help="HTML file to write")
+    p.add_argument("--gif", help="also write an animated GIF here")
     p.add_argument("--png-every", type=int, metavar="K", help="also write a PNG of every K-th tick")
-    p.add_argument("--png-dir", type=Path, help="folder for the PNGs (default: OUT's name + _frames)")
-    p.add_argument("--preset", choices=tuple(PRESETS), help="world preset for scripted policies "
+    p.add_argument("--png-dir", help="folder for the PNGs (default: OUT's name + _frames)")
+    p.add_argument("--preset", choices=nj.Config.PRESETS, help="world preset for scripted policies "
                    "(default: default; a checkpoint brings its own)")
     p.add_argument("--seed", type=int, default=0, help="world and policy seed")
     p.add_argument("--scale", type=int, default=4, help="pixels per tile in the GIF and PNGs")
@@ -88,13 +115,23 @@ def main(argv: list[str] | None = None) -> int:
     if not args.fps > 0:
         parser.error(f"--fps must be > 0 (got {args.fps})")
     try:
+        check_seed(args.seed, "--seed")
+        args.out = output_path(args.out, "--out")
+        if args.gif is not None:
+            args.gif = output_path(args.gif, "--gif")
+        if args.png_every:
+            args.png_dir = output_path(args.png_dir or str(args.out.with_name(args.out.stem + "_frames")),
+                                       "--png-dir", folder=True)
+    except ValueError as e:
+        parser.error(str(e))
+    try:
         policy, ckpt_config, label = load_policy(args.policy)
     except PolicyError as e:
         parser.error(str(e))
     if ckpt_config is not None and args.preset is not None:
         print(f"replay: --preset {args.preset} ignored: the checkpoint brings its own world config",
               file=sys.stderr)
-    config = ckpt_config or PRESETS[args.preset or "default"]()
+    config = ckpt_config or nj.Config.preset(args.preset or "default")
 
     from viz import record, write_gif, write_html, write_pngs
     start = time.time()
@@ -109,9 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.gif:
         print(f"wrote {write_gif(rec, args.gif, args.scale, args.fps)}")
     if args.png_every:
-        folder = args.png_dir or args.out.with_name(args.out.stem + "_frames")
-        paths = write_pngs(rec, folder, args.png_every, args.scale)
-        print(f"wrote {len(paths)} PNGs to {folder}")
+        paths = write_pngs(rec, args.png_dir, args.png_every, args.scale)
+        print(f"wrote {len(paths)} PNGs to {args.png_dir}")
     return 0
 
 

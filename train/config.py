@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 
 import nmmo_jax as nj
 
-PRESETS = {"small": nj.Config.small, "default": nj.Config, "large": nj.Config.large}
+PRESETS = nj.Config.PRESETS
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,16 @@ class TrainConfig:
     ray_address: str = ""  # join a running Ray cluster (`ray start`); "" = start a local one
     updates_per_chunk: int = 10  # updates fused in one jitted call between logs/checkpoints
     checkpoint_every: int = 5  # chunks
-    eval_ticks: int = 1000
-    eval_worlds: int = 4
+    eval_ticks: int = 1000  # counted ticks of each evaluation setting (fresh, settled)
+    eval_worlds: int = 16  # held-out maps of the closing evaluation
+    eval_warmup: int = 2000  # ticks before the settled window
 
     def __post_init__(self) -> None:
         self.validate()
 
     @property
     def env_config(self) -> nj.Config:
-        return PRESETS[self.preset]()
+        return nj.Config.preset(self.preset)
 
     @property
     def steps_per_update(self) -> int:
@@ -84,6 +85,9 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 bad(name, f"must be an integer >= 0 (0 = {zero})")
+        if not isinstance(self.eval_warmup, int) or isinstance(self.eval_warmup, bool) \
+                or self.eval_warmup < 0:
+            bad("eval_warmup", "must be an integer >= 0")
         if self.minutes < 0:
             bad("minutes", "must be >= 0 (0 means no time limit)")
         for name in ("gamma", "gae_lambda"):
@@ -109,7 +113,7 @@ class TrainConfig:
 
 
 # Fields that only bound or checkpoint the run: runs differing in them share a compilation.
-BUDGET_FIELDS = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds",
+BUDGET_FIELDS = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds", "eval_warmup",
                            "checkpoint_every"})
 # Fields that may differ between a run and its resumption: the budget, `devices`,
 # which changes only the order of float sums, not the algorithm, and the Ray fields

@@ -6,9 +6,8 @@ import jax.numpy as jnp
 
 from .. import rng
 from ..config import Config
-from ..state import (CONSTITUTION, DEFENSE, FISHING, HUNTING, MAGE, MELEE_SKILL,
-                     NUM_STYLES, State)
-from .skills import level
+from ..state import CONSTITUTION, DEFENSE, MAGE, MELEE_SKILL, NUM_STYLES, State
+from .skills import level, max_vitals
 
 
 def chebyshev(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
@@ -61,8 +60,7 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
     # Gains and losses of the tick are applied at once, clipped to [0, max].
     # A hit feeds the attacker: it gains the damage it dealt as food and water,
     # even beyond what the target had (docs/rules.md §3.6).
-    max_health = levels[:, CONSTITUTION]
-    max_food, max_water = levels[:, HUNTING], levels[:, FISHING]
+    max_health, max_food, max_water = max_vitals(levels)
     health = jnp.clip(ag.health - received, 0, max_health)
     food = jnp.clip(ag.food - received + dealt, 0, max_food)
     water = jnp.clip(ag.water - received + dealt, 0, max_water)

@@ -19,7 +19,7 @@ def xp_table(max_level: int = 99) -> np.ndarray:
     return np.asarray(table, dtype=np.int64)
 
 
-_TABLE = xp_table(99)
+XP_TABLE = xp_table(99)  # int64 [99]: XP_TABLE[L - 1] = T(L)
 
 
 # T(L) grows like 75 (2^(L/7) - 2^(1/7)) / (2^(1/7) - 1); inverting that guesses the
@@ -35,7 +35,7 @@ def level(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
     """
     top = config.max_level
     # by_level[L] = T(L) for L = 1..top; by_level[top + 1] is past every int32 xp.
-    by_level = jnp.asarray(np.concatenate([[0], _TABLE[:top], [2 ** 31 - 1]]), dtype=jnp.int32)
+    by_level = jnp.asarray(np.concatenate([[0], XP_TABLE[:top], [2 ** 31 - 1]]), dtype=jnp.int32)
     x = jnp.maximum(xp, 0)
     guess = 7.0 * jnp.log2(x.astype(jnp.float32) * ((_GROWTH - 1) / 75) + _GROWTH)
     guess = jnp.clip(jnp.floor(guess).astype(jnp.int32), 1, top)
@@ -49,20 +49,11 @@ def start_xp(config: Config) -> jnp.ndarray:
     levels[CONSTITUTION] = config.constitution_start_level
     levels[FISHING] = config.fishing_start_level
     levels[HUNTING] = config.hunting_start_level
-    return jnp.asarray(_TABLE[levels - 1], dtype=jnp.int32)
+    return jnp.asarray(XP_TABLE[levels - 1], dtype=jnp.int32)
 
 
-def max_health(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
-    """Max health = constitution level; xp [..., NUM_SKILLS]."""
-    return level(xp[..., CONSTITUTION], config)
-
-
-def max_food(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
-    """Max food = hunting level."""
-    return level(xp[..., HUNTING], config)
-
-
-def max_water(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
-    """Max water = fishing level."""
-    return level(xp[..., FISHING], config)
+def max_vitals(levels: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """(max health, max food, max water) [...] from levels [..., NUM_SKILLS]:
+    the constitution, hunting and fishing levels (RULES.md §2)."""
+    return levels[..., CONSTITUTION], levels[..., HUNTING], levels[..., FISHING]
 

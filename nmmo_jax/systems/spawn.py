@@ -8,7 +8,7 @@ from .. import rng
 from ..config import Config
 from ..state import Agents, State
 from ..terrain import ring_cell
-from .skills import level, start_xp
+from .skills import level, max_vitals, start_xp
 
 _ARGMAX_PICKS = 8  # up to this many spawns per tick: repeated argmax, beyond: one sort
 
@@ -62,12 +62,13 @@ def spawn(key: jax.Array, state: State, config: Config) -> tuple[State, jnp.ndar
     if config.spawn_per_tick == 0:
         return state, jnp.zeros(a, bool)
     seed = rng.seed_of(key)
-    spawned = pick_empty(rng.stream(seed, 1), ~ag.alive, config.spawn_per_tick)
+    spawned = pick_empty(rng.stream(seed, rng.STREAM_SPAWN_SLOTS), ~ag.alive, config.spawn_per_tick)
 
     slots = jnp.arange(a, dtype=jnp.int32)
-    cells = ring_cell(rng.below(rng.stream(seed, 2), slots, config.num_ring_cells), config)
+    cell = rng.below(rng.stream(seed, rng.STREAM_SPAWN_CELLS), slots, config.num_ring_cells)
+    cells = ring_cell(cell, config)
     xp0 = start_xp(config)
-    health0 = level(xp0[0], config)
+    health0, _, _ = max_vitals(level(xp0, config))
     fresh = Agents(
         alive=jnp.ones(a, bool), pos=cells,
         population=slots % config.num_populations,

@@ -4,16 +4,15 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..config import Config
-from ..state import CONSTITUTION, FISHING, HUNTING, State
-from .skills import level
+from ..state import State
+from .skills import level, max_vitals
 
 
 def vitals(state: State, active: jnp.ndarray, config: Config) -> State:
     """Heal when fed and watered above half; lose health at zero food or water."""
     ag = state.agents
-    max_health = level(ag.xp[:, CONSTITUTION], config)
-    fed = (ag.food > level(ag.xp[:, HUNTING], config) // 2) & (
-        ag.water > level(ag.xp[:, FISHING], config) // 2)
+    max_health, max_food, max_water = max_vitals(level(ag.xp, config))
+    fed = (ag.food > max_food // 2) & (ag.water > max_water // 2)
     heal = jnp.floor(config.heal_fraction * max_health).astype(jnp.int32)
     health = jnp.where(fed, ag.health + jnp.maximum(jnp.minimum(max_health - ag.health, heal), 0),
                        ag.health)
