@@ -30,13 +30,18 @@ def check_max_ticks(max_ticks: int | None) -> None:
 
 
 def mark_world_end(obs: nj.Obs, state: nj.State, done: jnp.ndarray, info: dict,
-                   max_ticks: int) -> tuple[jnp.ndarray, dict]:
+                   max_ticks: int | None) -> tuple[jnp.ndarray, dict]:
     """Flag the end of the world after a step (any leading batch axes).
 
     Returns (done | truncated, info + truncated [..., A] bool, world_reset
-    [...] bool, terminal_obs = obs). Nothing is reset here.
+    [...] bool, terminal_obs = obs). Nothing is reset here. With max_ticks
+    None the world never ends (both flags False) but the keys are the same,
+    so a wrapper's info has one set of keys whatever its options.
     """
-    world_reset = state.tick >= max_ticks
+    if max_ticks is None:
+        world_reset = jnp.zeros(state.tick.shape, jnp.bool_)
+    else:
+        world_reset = state.tick >= max_ticks
     truncated = info["alive"] & world_reset[..., None]
     info = {**info, "truncated": truncated, "world_reset": world_reset, "terminal_obs": obs}
     return done | truncated, info

@@ -59,11 +59,11 @@ def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.
     """Step W worlds one tick. state [W, ...], actions fields [W, A] int32.
 
     Returns (obs [W, A, ...], state [W, ...], reward [W, A] f32, done [W, A]
-    bool, info) with info as `nmmo_jax.step`'s plus a world axis. With
-    `max_ticks`, a world whose tick reaches max_ticks is replaced by a fresh
-    one and info also holds truncated [W, A], world_reset [W] and
-    terminal_obs (see envs.autoreset); the new maps are generated only on
-    ticks where some world resets.
+    bool, info) with info as `nmmo_jax.step`'s plus a world axis, and
+    always truncated [W, A], world_reset [W] and terminal_obs (see
+    envs.autoreset). With `max_ticks`, a world whose tick reaches max_ticks
+    is replaced by a fresh one (the new maps are generated only on ticks
+    where some world resets); without, the two flags stay False.
     """
     check_max_ticks(max_ticks)
     if state.tick.ndim != 1:
@@ -91,10 +91,10 @@ def _batch_step(key, state, actions, config, max_ticks, chunk):
     keys = jax.random.split(key, state.tick.shape[0])
     step = lambda k, s, act: nj.step(k, s, act, config)
     obs, state, reward, done, info = _over_worlds(step, chunk, keys, state, actions)
+    done, info = mark_world_end(obs, state, done, info, max_ticks)
     if max_ticks is None:
         return obs, state, reward, done, info
 
-    done, info = mark_world_end(obs, state, done, info, max_ticks)
     world_reset = info["world_reset"]
 
     def reset_some(carry):

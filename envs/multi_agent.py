@@ -11,14 +11,18 @@ padding (entity_mask all False), its reward 0, and any action is ignored.
 reset cuts its life short; the next agent spawned into that slot starts a
 new episode. `dones["__all__"]` is True on the tick the world reaches
 `max_ticks`; then `step` returns the first observation of a fresh world
-(JaxMARL's auto-reset). infos holds arrays with a leading [A] axis: alive,
-lifetime, death_cause, spawned, truncated, world_reset.
+(JaxMARL's auto-reset). infos holds arrays with a leading [A] axis: those
+of `nmmo_jax.step`'s info plus truncated and world_reset, the same keys
+whatever max_ticks and reset_state.
 
 Actions: `actions[agent]` = int (move, style, target_row), see
-envs/per_agent.py; `action_space(agent)` is MultiDiscrete([5, 3, K]).
+envs/per_agent.py; `action_space(agent)` is MultiDiscrete([5, 3, K]). Each
+is checked before the jitted step (envs.spaces.check_action: a ValueError
+naming the agent and field); values outside the space are left to the core,
+which treats them as stay / no attack.
 
-As in JaxMARL, `step` is jitted with the env static (envs with equal config
-and max_ticks share the compiled code). Under `jax.vmap` the auto-reset's
+As in JaxMARL, the step is jitted with the env static (envs with equal
+config and max_ticks share the compiled code). Under `jax.vmap` the auto-reset's
 `lax.cond` becomes a select that generates a new map every tick; pass
 `reset_state` (e.g. states from an earlier `reset`) to avoid that, or use
 envs.batch with `max_ticks` for the array API.
@@ -35,7 +39,7 @@ import nmmo_jax as nj
 
 from . import spaces
 from .autoreset import autoreset_step, check_max_ticks, mark_world_end
-from .per_agent import AGENT_OBS_FIELDS, action_sizes, obs_shapes, rows_to_actions
+from .per_agent import AGENT_OBS_FIELDS, rows_to_actions
 
 
 # The core reset jitted as users jit it, so its compiled code is shared with theirs.
@@ -64,22 +68,10 @@ class MultiAgentEnv:
         self.num_agents = config.num_agents
         self.agents = [f"agent_{i}" for i in range(config.num_agents)]
         self._agent_set = frozenset(self.agents)
-        self._obs_space = self._make_obs_space()
-        self._action_space = spaces.MultiDiscrete(action_sizes(config))
+        self._obs_space = spaces.observation_space(config)
+        self._action_space = spaces.action_space(config)
 
     # ------------------------------------------------------------------ spaces
-    def _make_obs_space(self) -> spaces.Dict:
-        shapes = obs_shapes(self.config)
-        box = lambda name, low, high, dtype: spaces.Box(low, high, shapes[name], dtype)
-        return spaces.Dict({
-            "tiles": box("tiles", 0, nj.NUM_TILE_TYPES - 1, jnp.int8),
-            "tile_agents": box("tile_agents", 0, 127, jnp.int8),
-            "entities": box("entities", -jnp.inf, jnp.inf, jnp.float32),
-            "entity_mask": box("entity_mask", 0, 1, jnp.bool_),
-            "move_mask": box("move_mask", 0, 1, jnp.bool_),
-            "target_mask": box("target_mask", 0, 1, jnp.bool_),
-        })
-
     def _check_agent(self, agent: str) -> None:
         if agent not in self._agent_set:
             raise ValueError(f"agent {agent!r}: not one of env.agents (agent_0 .. "
@@ -123,30 +115,31 @@ class MultiAgentEnv:
         state = MultiAgentState(world=world, obs=obs)
         return self.get_obs(state), state
 
-    def _stack_actions(self, actions: dict) -> jnp.ndarray:
+    def _check_actions(self, actions: dict) -> dict:
+        """The actions with every agent's checked (arrays or tracers, shape [3], integer)."""
         if not isinstance(actions, dict):
-            raise ValueError(f"actions: expected a dict {{agent: action}}, got {type(actions)}")
+            raise ValueError(f"actions: expected a dict {{agent: action}}, got "
+                             f"{type(actions).__name__}")
         unknown = set(actions) - self._agent_set
         if unknown:
-            raise ValueError(f"actions: unknown agent {sorted(unknown)[0]!r}")
-        rows = []
-        for name in self.agents:
-            if name not in actions:
-                raise ValueError(f"actions: no action for agent {name!r} (every slot needs "
-                                 "one; an empty slot ignores it)")
-            row = jnp.asarray(actions[name])
-            if row.shape != (3,) or not jnp.issubdtype(row.dtype, jnp.integer):
-                raise ValueError(f"actions[{name!r}]: expected 3 integers (move, style, "
-                                 f"target), got shape {row.shape} dtype {row.dtype}")
-            rows.append(row.astype(jnp.int32))
-        return jnp.stack(rows)
+            raise ValueError(f"actions: unknown agent {sorted(map(str, unknown))[0]!r}")
+        missing = [name for name in self.agents if name not in actions]
+        if missing:
+            raise ValueError(f"actions: no action for agent {missing[0]!r} (every slot needs "
+                             "one; an empty slot ignores it)")
+        sizes = self._action_space.nvec
+        return {name: spaces.check_action(name, actions[name], sizes, check_range=False)
+                for name in self.agents}
+
+    def _stack(self, actions: dict) -> jnp.ndarray:
+        """Checked actions -> int32 [A, 3] in slot order."""
+        return jnp.stack([jnp.asarray(actions[name], jnp.int32) for name in self.agents])
 
     def _outputs(self, obs: nj.Obs, world: nj.State, reward: jnp.ndarray,
                  done: jnp.ndarray, info: dict) -> tuple[dict, MultiAgentState, dict, dict, dict]:
         """Core step outputs -> the dict API's (obs, state, rewards, dones, infos)."""
         info = {k: v for k, v in info.items() if k != "terminal_obs"}  # infos stay [A]-shaped
-        world_reset = info.get("world_reset", jnp.zeros((), jnp.bool_))
-        info.setdefault("truncated", jnp.zeros_like(done))
+        world_reset = info["world_reset"]
         info["world_reset"] = jnp.broadcast_to(world_reset, done.shape)
         state = MultiAgentState(world=world, obs=obs)
         rewards = {name: reward[i] for i, name in enumerate(self.agents)}
@@ -154,17 +147,18 @@ class MultiAgentEnv:
         dones["__all__"] = world_reset
         return self.get_obs(state), state, rewards, dones, info
 
-    @functools.partial(jax.jit, static_argnums=0)
     def step_env(self, key: jax.Array, state: MultiAgentState, actions: dict
                  ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
         """One tick without the auto-reset (the world may stand at max_ticks)."""
-        core_actions = rows_to_actions(self._stack_actions(actions), state.obs.entity_slot)
-        obs, world, reward, done, info = nj.step(key, state.world, core_actions, self.config)
-        if self.max_ticks is not None:
-            done, info = mark_world_end(obs, world, done, info, self.max_ticks)
-        return self._outputs(obs, world, reward, done, info)
+        return self._step_env(key, state, self._check_actions(actions))
 
     @functools.partial(jax.jit, static_argnums=0)
+    def _step_env(self, key, state, actions):
+        core_actions = rows_to_actions(self._stack(actions), state.obs.entity_slot)
+        obs, world, reward, done, info = nj.step(key, state.world, core_actions, self.config)
+        done, info = mark_world_end(obs, world, done, info, self.max_ticks)
+        return self._outputs(obs, world, reward, done, info)
+
     def step(self, key: jax.Array, state: MultiAgentState, actions: dict,
              reset_state: MultiAgentState | None = None
              ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
@@ -176,14 +170,18 @@ class MultiAgentEnv:
         `reset_state` when given (so a vmapped caller can avoid generating a
         map every tick).
         """
+        return self._step(key, state, self._check_actions(actions), reset_state)
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def _step(self, key, state, actions, reset_state):
         if self.max_ticks is None or reset_state is not None:
-            obs_dict, stepped, rewards, dones, infos = self.step_env(key, state, actions)
+            obs_dict, stepped, rewards, dones, infos = self._step_env(key, state, actions)
             if reset_state is None:
                 return obs_dict, stepped, rewards, dones, infos
             state = jax.tree.map(lambda new, old: jnp.where(dones["__all__"], new, old),
                                  reset_state, stepped)
             return self.get_obs(state), state, rewards, dones, infos
-        core_actions = rows_to_actions(self._stack_actions(actions), state.obs.entity_slot)
+        core_actions = rows_to_actions(self._stack(actions), state.obs.entity_slot)
         out = autoreset_step(key, state.world, core_actions, self.config, self.max_ticks)
         return self._outputs(*out)
 

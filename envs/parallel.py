@@ -22,10 +22,12 @@ spawn_per_tick * (max_ticks + 1); most episodes use fewer.
 Observation of an agent: Dict of tiles, tile_agents (int8 [V, V]),
 entities (float32 [K, F]) and the masks entity_mask [K], move_mask [5],
 target_mask [3, K] (int8 0/1). Action: MultiDiscrete([5, 3, K]) = (move,
-style, target_row), see envs/per_agent.py. A living agent without an action
-stays and does not attack. An action outside the action space, or for an
-agent that is not alive, raises ValueError naming the agent and the field,
-and the world (and its random stream) is left unchanged.
+style, target_row), see envs/per_agent.py. Both are envs.spaces' spaces,
+the ones MultiAgentEnv uses, in gymnasium form. A living agent without an
+action stays and does not attack. An action outside the action space, or
+for an agent that is not alive, raises ValueError naming the agent and the
+field (envs.spaces.check_action), and the world (and its random stream) is
+left unchanged. Seeds are integers in 0..2**32-1 (envs.spaces.check_seed).
 
 This module imports gymnasium and pettingzoo (the optional extra
 `nmmo-jax[pettingzoo]`); `envs` loads it only when ParallelEnv is asked for.
@@ -43,9 +45,8 @@ import pettingzoo
 import nmmo_jax as nj
 from viz.draw import render
 
-from .per_agent import ACTION_FIELDS, AGENT_OBS_FIELDS, action_sizes, obs_shapes, rows_to_actions
-
-_MASKS = ("entity_mask", "move_mask", "target_mask")
+from . import spaces
+from .per_agent import AGENT_OBS_FIELDS, rows_to_actions
 
 
 # Jitted exactly as users and tests jit the core, so one compile per config serves all.
@@ -71,15 +72,14 @@ class ParallelEnv(pettingzoo.ParallelEnv):
             raise ValueError(f"render_mode={render_mode!r}: must be None or 'rgb_array'")
         if not isinstance(render_scale, int) or render_scale < 1:
             raise ValueError(f"render_scale={render_scale!r}: must be an integer >= 1")
-        self._seed = None if seed is None else _check_seed(seed)
+        self._seed = None if seed is None else spaces.check_seed(seed)
         self.config, self.max_ticks = config, max_ticks
         self.render_mode, self.render_scale = render_mode, render_scale
         self.possible_agents = [f"agent_{n}" for n in
                                 range(config.spawn_per_tick * (max_ticks + 1))]
         self._possible = frozenset(self.possible_agents)
-        self._sizes = action_sizes(config)
-        self._obs_space = _observation_space(config)
-        self._action_space = gymnasium.spaces.MultiDiscrete(self._sizes)
+        self._obs_space = _to_gymnasium(spaces.observation_space(config))
+        self._action_space = _to_gymnasium(spaces.action_space(config))
         if seed is not None:
             self._obs_space.seed(seed)
             self._action_space.seed(seed)
@@ -122,9 +122,9 @@ class ParallelEnv(pettingzoo.ParallelEnv):
         stream continues (from the constructor's seed, else from entropy).
         """
         if seed is not None:
-            self._key = jax.random.PRNGKey(_check_seed(seed))
+            self._key = jax.random.PRNGKey(spaces.check_seed(seed))
         elif self._key is None:
-            fresh = int(np.random.SeedSequence().generate_state(1)[0])
+            fresh = int(np.random.SeedSequence().generate_state(1)[0])  # a uint32
             self._key = jax.random.PRNGKey(fresh if self._seed is None else self._seed)
         self._key, k_reset = jax.random.split(self._key)
         obs, state = _reset(k_reset, self.config)
@@ -134,7 +134,7 @@ class ParallelEnv(pettingzoo.ParallelEnv):
         born = [self._name(s) for s in np.flatnonzero(spawned)]
         self.agents = born
         return ({n: self._agent_obs(host, self._slot_of[n]) for n in born},
-                {n: {"slot": self._slot_of[n]} for n in born})
+                {n: _agent_info(self._slot_of[n]) for n in born})
 
     def step(self, actions: Mapping[str, Any]):
         """Advance one tick. Returns (obs, rewards, terminations, truncations, infos).
@@ -168,8 +168,8 @@ class ParallelEnv(pettingzoo.ParallelEnv):
             rewards[name] = float(reward[slot])
             terms[name] = died
             truncs[name] = truncate and not died
-            infos[name] = {"slot": slot, "lifetime": int(info["lifetime"][slot]),
-                           "death_cause": nj.CAUSE_NAMES[int(info["death_cause"][slot])]}
+            infos[name] = _agent_info(slot, int(info["lifetime"][slot]),
+                                      int(info["death_cause"][slot]))
             if died or truncate:
                 del self._slot_of[name]
             else:
@@ -199,8 +199,8 @@ class ParallelEnv(pettingzoo.ParallelEnv):
         """Keep the new world; return its observation as numpy (masks as int8)."""
         self._state, self._obs = state, obs
         host = jax.device_get({f: getattr(obs, f) for f in AGENT_OBS_FIELDS})
-        for f in _MASKS:
-            host[f] = host[f].astype(np.int8)
+        for f, space in self._obs_space.spaces.items():
+            host[f] = host[f].astype(space.dtype)  # masks: PettingZoo's int8 0/1
         return host
 
     @staticmethod
@@ -218,30 +218,24 @@ class ParallelEnv(pettingzoo.ParallelEnv):
                 why = ("is not alive (env.agents lists the living)" if name in self._possible
                        else "is not an agent of this env")
                 raise ValueError(f"action for agent {name!r}: the agent {why}")
-            value = np.asarray(action)
-            if value.shape != (3,) or not np.issubdtype(value.dtype, np.integer):
-                raise ValueError(f"action for agent {name!r}: expected 3 integers (move, "
-                                 f"style, target), got shape {value.shape} dtype {value.dtype}")
-            for i, (field, size) in enumerate(zip(ACTION_FIELDS, self._sizes)):
-                if not 0 <= value[i] < size:
-                    raise ValueError(f"action for agent {name!r}: {field}={int(value[i])} "
-                                     f"outside the action space 0..{size - 1}")
+            value = spaces.check_action(name, action, self._action_space.nvec, check_range=True)
             rows[slot] = value
         return rows
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r}: must be an integer >= 0")
-    return int(seed)
+def _agent_info(slot: int, lifetime: int = 0, cause: int = nj.CAUSE_NONE) -> dict:
+    """infos[agent]: the same keys at reset and at every step."""
+    return {"slot": slot, "lifetime": lifetime, "death_cause": nj.CAUSE_NAMES[cause]}
 
 
-def _observation_space(config: nj.Config) -> gymnasium.spaces.Dict:
-    shapes = obs_shapes(config)
-    box = gymnasium.spaces.Box
-    return gymnasium.spaces.Dict({
-        "tiles": box(0, nj.NUM_TILE_TYPES - 1, shapes["tiles"], np.int8),
-        "tile_agents": box(0, 127, shapes["tile_agents"], np.int8),
-        "entities": box(-np.inf, np.inf, shapes["entities"], np.float32),
-        **{f: gymnasium.spaces.MultiBinary(list(shapes[f])) for f in _MASKS},
-    })
+def _to_gymnasium(space: spaces.Space) -> gymnasium.spaces.Space:
+    """The gymnasium form of an envs.spaces space (bool boxes become MultiBinary)."""
+    if isinstance(space, spaces.Dict):
+        return gymnasium.spaces.Dict({n: _to_gymnasium(s) for n, s in space.spaces.items()})
+    if isinstance(space, spaces.MultiDiscrete):
+        return gymnasium.spaces.MultiDiscrete(space.nvec)
+    if isinstance(space, spaces.Box) and np.dtype(space.dtype) == np.bool_:
+        return gymnasium.spaces.MultiBinary(list(space.shape))
+    if isinstance(space, spaces.Box):
+        return gymnasium.spaces.Box(space.low, space.high, space.shape, np.dtype(space.dtype))
+    raise ValueError(f"no gymnasium form for {space!r}")

@@ -1,15 +1,29 @@
-"""Minimal JAX spaces in the gymnax/JaxMARL style: `sample(key)`, `contains(x)`.
+"""What goes in and out of the dict APIs: one agent's spaces and the checks on actions and seeds.
 
-Pure JAX (no gymnasium), so `MultiAgentEnv` works without the optional
-extras and a sample can be drawn inside jit.
+`observation_space(config)` and `action_space(config)` are the one
+definition of what an agent sees and does; MultiAgentEnv uses them as they
+are, ParallelEnv converts them to gymnasium spaces. `check_action` is the one
+validator of an agent's action and `check_seed` of a seed, for both.
+
+The spaces are minimal pure-JAX ones in the gymnax/JaxMARL style
+(`sample(key)`, `contains(x)`; no gymnasium), so `MultiAgentEnv` works
+without the optional extras and a sample can be drawn inside jit.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+import nmmo_jax as nj
+
+from .per_agent import ACTION_FIELDS, action_sizes, obs_shapes
+
+# The largest seed that reaches the key whole: jax.random.PRNGKey keeps 32 bits of it.
+MAX_SEED = 2 ** 32 - 1
 
 
 class Space:
@@ -112,3 +126,71 @@ class Dict(Space):
 
     def __repr__(self) -> str:
         return "Dict(" + ", ".join(f"{n}: {s!r}" for n, s in self.spaces.items()) + ")"
+
+
+# ----------------------------------------------------------------- one agent's spaces
+def observation_space(config: nj.Config) -> Dict:
+    """Dict space of one agent's observation (fields and shapes: envs.per_agent)."""
+    shapes = obs_shapes(config)
+    box = lambda name, low, high, dtype: Box(low, high, shapes[name], dtype)
+    return Dict({
+        "tiles": box("tiles", 0, nj.NUM_TILE_TYPES - 1, jnp.int8),
+        "tile_agents": box("tile_agents", 0, 127, jnp.int8),
+        "entities": box("entities", -jnp.inf, jnp.inf, jnp.float32),
+        "entity_mask": box("entity_mask", 0, 1, jnp.bool_),
+        "move_mask": box("move_mask", 0, 1, jnp.bool_),
+        "target_mask": box("target_mask", 0, 1, jnp.bool_),
+    })
+
+
+def action_space(config: nj.Config) -> MultiDiscrete:
+    """MultiDiscrete([5, 3, K]): move, style, target row."""
+    return MultiDiscrete(action_sizes(config))
+
+
+# ----------------------------------------------------------------- checks at the boundary
+_EXPECTED = "expected 3 integers (move, style, target)"
+
+
+def check_action(agent: str, action: Any, sizes: tuple[int, int, int], check_range: bool):
+    """One agent's action as an integer array [3]; ValueError naming the agent and field.
+
+    Accepts anything array-like of 3 integers, traced values included (so it
+    runs inside jit and vmap). check_range: also refuse values outside the
+    action space (needs concrete values; the dict API under jit leaves them
+    to the core, which treats them as stay / no attack).
+    """
+    where = f"action for agent {agent!r}"
+    if action is None or isinstance(action, (str, bytes, Mapping)):
+        raise ValueError(f"{where}: {_EXPECTED}, got {type(action).__name__} {action!r:.40}")
+    if isinstance(action, jax.Array):
+        value = action  # possibly a tracer: only its shape and dtype are known
+    else:
+        try:
+            value = np.asarray(action)
+        except (ValueError, TypeError) as e:  # ragged nesting
+            raise ValueError(f"{where}: {_EXPECTED}, got {action!r:.60}") from e
+    if value.shape != (3,):
+        raise ValueError(f"{where}: {_EXPECTED}, got shape {value.shape}")
+    if not jnp.issubdtype(value.dtype, jnp.integer):
+        if value.dtype == object:  # name the first entry that is not an integer
+            for field, v in zip(ACTION_FIELDS, value):
+                if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+                    raise ValueError(f"{where}: {field}={v!r:.40} is not an integer")
+        raise ValueError(f"{where}: {_EXPECTED}, got dtype {value.dtype}")
+    if check_range:
+        for i, (field, size) in enumerate(zip(ACTION_FIELDS, sizes)):
+            if not 0 <= value[i] < size:
+                raise ValueError(f"{where}: {field}={int(value[i])} outside the action space "
+                                 f"0..{size - 1}")
+    return value
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """The seed as an int in 0..MAX_SEED; ValueError naming `name` otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"{name}={seed!r}: must be an integer in 0..2**32-1")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name}={seed}: must be in 0..2**32-1 (a PRNGKey keeps 32 bits; "
+                         "larger seeds would repeat smaller ones)")
+    return int(seed)

@@ -43,9 +43,24 @@ def test_batch_equals_separate_worlds():
         single_obs, single_state = jit_reset(jax.random.split(key_reset, 4)[w], SMALL)
         assert_trees_equal((single_obs, single_state), world((obs, state), w))
         single = jit_step(jax.random.split(key_step, 4)[w], single_state, world(actions, w), SMALL)
-        assert_trees_equal(single, world(out, w))
+        *batched, info = world(out, w)
+        assert_trees_equal(single[:4], tuple(batched))
+        assert_trees_equal(single[4], {k: info[k] for k in single[4]})
+        # No max_ticks: the world never ends, but info has the max_ticks keys all the same.
+        assert not info["truncated"].any() and not info["world_reset"]
+        assert_trees_equal(info["terminal_obs"], single[0])
     # Worlds differ from one another (the keys are split, not shared).
     assert not np.array_equal(np.asarray(state.tiles[0]), np.asarray(state.tiles[1]))
+
+
+def test_info_has_the_same_keys_whatever_max_ticks():
+    # Traced, never compiled: shapes and keys are all this needs.
+    obs, state = jax.eval_shape(lambda k: batch_reset(k, SMALL, 2), jax.random.PRNGKey(1))
+    actions = jax.eval_shape(random_actions, jax.random.PRNGKey(2), obs)
+    shapes = [jax.eval_shape(lambda s, a: batch_step(jax.random.PRNGKey(3), s, a, SMALL, t),
+                             state, actions)[4] for t in (None, 10)]
+    assert jax.tree.structure(shapes[0]) == jax.tree.structure(shapes[1])
+    assert {"truncated", "world_reset", "terminal_obs"} <= set(shapes[0])
 
 
 MAX_TICKS, CHUNK = 25, 2  # one compiled batch_step with a world reset, shared below

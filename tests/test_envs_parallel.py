@@ -122,6 +122,9 @@ def test_bad_actions_raise_and_leave_the_world_unchanged():
         ({other: [1, 0, 0], live: [0, 0, -2]}, live, "target=-2"),  # one good action changes nothing
         ({live: [0, 0]}, live, "shape"),
         ({live: [0.0, 1.0, 0.0]}, live, "dtype"),
+        ({live: None}, live, "got NoneType"),
+        ({live: "0 0 0"}, live, "got str"),
+        ({live: [0, None, 0]}, live, "style=None is not an integer"),
         ({dead: [0, 0, 0]}, dead, "not alive"),
         ({"bob": [0, 0, 0]}, "bob", "not an agent"),
     ]
@@ -167,7 +170,7 @@ def test_render_rgb_array():
 
 @pytest.mark.parametrize("kwargs,field", [
     (dict(render_mode="human"), "render_mode"), (dict(max_ticks=0), "max_ticks"),
-    (dict(seed=-1), "seed"), (dict(config="small"), "config"),
+    (dict(seed=-1), "seed"), (dict(seed=2 ** 64), "seed"), (dict(config="small"), "config"),
     (dict(render_scale=0), "render_scale"),
 ])
 def test_constructor_errors(kwargs, field):
@@ -184,6 +187,37 @@ def test_spaces_and_names():
         env.action_space("agent_11")
     with pytest.raises(ValueError, match="seed"):
         env.reset(seed="zero")
+
+
+@pytest.mark.parametrize("seed,message", [
+    (2 ** 64, r"seed=18446744073709551616: must be in 0..2\*\*32-1"),
+    (2 ** 32, r"seed=4294967296: must be in 0..2\*\*32-1"),
+    (-1, r"seed=-1: must be in 0..2\*\*32-1"),
+    (1.5, r"seed=1.5: must be an integer"),
+])
+def test_reset_refuses_seeds_a_key_cannot_hold(seed, message):
+    env = ParallelEnv(SMALL)
+    with pytest.raises(ValueError, match=message):
+        env.reset(seed=seed)
+    assert env.reset(seed=2 ** 32 - 1)[0]  # the largest seed a key holds whole
+
+
+def test_infos_have_the_same_keys_at_reset_and_step():
+    env = ParallelEnv(SMALL, seed=0)
+    _, infos = env.reset()
+    _, _, _, _, step_infos = env.step({})
+    assert {tuple(i) for i in infos.values()} == {tuple(i) for i in step_infos.values()} == {
+        ("slot", "lifetime", "death_cause")}
+
+
+def test_spaces_are_the_dict_apis_spaces():
+    from envs import spaces
+    env = ParallelEnv(SMALL)
+    gym, jaxs = env.observation_space("agent_0"), spaces.observation_space(SMALL)
+    assert set(gym.spaces) == set(jaxs.spaces)
+    assert all(gym[f].shape == jaxs[f].shape for f in jaxs.spaces)
+    assert gym["entity_mask"].dtype == np.int8 and gym["tiles"].dtype == np.int8
+    assert env.action_space("agent_0").nvec.tolist() == spaces.action_space(SMALL).nvec.tolist()
 
 
 def test_envs_import_without_the_optional_extras():

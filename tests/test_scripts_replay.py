@@ -1,6 +1,9 @@
 """scripts/replay.py: the command line writes the replay; bad flags fail before any work."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
@@ -63,3 +66,40 @@ def test_script_pretrained_and_scripted_names(monkeypatch, tmp_path, capsys):
     assert "--ticks must be >= 1" in err
 
 
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if the script gets as far as loading a policy (the first real work)."""
+    def refuse(spec):
+        raise AssertionError("the script loaded a policy before checking its flags")
+    monkeypatch.setattr(replay_script, "load_policy", refuse)
+
+
+def test_out_into_a_bad_place_is_refused_before_any_work(tmp_path, capsys, no_work):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    cases = [
+        (["--out", ""], "--out: the path is empty"),
+        (["--out", str(tmp_path)], f"--out {tmp_path}: is a directory"),
+        (["--out", str(a_file / "replay.html")], f"{a_file} is a file, not a folder"),
+        (["--gif", str(tmp_path)], f"--gif {tmp_path}: is a directory"),
+        (["--png-every", "5", "--png-dir", str(a_file)], f"--png-dir {a_file}: is a file"),
+        (["--png-every", "5", "--out", str(a_file / "r.html")], "--out"),
+        (["--seed", str(2 ** 64)], "--seed=18446744073709551616: must be in 0..2**32-1"),
+        (["--seed", "-1"], "--seed=-1: must be in 0..2**32-1"),
+    ]
+    for flags, message in cases:
+        last = run_script_error(["--policy", "random", *flags], capsys).strip().splitlines()[-1]
+        assert last.startswith("python -m scripts.replay: error: ") and message in last, flags
+
+
+def test_out_into_an_unwritable_folder_is_refused(tmp_path, capsys, no_work, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.geteuid() == 0:  # root may write anywhere: let the check see the folder as others do
+        real = os.access
+        monkeypatch.setattr(replay_script.os, "access",
+                            lambda p, mode: real(p, mode) and not (Path(p) == locked and mode & os.W_OK))
+    err = run_script_error(["--policy", "random", "--out", str(locked / "sub" / "r.html")], capsys)
+    assert f"cannot write in {locked}" in err
