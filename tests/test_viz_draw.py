@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import nmmo_jax as nj
-from nmmo_jax.systems.skills import level, xp_table
 from tests.conftest import SCENE, scene
 from viz.draw import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, OUTLINE_COLOR,
-                      POPULATION_COLORS, STYLE_COLORS, TILE_COLORS, levels_from_xp, population_colors,
+                      POPULATION_COLORS, STYLE_COLORS, TILE_COLORS, population_colors,
                       render, render_arrays)
 
 S = 8  # pixels per tile in most tests
@@ -126,9 +124,5 @@ def test_batched_state_and_bad_positions_refused():
         render_arrays(np.zeros((4, 4), np.int8), [[4, 0]], [0])
 
 
-def test_palettes_and_levels():
+def test_population_palette_cycles():
     assert (population_colors(20)[16:] == POPULATION_COLORS[:4]).all()
-    table = xp_table()
-    assert levels_from_xp(np.array([0, table[9], table[9] - 1, 10 ** 9])).tolist() == [1, 10, 9, 99]
-    xp = np.concatenate([table, table - 1, table + 1, [2 ** 31 - 1]]).clip(0, 2 ** 31 - 1)
-    assert (levels_from_xp(xp) == np.asarray(level(jnp.asarray(xp, jnp.int32), SCENE))).all()

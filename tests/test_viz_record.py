@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import nmmo_jax as nj
+from nmmo_jax.systems.skills import level
 from policies.scripted import random_policy
 from tests.conftest import scene
-from viz.draw import TILE_COLORS, levels_from_xp
+from viz.draw import TILE_COLORS
 from viz.record import DIED, SPAWNED, Recording, _attacks, record
 
 SMALL = nj.Config.small()
@@ -52,10 +53,16 @@ def test_recording_matches_the_game_tick_by_tick():
                      "freeze", "uid"):
             assert (rows[name] == getattr(ag, name)[present]).all(), (f, name)
         assert (rows["row"] == ag.pos[present, 0]).all() and (rows["col"] == ag.pos[present, 1]).all()
-        assert (rows["levels"] == levels_from_xp(ag.xp[present])).all()
+        assert (rows["levels"] == np.asarray(level(jnp.asarray(ag.xp), SMALL))[present]).all()
         flags = np.where(np.asarray(info["spawned"]), SPAWNED, 0) | np.where(done, DIED, 0)
         assert (rows["flags"] == flags[present]).all(), f
         assert (rows["cause"] == np.asarray(info["death_cause"])[present]).all()
+        if f:  # the attacks are the step's own report
+            target = np.asarray(info["attack_target"])
+            src = np.flatnonzero(target != np.arange(SMALL.num_agents))
+            att = rec.attacks_at(f)
+            assert att["src"].tolist() == src.tolist() and att["dst"].tolist() == target[src].tolist()
+            assert att["hit"].tolist() == np.asarray(info["attack_hit"])[src].tolist()
         assert rec.alive[f] == ag.alive.sum()
         assert (rec.lives_ended[f], rec.lifetime_sum[f]) == (ended, life)
     assert ended > 0  # random play on the small map kills agents within 40 ticks
@@ -123,16 +130,16 @@ def test_record_refuses_bad_arguments():
         small_recording().agents_at(41)
 
 
-def test_attacks_from_info_when_the_step_reports_them():
-    """If step's info carries attack_target / attack_hit, the recorder takes them as they are."""
+def test_attacks_are_the_steps_own_report():
+    """The recorder takes info's attack_target / attack_hit as they are, with the style fed."""
     a = SMALL.num_agents
-    agents = jax.tree.map(lambda x: np.asarray(x)[None], scene([dict(slot=0, pos=(5, 5))], config=SMALL).agents)
-    actions = nj.Actions(move=np.zeros((1, a), int), style=np.full((1, a), nj.RANGE), target=np.zeros((1, a), int))
-    target = np.arange(a)[None].copy()
+    target = np.arange(a)[None].repeat(2, 0)
     target[0, [3, 7]] = [9, 2]
-    info = {"attack_target": target, "attack_hit": (np.arange(a) == 7)[None]}
-    prev = np.zeros((1, a), bool)
-    tick_i, rows = _attacks(prev, prev, actions, agents, info, SMALL)
-    assert tick_i.tolist() == [0, 0] and rows.tolist() == [[3, 9, nj.RANGE, 0], [7, 2, nj.RANGE, 1]]
-    # Without them: nobody alive, so no attack passes the combat test.
-    assert len(_attacks(prev, prev, actions, agents, {}, SMALL)[0]) == 0
+    target[1, 5] = 0
+    hit = np.zeros((2, a), bool)
+    hit[0, 7] = True
+    style = np.full((2, a), nj.RANGE)
+    style[1, 5] = nj.MAGE
+    tick_i, rows = _attacks(style, {"attack_target": target, "attack_hit": hit})
+    assert tick_i.tolist() == [0, 0, 1]
+    assert rows.tolist() == [[3, 9, nj.RANGE, 0], [7, 2, nj.RANGE, 1], [5, 0, nj.MAGE, 0]]

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import jax.numpy as jnp
 import numpy as np
 
 from nmmo_jax.config import Config
-from nmmo_jax.state import CONSTITUTION, NUM_TILE_TYPES, State
-from nmmo_jax.systems.skills import xp_table
+from nmmo_jax.state import NUM_TILE_TYPES, State
+from nmmo_jax.systems.skills import level, max_vitals
 
 # Indexed by tile type: lava, water, grass, scrub, forest, stone.
 TILE_COLORS = np.array([
@@ -48,17 +49,9 @@ DEATH_COLOR = np.array((25, 25, 25), np.uint8)
 HEALTH_FULL_COLOR = np.array((40, 220, 40), np.uint8)
 HEALTH_EMPTY_COLOR = np.array((130, 0, 0), np.uint8)
 
-_XP_TABLE = xp_table(99)
-
-
 def population_colors(num_populations: int) -> np.ndarray:
     """uint8 [P, 3]: the colour of each population (the palette cycles past 16)."""
     return POPULATION_COLORS[np.arange(num_populations) % len(POPULATION_COLORS)]
-
-
-def levels_from_xp(xp: np.ndarray, max_level: int = 99) -> np.ndarray:
-    """Skill levels (int32, same shape as xp) from XP, with numpy (the game's table)."""
-    return (1 + np.searchsorted(_XP_TABLE[1:max_level], np.asarray(xp), side="right")).astype(np.int32)
 
 
 def _check_scale(scale: int) -> int:
@@ -168,7 +161,8 @@ def render(state: State, config: Config | None = None, scale: int = 8,
     attacks: rows (attacker slot, target slot, style) drawn as lines; died
     [A] bool: slots that died this tick (drawn as crosses at their last
     position, e.g. `done` from `step`). `config` sets the level cap used for
-    max health (v1.3's 99 when None). Runs on the host, never inside jit.
+    max health (the default Config's when None). Runs on the host, never
+    inside jit.
     """
     tiles = np.asarray(state.tiles)
     if tiles.ndim != 2:
@@ -177,8 +171,8 @@ def render(state: State, config: Config | None = None, scale: int = 8,
     ag = state.agents
     alive = np.asarray(ag.alive, bool)
     pos = np.asarray(ag.pos)
-    max_level = config.max_level if config is not None else 99
-    max_health = np.maximum(levels_from_xp(np.asarray(ag.xp)[:, CONSTITUTION], max_level), 1)
+    levels = np.asarray(level(jnp.asarray(ag.xp), Config() if config is None else config))
+    max_health = np.maximum(max_vitals(levels)[0], 1)
     frac = np.asarray(ag.health) / max_health
     dead_now = np.zeros_like(alive) if died is None else np.asarray(died, bool) & ~alive
     show = alive | dead_now

@@ -14,13 +14,10 @@ Keys: tick t (1..ticks) uses `k_act, k_step = jax.random.split(jax.random.
 fold_in(key, t))` with key = PRNGKey(seed); the world comes from
 `nmmo_jax.reset(key, config)` unless a start state is given.
 
-Attacks: when `info` carries `attack_target [A]` (slot attacked, own slot =
-none) and `attack_hit [A] bool` they are used as they are. Otherwise they are
-rebuilt from the actions fed and the states around the tick with the combat
-system's own validity test (attacker alive, target another slot alive at
-attack time, not immune, in the style's range after moves), and `hit` means
-"the target took damage this tick" (with two attackers on one target, a miss
-can show as a hit).
+Attacks are the step's own report: info["attack_target"] (the slot
+attacked, own slot = none) and info["attack_hit"], with the style fed.
+Levels are the game's (nmmo_jax.systems.skills.level), computed in the
+jitted rollout.
 """
 from __future__ import annotations
 
@@ -33,8 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 
 import nmmo_jax as nj
+from nmmo_jax.systems.skills import level, max_vitals
 
-from .draw import levels_from_xp, render_arrays
+from .draw import render_arrays
 
 Policy = Callable[[jax.Array, nj.Obs], nj.Actions]
 
@@ -127,7 +125,7 @@ class Recording:
         lines = [(*slot_pos[int(s)], *slot_pos[int(d)], int(st))
                  for s, d, st in zip(att["src"], att["dst"], att["style"])
                  if int(s) in slot_pos and int(d) in slot_pos]
-        max_health = np.maximum(rows["levels"][:, nj.CONSTITUTION], 1)
+        max_health = np.maximum(max_vitals(rows["levels"])[0], 1)
         return render_arrays(self.tiles_at(f) if tiles is None else tiles,
                              np.stack([rows["row"], rows["col"]], 1), rows["population"],
                              rows["health"] / max_health, (rows["flags"] & DIED) > 0,
@@ -137,6 +135,7 @@ class Recording:
 # ----------------------------------------------------------------------------- recording
 _reset = jax.jit(nj.reset, static_argnames="config")
 _observe = jax.jit(nj.observe, static_argnames="config")
+_level = jax.jit(level, static_argnames="config")
 
 
 def _rollout_fn(policy: Policy, config: nj.Config, length: int):
@@ -148,14 +147,14 @@ def _rollout_fn(policy: Policy, config: nj.Config, length: int):
 
 
 def _build_rollout_fn(policy: Policy, config: nj.Config, length: int):
-    """jit(key, obs, state, first_tick) -> (obs, state, per-tick (state, actions, done, info))."""
+    """jit(key, obs, state, first_tick) -> (obs, state, per-tick (state, levels, style, done, info))."""
 
     def tick(carry, t):
         obs, state, key = carry
         k_act, k_step = jax.random.split(jax.random.fold_in(key, t))
         actions = policy(k_act, obs)
         obs, state, _, done, info = nj.step(k_step, state, actions, config)
-        return (obs, state, key), (state, actions, done, info)
+        return (obs, state, key), (state, level(state.agents.xp, config), actions.style, done, info)
 
     def run(key, obs, state, first_tick):
         (obs, state, _), out = jax.lax.scan(tick, (obs, state, key),
@@ -168,42 +167,20 @@ def _build_rollout_fn(policy: Policy, config: nj.Config, length: int):
 _cached_rollout_fn = functools.lru_cache(maxsize=8)(_build_rollout_fn)  # compile once per process
 
 
-def _attacks(prev_alive: np.ndarray, spawned: np.ndarray, actions: nj.Actions, agents: nj.Agents,
-             info: dict, config: nj.Config) -> tuple[np.ndarray, np.ndarray]:
+def _attacks(style: np.ndarray, info: dict) -> tuple[np.ndarray, np.ndarray]:
     """(tick index [n], rows [n, 4] = src, dst, style, hit) of the attacks of stacked ticks [T, A].
 
-    Uses info["attack_target"] (slot attacked, own slot = none) and
-    info["attack_hit"] when the step reports them; otherwise applies the
-    combat system's own test to the actions and the states around the tick.
+    style [T, A] is the style fed; info holds the step's attack_target and
+    attack_hit [T, A].
     """
-    a = config.num_agents
-    slots = np.arange(a)[None]
-    style = np.asarray(actions.style)
-    s = np.clip(style, 0, nj.NUM_STYLES - 1)
-    if "attack_target" in info:
-        target = np.asarray(info["attack_target"])
-        t = np.clip(target, 0, a - 1)
-        attack = (target >= 0) & (target < a) & (target != slots)
-    else:
-        target = np.asarray(actions.target)
-        t = np.clip(target, 0, a - 1)
-        pos = np.asarray(agents.pos)  # after this tick's moves; death does not move anyone
-        t_alive = np.take_along_axis(prev_alive | spawned, t, 1)  # alive when attacks are decided
-        t_immune = np.take_along_axis(np.asarray(agents.immune), t, 1)
-        dist = np.abs(pos - np.take_along_axis(pos, t[..., None], 1)).max(-1)
-        reach = np.asarray(config.style_ranges)[s]
-        attack = (prev_alive & (style >= 0) & (style < nj.NUM_STYLES) & (target >= 0) & (target < a)
-                  & (target != slots) & t_alive & (t_immune == 0) & (dist <= reach))
-    if "attack_hit" in info:
-        hit = np.asarray(info["attack_hit"], bool)
-    else:  # the target took damage this tick (from this attacker or another)
-        hit = np.take_along_axis(np.asarray(agents.damage), t, 1) > 0
-    tick_i, src = np.nonzero(attack)
-    return tick_i, np.stack([src, t[tick_i, src], s[tick_i, src], hit[tick_i, src]], 1)
+    target = info["attack_target"]
+    tick_i, src = np.nonzero(target != np.arange(target.shape[1])[None])
+    return tick_i, np.stack([src, target[tick_i, src], style[tick_i, src],
+                             info["attack_hit"][tick_i, src]], 1)
 
 
-def _rows(present: np.ndarray, agents: nj.Agents, flags: np.ndarray, cause: np.ndarray,
-          config: nj.Config) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+def _rows(present: np.ndarray, agents: nj.Agents, levels: np.ndarray, flags: np.ndarray,
+          cause: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """(tick index [R], columns, levels [R, 7]) of the present agents of stacked ticks [T, A]."""
     tick_i, slot = np.nonzero(present)
     pick = lambda x: np.asarray(x)[tick_i, slot]
@@ -213,7 +190,7 @@ def _rows(present: np.ndarray, agents: nj.Agents, flags: np.ndarray, cause: np.n
             "time_alive": pick(agents.time_alive), "damage": pick(agents.damage),
             "immune": pick(agents.immune), "freeze": pick(agents.freeze), "uid": pick(agents.uid),
             "flags": flags[tick_i, slot], "cause": cause[tick_i, slot]}
-    return tick_i, cols, levels_from_xp(pick(agents.xp), config.max_level)
+    return tick_i, cols, levels[tick_i, slot]
 
 
 def _offsets(tick_i: np.ndarray, frames: int) -> np.ndarray:
@@ -226,7 +203,8 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
            progress: Callable[[int, int], None] | None = None) -> Recording:
     """Play `policy` for `ticks` ticks on one world; a Recording of ticks + 1 frames.
 
-    See the module docstring for what is kept and how keys are drawn. state: start here instead of `reset(PRNGKey(seed), config)`. The ticks run
+    See the module docstring for what is kept and how keys are drawn. state:
+    start here instead of `reset(PRNGKey(seed), config)`. The ticks run
     in jitted chunks of `chunk` (compiled once; the last chunk's extra ticks
     are dropped); progress(done_ticks, ticks) is called after each chunk.
     """
@@ -254,8 +232,9 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
     # Frame 0: the start state; everyone in it counts as just spawned.
     alive0 = start.agents.alive
     tick_parts, row_parts, level_parts = [], [], []
-    ti, cols, lv = _rows(alive0[None], jax.tree.map(lambda x: x[None], start.agents),
-                         np.where(alive0, SPAWNED, 0)[None], np.zeros((1, a), np.int64), config)
+    levels0 = np.asarray(_level(state.agents.xp, config=config))
+    ti, cols, lv = _rows(alive0[None], jax.tree.map(lambda x: x[None], start.agents), levels0[None],
+                         np.where(alive0, SPAWNED, 0)[None], np.zeros((1, a), np.int64))
     tick_parts.append(ti), row_parts.append(cols), level_parts.append(lv)
     change_ticks, change_idx, change_val = [], [], []
     attack_ticks, attack_rows = [], []
@@ -264,21 +243,16 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
 
     length = min(chunk, ticks)
     rollout = _rollout_fn(policy, config, length)
-    prev_tiles, prev_alive = start.tiles, alive0
+    prev_tiles = start.tiles
     done_ticks = 0
     while done_ticks < ticks:
         obs, state, out = rollout(key, obs, state, jnp.int32(first_tick + done_ticks))
-        states, actions, done, info = jax.tree.map(np.asarray, out)
         keep = min(length, ticks - done_ticks)
-        states, actions, done, info = jax.tree.map(lambda x: x[:keep], (states, actions, done, info))
+        states, levels, style, done, info = jax.tree.map(lambda x: np.asarray(x)[:keep], out)
         frame0 = 1 + done_ticks  # frame index of this chunk's first tick
-        ag = states.agents
-        alive = np.asarray(info["alive"], bool)
-        spawned = np.asarray(info.get("spawned", np.zeros_like(alive)), bool)
-        before = np.concatenate([prev_alive[None], alive[:-1]], 0)  # alive entering each tick
-        flags = np.where(spawned, SPAWNED, 0) | np.where(done, DIED, 0)
-        cause = np.asarray(info.get("death_cause", np.zeros_like(flags)))
-        ti, cols, lv = _rows(alive | done, ag, flags, cause, config)
+        alive = info["alive"]
+        flags = np.where(info["spawned"], SPAWNED, 0) | np.where(done, DIED, 0)
+        ti, cols, lv = _rows(alive | done, states.agents, levels, flags, info["death_cause"])
         tick_parts.append(ti + frame0), row_parts.append(cols), level_parts.append(lv)
 
         tiles = np.asarray(states.tiles)
@@ -288,14 +262,14 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         change_idx.append(r_i * tiles.shape[2] + c_i)
         change_val.append(tiles[t_i, r_i, c_i])
 
-        t_i, rows = _attacks(before, spawned, actions, ag, info, config)
+        t_i, rows = _attacks(style, info)
         attack_ticks.append(t_i + frame0), attack_rows.append(rows)
 
         alive_count += alive.sum(1).tolist()
         lifetimes = np.asarray(info["lifetime"])
         ended += (ended[-1] + np.cumsum(done.sum(1))).tolist()
         life_sum += (life_sum[-1] + np.cumsum(np.where(done, lifetimes, 0).sum(1))).tolist()
-        prev_tiles, prev_alive = tiles[-1], alive[-1]
+        prev_tiles = tiles[-1]
         done_ticks += keep
         if progress is not None:
             progress(done_ticks, ticks)
