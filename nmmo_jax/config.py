@@ -6,8 +6,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -126,55 +131,65 @@ class Config:
 
     # ------------------------------------------------------------- validation
     def validate(self) -> None:
-        """Raise ValueError naming the first field that makes no sense."""
+        """Raise ValueError naming the first field that makes no sense.
 
-        def bad(name: str, why: str) -> None:
-            raise ValueError(f"Config.{name}={getattr(self, name)!r}: {why}")
+        Each field is checked for type (numpy numbers count as numbers and are
+        stored as Python ones; bools and strings are refused), finiteness and
+        range, then the rules between fields; together they keep every int32
+        quantity of a tick (damage, XP, entity keys, cell indices) from
+        overflowing.
+        """
+        for name, (kind, low, high) in _FIELDS.items():
+            object.__setattr__(self, name, _checked(name, getattr(self, name), kind, low, high))
+        self._check_between_fields()
 
-        for name in ("map_size", "num_agents", "num_populations", "noise_octaves",
-                     "max_entities", "max_level", "freeze_ticks"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                bad(name, "must be an integer >= 1")
-        for name in ("border", "vision", "spawn_per_tick", "spawn_immunity",
-                     "food_decay", "water_decay", "starve_damage", "thirst_damage",
-                     "melee_range", "range_range", "mage_range",
-                     "xp_constitution_per_damage", "xp_combat_per_damage",
-                     "xp_defense_per_damage", "xp_fishing_per_water",
-                     "xp_hunting_per_food"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                bad(name, "must be an integer >= 0")
+    def _bad(self, name: str, why: str) -> ValueError:
+        return ValueError(f"Config.{name}={getattr(self, name)!r}: {why}")
+
+    def _check_between_fields(self) -> None:
         for name in ("constitution_start_level", "fishing_start_level",
                      "hunting_start_level", "combat_start_level"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or not 1 <= value <= self.max_level:
-                bad(name, f"must be an integer level in [1, max_level={self.max_level}]")
-        if self.max_level > 99:
-            bad("max_level", "the experience table ends at level 99")
+            if getattr(self, name) > self.max_level:
+                raise self._bad(name, f"must be a level <= max_level={self.max_level}")
         if self.ring_side < 3:
-            bad("border", f"leaves no interior on a {self.map_size}x{self.map_size} map")
+            raise self._bad("border", f"leaves no interior on a {self.map_size}x{self.map_size} map")
         if self.window > self.map_size:
-            bad("vision", f"window {self.window} is larger than the map ({self.map_size})")
-        if self.num_populations > self.num_agents:
-            bad("num_populations", "more populations than agent slots")
+            raise self._bad("vision", f"window {self.window} is larger than the map ({self.map_size})")
+        if self.num_agents % self.num_populations:
+            raise self._bad("num_populations", f"must divide num_agents={self.num_agents} "
+                            "(slot i belongs to population i mod num_populations)")
         if self.spawn_per_tick > self.num_agents:
-            bad("spawn_per_tick", "more than num_agents")
-        for name in ("regrow_prob", "hit_base", "eat_fraction", "drink_fraction",
-                     "heal_fraction", "noise_persistence"):
-            value = getattr(self, name)
-            if not 0.0 <= float(value) <= 1.0:
-                bad(name, "must be a probability/fraction in [0, 1]")
-        if not 0.0 < self.water_threshold <= self.grass_threshold <= self.forest_threshold <= 1.0:
-            bad("water_threshold", "need 0 < water <= grass <= forest thresholds <= 1")
-        for name in ("noise_frequency", "noise_scale", "hit_level_divisor",
-                     "damage_level_divisor"):
-            if not float(getattr(self, name)) > 0:
-                bad(name, "must be > 0")
-        for name in ("melee_damage", "range_damage", "mage_damage"):
-            value = getattr(self, name)
-            if not (isinstance(value, tuple) and len(value) == 2 and all(v >= 0 for v in value)):
-                bad(name, "must be a tuple (base, per_level) of two numbers >= 0")
+            raise self._bad("spawn_per_tick", f"more than num_agents={self.num_agents}")
+        if self.max_entities > self.num_agents:
+            raise self._bad("max_entities", f"more entity rows than agents (num_agents="
+                            f"{self.num_agents}); pass max_entities <= num_agents")
+        chain = ("water_threshold", "grass_threshold", "forest_threshold")
+        for lower, upper in zip(chain, chain[1:]):
+            if getattr(self, lower) > getattr(self, upper):
+                raise self._bad(lower, f"must be <= {upper}={getattr(self, upper)!r} "
+                                "(0 < water <= grass <= forest <= 1)")
+        top = self.noise_frequency * 2.0 ** (self.noise_octaves - 1)
+        if top > 2 ** 24:
+            raise self._bad("noise_frequency", f"the top octave's frequency noise_frequency * "
+                            f"2**(noise_octaves - 1) = {top:g} is above 2**24")
+        if (self.vision + 1) << max(self.num_agents.bit_length(), 1) > _INT32_MAX:
+            raise self._bad("num_agents", f"with vision={self.vision}, entity keys "
+                            "(distance, slot) overflow int32")
+        # A tick's damage: every agent hits one target with the strongest style at max level.
+        hits = [base + per_level * self.max_level / self.damage_level_divisor
+                for base, per_level in self.style_damage]
+        for name, hit in zip(("melee_damage", "range_damage", "mage_damage"), hits):
+            if self.num_agents * hit > _LIMIT:
+                raise self._bad(name, f"num_agents * the hit at max level ({hit:g}) is above "
+                                "2**30: a tick's damage would overflow int32")
+        tick_damage = 2 * self.num_agents * max(hits)  # dealt + received
+        for name in ("xp_constitution_per_damage", "xp_combat_per_damage", "xp_defense_per_damage"):
+            if getattr(self, name) * tick_damage > _LIMIT:
+                raise self._bad(name, f"times a tick's damage (up to {tick_damage:g}) is above "
+                                "2**30: XP would overflow int32")
+        for name in ("xp_fishing_per_water", "xp_hunting_per_food"):
+            if getattr(self, name) * self.max_level > _LIMIT:
+                raise self._bad(name, "times max_level is above 2**30: XP would overflow int32")
 
 
 # Fields each preset changes from the defaults; the noise frequency scales with the
@@ -186,3 +201,86 @@ _PRESETS = {
     "large": dict(map_size=256, border=9, num_agents=1024, num_populations=16,
                   noise_frequency=16.0 * 256 / 80),
 }
+
+
+_INT32_MAX = 2 ** 31 - 1
+_LIMIT = 2 ** 30  # any two such int32 values add or subtract without overflow
+_OPEN = "open"  # a low bound that the value must exceed
+
+# name: (kind, low, high); kind int, real (finite) or pair (base, per_level: two finite
+# reals >= 0). Ranges that depend on other fields are checked in _check_between_fields.
+_FIELDS: dict[str, tuple[str, float | str, float]] = {
+    "map_size": ("int", 1, 46340),  # cell indices row * map_size + col fit int32
+    "border": ("int", 0, _LIMIT),
+    "noise_octaves": ("int", 1, 24),
+    "noise_frequency": ("real", _OPEN, math.inf),
+    "noise_persistence": ("real", 0.0, 1.0),
+    "noise_scale": ("real", _OPEN, math.inf),
+    "water_threshold": ("real", _OPEN, 1.0),
+    "grass_threshold": ("real", 0.0, 1.0),
+    "forest_threshold": ("real", 0.0, 1.0),
+    "regrow_prob": ("real", 0.0, 1.0),
+    "num_agents": ("int", 1, _LIMIT),
+    "num_populations": ("int", 1, _LIMIT),
+    "spawn_per_tick": ("int", 0, _LIMIT),  # 0: nobody spawns (scenes built by hand)
+    "spawn_immunity": ("int", 0, _LIMIT),
+    "constitution_start_level": ("int", 1, 99),
+    "fishing_start_level": ("int", 1, 99),
+    "hunting_start_level": ("int", 1, 99),
+    "combat_start_level": ("int", 1, 99),
+    "max_level": ("int", 1, 99),  # the experience table ends at level 99
+    "xp_constitution_per_damage": ("int", 0, _LIMIT),
+    "xp_combat_per_damage": ("int", 0, _LIMIT),
+    "xp_defense_per_damage": ("int", 0, _LIMIT),
+    "xp_fishing_per_water": ("int", 0, _LIMIT),
+    "xp_hunting_per_food": ("int", 0, _LIMIT),
+    "food_decay": ("int", 0, _LIMIT),
+    "water_decay": ("int", 0, _LIMIT),
+    "eat_fraction": ("real", 0.0, 1.0),
+    "drink_fraction": ("real", 0.0, 1.0),
+    "heal_fraction": ("real", 0.0, 1.0),
+    "starve_damage": ("int", 0, _LIMIT),
+    "thirst_damage": ("int", 0, _LIMIT),
+    "melee_range": ("int", 0, _LIMIT),
+    "range_range": ("int", 0, _LIMIT),
+    "mage_range": ("int", 0, _LIMIT),
+    "hit_base": ("real", 0.0, 1.0),
+    "hit_level_divisor": ("real", _OPEN, math.inf),
+    "melee_damage": ("pair", 0.0, math.inf),
+    "range_damage": ("pair", 0.0, math.inf),
+    "mage_damage": ("pair", 0.0, math.inf),
+    "damage_level_divisor": ("real", _OPEN, math.inf),
+    "freeze_ticks": ("int", 1, _LIMIT),
+    "vision": ("int", 0, _LIMIT),
+    "max_entities": ("int", 1, _LIMIT),
+}
+
+
+def _checked(name: str, value, kind: str, low: float | str, high: float):
+    """value as a Python int, float or pair of floats, or ValueError naming the field."""
+    def bad(why: str) -> ValueError:
+        return ValueError(f"Config.{name}={value!r}: {why}")
+
+    is_bool = isinstance(value, (bool, np.bool_))
+    if kind == "int":
+        if is_bool or not isinstance(value, numbers.Integral):
+            raise bad(f"must be an integer, not {type(value).__name__}")
+        value = int(value)
+    elif kind == "real":
+        if is_bool or not isinstance(value, numbers.Real):
+            raise bad(f"must be a number, not {type(value).__name__}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise bad("must be finite")
+    else:
+        pair = "must be a pair (base, per_level) of finite numbers >= 0"
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+            raise bad(pair)
+        try:
+            return tuple(_checked(name, v, "real", low, high) for v in value)
+        except ValueError:
+            raise bad(pair) from None
+    if (value <= 0 if low == _OPEN else value < low) or value > high:
+        floor = "> 0" if low == _OPEN else f">= {low}"
+        raise bad(f"must be {floor} and <= {high}" if high != math.inf else f"must be {floor}")
+    return value

@@ -26,7 +26,14 @@ def initial_state(tiles: jnp.ndarray, config: Config) -> State:
 
 
 def reset(key: jax.Array, config: Config) -> tuple[Obs, State]:
-    """A new map at tick 0 after one spawn phase. Returns (obs, state)."""
+    """A new map at tick 0 after one spawn phase. Returns (obs, state).
+
+    Refuses spawn_per_tick = 0, whose world would stay empty (hand-built
+    scenes start from `initial_state`).
+    """
+    if config.spawn_per_tick == 0:
+        raise ValueError("reset: Config.spawn_per_tick=0 spawns nobody, so the world would stay "
+                         "empty; build scenes by hand from initial_state")
     k_map, k_spawn = jax.random.split(key)
     state = initial_state(terrain.generate(k_map, config), config)
     state, _ = spawn(k_spawn, state, config)

@@ -137,9 +137,6 @@ def test_inputs_hold_each_agents_paths_to_food_and_water():
 def test_bad_arguments_raise_clear_errors(small):
     with pytest.raises(ValueError, match="width"):
         ActorCritic(small, width=0)
-    with pytest.raises(ValueError, match="num_populations"):
-        ActorCritic(nj.Config.small(num_populations=3))
-    ActorCritic(nj.Config.small(num_populations=3), shared=True)  # fine with one set
     model, params, _ = model_of(small)
     with pytest.raises(ValueError, match="ONE world"):
         model.init(jax.random.PRNGKey(0), two_worlds(small))
