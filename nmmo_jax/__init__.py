@@ -2,7 +2,11 @@
 
     obs, state = nmmo_jax.reset(key, config)
     obs, state, reward, done, info = nmmo_jax.step(key, state, actions, config)
+
+`check_actions` and `check_state` name the field of a wrong input before it
+reaches the jitted step.
 """
+from .checks import check_actions, check_state
 from .config import Config
 from .core import initial_state, reset, step
 from .observe import observe
@@ -11,4 +15,4 @@ from .state import Actions, Agents, Obs, State
 
 __version__ = "0.1.0"
 __all__ = ["Config", "State", "Agents", "Obs", "Actions", "reset", "step", "observe",
-           "initial_state"]
+           "initial_state", "check_actions", "check_state"]
