@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import jax
 import numpy as np
 
 from .config import Config
@@ -31,11 +32,13 @@ def check_actions(actions: Any, config: Config, batch: tuple[int, ...] = ()) -> 
 
 
 def check_state(state: Any, config: Config, batch: tuple[int, ...] = ()) -> None:
-    """Raise ValueError unless state has the dtypes and shapes `config` gives it.
+    """Raise ValueError unless state has the dtypes and shapes `config` gives it
+    and can take one more step.
 
     batch: leading axes of a stack of worlds. A state made under another
     config (another map size or number of agents) is named by its first
-    field that differs.
+    field that differs. A world at tick `config.max_tick` is refused: its
+    next uids would overflow int32.
     """
     _check_config(config)
     if not isinstance(state, State):
@@ -46,6 +49,12 @@ def check_state(state: Any, config: Config, batch: tuple[int, ...] = ()) -> None
     a, n = config.num_agents, config.map_size
     _check_array("state.tiles", state.tiles, (*batch, n, n), "int8")
     _check_array("state.tick", state.tick, batch, "int32")
+    if not isinstance(state.tick, jax.core.Tracer):  # values are known outside jit only
+        tick = int(np.max(np.asarray(state.tick), initial=0))
+        if tick >= config.max_tick:
+            raise ValueError(f"state.tick={tick}: a world cannot step past Config.max_tick="
+                             f"{config.max_tick}, where uids (tick * num_agents + slot) reach "
+                             "the int32 limit; reset it")
     shapes = {"pos": (a, 2), "xp": (a, NUM_SKILLS)}
     for field in dataclasses.fields(state.agents):
         dtype = "bool" if field.name == "alive" else "int32"

@@ -122,6 +122,13 @@ class Config:
         return 4 * (self.ring_side - 1)
 
     @property
+    def max_tick(self) -> int:
+        """The last tick a world can reach: up to it every uid (tick * num_agents
+        + slot) fits int32 and is unique (16,777,215 on the default preset,
+        2,097,151 on the large one). `check_state` refuses to go past it."""
+        return 2 ** 31 // self.num_agents - 1  # the largest T with T * A + A - 1 < 2**31
+
+    @property
     def style_ranges(self) -> tuple[int, int, int]:
         return (self.melee_range, self.range_range, self.mage_range)
 

@@ -74,7 +74,8 @@ def step(key: jax.Array, state: State, actions: Actions, config: Config
     each life that ended this tick, else 0), death_cause [A] int32,
     spawned [A] bool, attack_target [A] int32 (the slot each agent attacked,
     its own slot when it made no attack) and attack_hit [A] bool (it landed).
-    Pure: same key and inputs give identical outputs.
+    Pure: same key and inputs give identical outputs. A world steps up to
+    tick `config.max_tick` (`check_state` refuses to step past it).
     """
     state, reward, done, info = advance(key, state, actions, config)
     state = materialize_tree(state)  # computed once, not inside every gather of observe

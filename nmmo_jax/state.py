@@ -49,7 +49,8 @@ class Agents:
     alive [A] bool; pos [A, 2] (row, col); population [A]; health, food,
     water [A]; immune, freeze [A] (ticks left); time_alive [A]; damage [A]
     (combat damage received this tick); xp [A, 7] in SKILL_NAMES order;
-    uid [A] (tick * num_agents + slot at spawn).
+    uid [A] (tick * num_agents + slot at spawn; unique up to tick
+    `Config.max_tick`, past which int32 would overflow).
     """
 
     alive: jnp.ndarray
