@@ -69,7 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--worlds={args.worlds!r}: expected a comma list of integers")
     args.presets = [x.strip() for x in args.preset.split(",")]
     for name in args.presets:
-        if name not in ("small", "default", "large"):
+        if name not in ("small", "default", "large"):  # Config.PRESETS: jax is not imported yet
             p.error(f"--preset: unknown preset {name!r} (small, default, large)")
     for name in ("ticks", "repeats", "chunk", "devices", "maps"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -85,6 +85,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # [agents, window] temporaries leave the cache); small 8 worlds 1.43M,
 # 1 world 1.23M (too little work per step).
 CHUNK_AGENTS = 128
+
+# Streams of the bench's own per-tick seed (nmmo_jax.rng.stream tags).
+STREAM_STEP, STREAM_ACT = 1, 2  # the seed handed to the step; the actions' seed
+STREAM_MOVE, STREAM_STYLE, STREAM_TARGET = 1, 2, 3  # of the actions' seed
 
 
 # --------------------------------------------------------------------------- worker
@@ -112,10 +116,10 @@ def masked_random_actions(key, obs):
     seed = rng.seed_of(key)
     a = obs.move_mask.shape[0]
     slots = jnp.arange(a, dtype=jnp.int32)
-    move = masked_choice(rng.uniform(rng.stream(seed, 1), slots), obs.move_mask)
-    style = rng.below(rng.stream(seed, 2), slots, nj.NUM_STYLES)
+    move = masked_choice(rng.uniform(rng.stream(seed, STREAM_MOVE), slots), obs.move_mask)
+    style = rng.below(rng.stream(seed, STREAM_STYLE), slots, nj.NUM_STYLES)
     rows = jnp.take_along_axis(obs.target_mask, style[:, None, None], 1)[:, 0]
-    index = masked_choice(rng.uniform(rng.stream(seed, 3), slots), rows)
+    index = masked_choice(rng.uniform(rng.stream(seed, STREAM_TARGET), slots), rows)
     target = jnp.take_along_axis(obs.entity_slot, index[:, None], 1)[:, 0]
     return nj.Actions(move=move, style=style, target=target)
 
@@ -135,7 +139,7 @@ def measure(args: argparse.Namespace) -> dict:
     from policies.scripted import random_policy
 
     preset, worlds = args.presets[0], args.worlds[0]
-    config = {"small": nj.Config.small, "default": nj.Config, "large": nj.Config.large}[preset]()
+    config = nj.Config.preset(preset)
     if args.full:
         config = config.replace(spawn_per_tick=config.num_agents)
     a, ticks = config.num_agents, args.ticks
@@ -148,21 +152,25 @@ def measure(args: argparse.Namespace) -> dict:
 
     def uniform_actions(key: jax.Array) -> nj.Actions:
         seed, slots = nj.rng.seed_of(key), jnp.arange(a)
-        return nj.Actions(move=nj.rng.below(nj.rng.stream(seed, 1), slots, nj.NUM_MOVES),
-                          style=nj.rng.below(nj.rng.stream(seed, 2), slots, nj.NUM_STYLES),
-                          target=nj.rng.below(nj.rng.stream(seed, 3), slots, a))
+        return nj.Actions(move=nj.rng.below(nj.rng.stream(seed, STREAM_MOVE), slots, nj.NUM_MOVES),
+                          style=nj.rng.below(nj.rng.stream(seed, STREAM_STYLE), slots, nj.NUM_STYLES),
+                          target=nj.rng.below(nj.rng.stream(seed, STREAM_TARGET), slots, a))
 
-    policy = random_policy if args.policy == "scripted" else masked_random_actions
+    def scripted_actions(seed, obs):
+        # The tick hands out uint32 seeds; random_policy draws with jax.random from a key.
+        return random_policy(jax.random.PRNGKey(seed), obs)
+
+    policy = scripted_actions if args.policy == "scripted" else masked_random_actions
 
     # A world tick: (seed, state, actions) -> (state, next actions, living agents,
     # carried output). The full tick carries its observation out of the tick.
     def full_tick(key, state, actions):
-        k_step, k_act = nj.rng.stream(key, 1), nj.rng.stream(key, 2)
+        k_step, k_act = nj.rng.stream(key, STREAM_STEP), nj.rng.stream(key, STREAM_ACT)
         obs, state, _, _, info = nj.step(k_step, state, actions, config)
         return state, policy(k_act, obs), info["alive"].sum(), obs
 
     def state_tick(key, state, actions):
-        k_step, k_act = nj.rng.stream(key, 1), nj.rng.stream(key, 2)
+        k_step, k_act = nj.rng.stream(key, STREAM_STEP), nj.rng.stream(key, STREAM_ACT)
         state, _, _, info = advance(k_step, state, actions, config)
         return state, uniform_actions(k_act), info["alive"].sum(), ()
 

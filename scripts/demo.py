@@ -16,12 +16,12 @@ from policies.scripted import random_policy
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ticks", type=int, default=100)
-    p.add_argument("--preset", choices=("small", "default", "large"), default="default")
+    p.add_argument("--preset", choices=nj.Config.PRESETS, default="default")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.ticks < 1:
         p.error("--ticks must be >= 1")
-    config = {"small": nj.Config.small, "default": nj.Config, "large": nj.Config.large}[args.preset]()
+    config = nj.Config.preset(args.preset)
 
     @jax.jit
     def tick(key, obs, state):

@@ -8,7 +8,7 @@ import optax
 import pytest
 
 import nmmo_jax as nj
-from envs import MultiAgentEnv
+from envs import MultiAgentEnv, MultiAgentState
 from envs.autoreset import RESET_STREAM
 from envs.per_agent import rows_to_actions
 from tests.conftest import jit_reset, jit_step
@@ -22,12 +22,22 @@ def sample_actions(env, key):
     return {a: env.action_space(a).sample(k) for a, k in zip(env.agents, keys)}
 
 
+def traced_state():
+    """The state's shapes from a traced, never compiled, reset: enough for calls that are only
+    traced, or that fail before the jitted step."""
+    return jax.eval_shape(ENV.reset, jax.random.PRNGKey(0))[1]
+
+
+NOOP = {a: np.zeros(3, np.int32) for a in ENV.agents}
+
+
 def assert_trees_equal(a, b):
     assert jax.tree.structure(a) == jax.tree.structure(b)
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         assert np.array_equal(np.asarray(x), np.asarray(y))
 
 
+@pytest.mark.slow
 def test_reset_and_step_follow_the_core():
     key = jax.random.PRNGKey(4)
     obs, state = ENV.reset(key)
@@ -63,6 +73,7 @@ def test_rows_to_actions_maps_rows_to_slots():
     assert bad.target.tolist() == [0, 1]  # rows outside 0..K-1: no attack
 
 
+@pytest.mark.slow
 def test_world_reset_at_max_ticks():
     key = jax.random.PRNGKey(8)
     _, state = ENV.reset(jax.random.PRNGKey(2))
@@ -82,18 +93,19 @@ def test_world_reset_at_max_ticks():
 
 
 def test_avail_actions_are_the_observation_masks():
-    _, state = ENV.reset(jax.random.PRNGKey(0))
-    avail = ENV.get_avail_actions(state)
-    slot = int(np.flatnonzero(np.asarray(state.world.agents.alive))[0])
-    mine = avail[f"agent_{slot}"]
-    assert np.array_equal(mine["move"], state.obs.move_mask[slot])
-    assert np.array_equal(mine["target"], state.obs.target_mask[slot])
-    assert mine["style"].tolist() == [True, True, True]
+    # Random masks in the observation's shapes (no reset to compile): they pass through as they are.
+    rng = np.random.default_rng(0)
+    obs = jax.tree.map(lambda x: rng.random(x.shape) < 0.5, traced_state().obs)
+    avail = ENV.get_avail_actions(MultiAgentState(world=None, obs=obs))
+    for slot in (0, 7):
+        mine = avail[f"agent_{slot}"]
+        assert np.array_equal(mine["move"], obs.move_mask[slot])
+        assert np.array_equal(mine["target"], obs.target_mask[slot])
+        assert mine["style"].tolist() == [True, True, True]
 
 
 def test_bad_calls_raise_naming_the_field():
-    _, state = ENV.reset(jax.random.PRNGKey(0))
-    good = sample_actions(ENV, jax.random.PRNGKey(1))
+    state, good = traced_state(), NOOP
     missing = {a: v for a, v in good.items() if a != "agent_5"}
     with pytest.raises(ValueError, match="agent_5"):
         ENV.step(jax.random.PRNGKey(0), state, missing)
@@ -117,8 +129,7 @@ def test_bad_calls_raise_naming_the_field():
     ({"move": 0}, "'agent_3'.*got dict"),
 ])
 def test_bad_action_values_name_the_agent_and_field(action, message):
-    _, state = ENV.reset(jax.random.PRNGKey(0))
-    actions = {**sample_actions(ENV, jax.random.PRNGKey(1)), "agent_3": action}
+    state, actions = traced_state(), {**NOOP, "agent_3": action}
     with pytest.raises(ValueError, match=message):
         ENV.step(jax.random.PRNGKey(0), state, actions)
     with pytest.raises(ValueError, match=message):
@@ -126,15 +137,14 @@ def test_bad_action_values_name_the_agent_and_field(action, message):
 
 
 def test_array_of_actions_instead_of_a_dict():
-    _, state = ENV.reset(jax.random.PRNGKey(0))
+    state = traced_state()
     with pytest.raises(ValueError, match="actions: expected a dict .* got ndarray"):
         ENV.step(jax.random.PRNGKey(0), state, np.zeros((16, 3), np.int32))
 
 
 def test_actions_are_checked_inside_jit_too():
     """The check runs while tracing (on tracers), so a jitted caller gets the same error."""
-    _, state = ENV.reset(jax.random.PRNGKey(0))
-    good = sample_actions(ENV, jax.random.PRNGKey(1))
+    state, good = traced_state(), NOOP
     step = lambda s, a: ENV.step(jax.random.PRNGKey(0), s, a)
     jax.eval_shape(step, state, good)
     with pytest.raises(ValueError, match="'agent_1'.*shape"):
@@ -142,15 +152,14 @@ def test_actions_are_checked_inside_jit_too():
 
 
 def test_infos_have_the_same_keys_whatever_the_options():
-    key = jax.random.PRNGKey(0)
-    actions = sample_actions(ENV, key)
-    _, state = ENV.reset(key)
+    key, state = jax.random.PRNGKey(0), traced_state()
     keys = []
-    for env, extra in ((ENV, {}), (MultiAgentEnv(SMALL, max_ticks=None), {}),
-                       (ENV, {"reset_state": state})):
+    for env in (ENV, MultiAgentEnv(SMALL, max_ticks=None)):
         # Traced, not compiled: the keys are known from the shapes alone.
-        keys.append(sorted(jax.eval_shape(lambda s: env.step(key, s, actions, **extra), state)[4]))
-        keys.append(sorted(jax.eval_shape(lambda s: env.step_env(key, s, actions), state)[4]))
+        keys.append(sorted(jax.eval_shape(lambda s: env.step(key, s, NOOP), state)[4]))
+        keys.append(sorted(jax.eval_shape(lambda s, r: env.step(key, s, NOOP, reset_state=r),
+                                          state, state)[4]))
+        keys.append(sorted(jax.eval_shape(lambda s: env.step_env(key, s, NOOP), state)[4]))
     assert all(k == keys[0] for k in keys) and {"truncated", "world_reset"} <= set(keys[0])
 
 
@@ -160,6 +169,7 @@ def test_one_observation_and_action_space_for_both_apis():
     assert ENV.action_space("agent_0").nvec.tolist() == [5, 3, SMALL.max_entities]
 
 
+@pytest.mark.slow
 def test_independent_ppo_loop():
     """IPPO in the JaxMARL manner, using only agents/reset/step/avail actions/spaces."""
     env, num_envs, num_steps = ENV, 2, 8

@@ -20,8 +20,9 @@ SMALL = nj.Config.small()
 UPPER_BOUND_WARNING = "No agents present but not all possible_agents are terminated or truncated"
 
 
-@pytest.mark.parametrize("config,max_ticks", [(SMALL, 300), (nj.Config(), 200)],
-                         ids=["small", "default"])
+@pytest.mark.parametrize("config,max_ticks", [
+    pytest.param(SMALL, 300, id="small"),
+    pytest.param(nj.Config(), 200, id="default", marks=pytest.mark.slow)])
 def test_pettingzoo_api_test(config, max_ticks):
     env = ParallelEnv(config, seed=0, max_ticks=max_ticks)
     with warnings.catch_warnings(record=True) as caught:
@@ -32,7 +33,8 @@ def test_pettingzoo_api_test(config, max_ticks):
     assert int(env.world.tick) == max_ticks
 
 
-@pytest.mark.parametrize("config", [SMALL, nj.Config()], ids=["small", "default"])
+@pytest.mark.parametrize("config", [
+    pytest.param(SMALL, id="small"), pytest.param(nj.Config(), id="default", marks=pytest.mark.slow)])
 def test_pettingzoo_seed_test(config):
     parallel_seed_test(lambda: ParallelEnv(config, max_ticks=100), num_cycles=100)
 

@@ -14,6 +14,7 @@ from tests.test_viz_record import SEED, TICKS, small_recording
 from viz.page import replay_data
 
 
+@pytest.mark.slow
 def test_script_writes_html_gif_and_pngs(tmp_path, capsys):
     out = tmp_path / "replay.html"
     assert replay_script.main(["--policy", "random", "--preset", "small", "--ticks", str(TICKS),

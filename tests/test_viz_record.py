@@ -25,6 +25,34 @@ def small_recording() -> Recording:
     return record(random_policy, SMALL, TICKS, SEED, name="random")
 
 
+def synthetic_recording(config: nj.Config, ticks: int) -> Recording:
+    """Random, well-formed rows with every slot alive every tick (a worst case for size); no JAX."""
+    rng = np.random.default_rng(0)
+    frames, a, m = ticks + 1, config.num_agents, config.map_size
+    n = frames * a
+    frame_of = np.repeat(np.arange(frames), a)
+    agents = {"slot": np.tile(np.arange(a), frames), "row": rng.integers(0, m, n),
+              "col": rng.integers(0, m, n), "population": np.tile(np.arange(a) % config.num_populations, frames),
+              "health": rng.integers(0, 11, n), "food": rng.integers(0, 11, n),
+              "water": rng.integers(0, 11, n), "time_alive": np.minimum(frame_of, rng.integers(0, 1000, n)),
+              "damage": rng.integers(0, 10, n), "immune": rng.integers(0, 11, n),
+              "freeze": rng.integers(0, 3, n), "uid": frame_of * a + np.tile(np.arange(a), frames),
+              "flags": rng.integers(0, 4, n), "cause": rng.integers(0, 4, n)}
+    changes, attacks = 40, 20  # per tick: forests eaten or regrown; attacks
+    return Recording(
+        config=config, meta={"policy": "synthetic", "seed": 0, "ticks": ticks, "start_tick": 0},
+        tiles0=rng.integers(0, nj.NUM_TILE_TYPES, (m, m)).astype(np.uint8),
+        tile_off=np.arange(frames + 1) * changes, tile_idx=rng.integers(0, m * m, frames * changes),
+        tile_val=rng.integers(nj.SCRUB, nj.FOREST + 1, frames * changes).astype(np.uint8),
+        agent_off=np.arange(frames + 1) * a, agents=agents,
+        levels=rng.integers(1, 30, (n, nj.NUM_SKILLS)), attack_off=np.arange(frames + 1) * attacks,
+        attacks={"src": rng.integers(0, a, frames * attacks), "dst": rng.integers(0, a, frames * attacks),
+                 "style": rng.integers(0, nj.NUM_STYLES, frames * attacks),
+                 "hit": rng.integers(0, 2, frames * attacks)},
+        alive=np.full(frames, a), lives_ended=np.arange(frames) * 2, lifetime_sum=np.arange(frames) * 60)
+
+
+@pytest.mark.slow
 def test_recording_matches_the_game_tick_by_tick():
     """Replaying the documented key scheme by hand gives the recorded frames exactly."""
     from tests.conftest import jit_reset, jit_step
@@ -72,6 +100,7 @@ def test_recording_matches_the_game_tick_by_tick():
 SURE = nj.Config.small(spawn_per_tick=0, hit_base=1.0)  # a hand-built scene where every attack hits
 
 
+@pytest.mark.slow
 def test_scene_records_attacks_deaths_and_tile_changes():
     lava_cell, forest_cell = (0, 5), (12, 12)
     start = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11)),   # 0 melees 1
@@ -127,7 +156,7 @@ def test_record_refuses_bad_arguments():
     with pytest.raises(ValueError, match="config"):
         record(random_policy, {"map_size": 32}, 5)
     with pytest.raises(ValueError, match="frame 41"):
-        small_recording().agents_at(41)
+        synthetic_recording(SMALL, 40).agents_at(41)
 
 
 def test_attacks_are_the_steps_own_report():

@@ -21,15 +21,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_viz_page import synthetic_full_recording
-from tests.test_viz_record import small_recording
+import nmmo_jax as nj
+from tests.test_viz_record import small_recording, synthetic_recording
 from viz.draw import POPULATION_COLORS, TILE_COLORS
 from viz.page import write_html
 from viz.record import DIED
 
 BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                 if shutil.which(n)), None)
-pytestmark = pytest.mark.skipif(BROWSER is None, reason="no chromium on PATH (apt-get install chromium)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(BROWSER is None, reason="no chromium on PATH (apt-get install chromium)")]
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -263,7 +264,7 @@ def test_play_advances_and_step_buttons(page):
 def test_full_size_page_plays_every_frame(page, tmp_path):
     """1,000 ticks of 128 agents on the default map: every frame draws, the scrub bar reaches the end."""
     browser, _, _ = page
-    rec = synthetic_full_recording(1000)
+    rec = synthetic_recording(nj.Config(), 1000)
     browser.open(write_html(rec, tmp_path / "full.html").as_uri())
     try:
         ms = browser.js("""(() => { const t = performance.now();
