@@ -8,10 +8,11 @@ sizes static (each setting compiles once); calling them inside your own jit
 or scan is fine.
 
 `chunk` runs the worlds as `lax.map` over groups of `chunk` vmapped worlds:
-same results, much less scratch memory when W is large (PERF_NOTES.md). On
-CPU it is also faster: about 128 agent slots per chunk (1 default or large
-world, 8 small ones) keeps each step's temporaries in cache
-(`scripts/bench_env.py`, CHUNK_AGENTS). On a GPU leave it None (one vmap).
+same results, much less scratch memory when W is large. On CPU it is also
+faster: about 128 agent slots per chunk (1 default or large world, 8 small
+ones) keeps each step's temporaries in cache (docs/performance.md,
+"Batching worlds"; CHUNK_AGENTS in scripts/bench_env.py). On a GPU leave it
+None (one vmap).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ are counted apart (num_truncated) and kept out of the means, so the mean
 lifetime is over deaths only. A mean over no finished life is NaN and
 `valid` is False: it is never reported as 0.
 
-Lifetime counts as RULES.md §4 does (spawned in tick s, died in tick d:
+Lifetime counts as docs/rules.md §4 does (spawned in tick s, died in tick d:
 d - s), so it equals info["lifetime"] on the death tick when the log starts
 together with the world (log_init right after reset).
 """

@@ -79,11 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-# Agent slots per lax.map chunk when --chunk is not given. Measured at W=64
-# (2026-12-02, agent-slot steps/s): default 1 world 1.70-1.77M, 2 1.56M,
-# 4 1.39M, 8 1.35M; large 1 world 1.41M, 8 worlds 0.79M (the chunk's
-# [agents, window] temporaries leave the cache); small 8 worlds 1.43M,
-# 1 world 1.23M (too little work per step).
+# Agent slots per lax.map chunk when --chunk is not given: about what keeps a
+# chunk's temporaries in the CPU cache (docs/performance.md, "Batching worlds").
 CHUNK_AGENTS = 128
 
 # Streams of the bench's own per-tick seed (nmmo_jax.rng.stream tags).
