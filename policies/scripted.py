@@ -172,9 +172,7 @@ def careful_forager(key: jax.Array, obs: Obs) -> Actions:
     (a forest gives at most half of max food, so one eaten above half food is
     partly wasted), otherwise the water edge, walking around forests on the
     way; it steps away from the lava in view when nothing is in sight, and
-    never attacks. Not a baseline of the issue: a yardstick for how the
-    evaluation's lifetime metric responds to better survival
-    (scripts/survival.py). obs [A, ...] -> Actions [A]."""
+    never attacks. obs [A, ...] -> Actions [A]."""
     return _without_attacks(careful_forager_moves(key, obs), obs)
 
 
@@ -183,9 +181,7 @@ def yielding_forager(key: jax.Array, obs: Obs) -> Actions:
     one agent eats a forest per tick; a forest it shares with another agent
     counts as taken too), so foragers that meet stop walking in step to the
     same forest. It keeps more agents alive than `forager` on
-    fresh maps; not a baseline of the issue: a yardstick for how the
-    evaluation's lifetime metric responds to better survival
-    (scripts/survival.py). obs [A, ...] -> Actions [A]."""
+    fresh maps. obs [A, ...] -> Actions [A]."""
     return _without_attacks(forager_moves(key, obs, yielding=True), obs)
 
 
@@ -218,3 +214,8 @@ def combat(key: jax.Array, obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANG
     style, row = weakest_target(obs, ranges)
     target = jnp.take_along_axis(obs.entity_slot, row[:, None], 1)[:, 0]
     return Actions(move=forager_moves(key, obs), style=style, target=target)
+
+
+# The yardsticks every evaluation and tournament reports, by name.
+SCRIPTED = {"random": random_policy, "forager": forager, "yielding_forager": yielding_forager,
+            "careful_forager": careful_forager, "combat": combat}

@@ -106,16 +106,24 @@ def test_cli_rejects_bad_flag(capsys):
     assert "--num-worlds=0" in capsys.readouterr().err
 
 
-def test_run_ends_with_evaluation_plot_and_replay(tmp_path):
+@pytest.mark.slow
+def test_run_ends_with_evaluation_plot_and_replay(tmp_path, monkeypatch):
     import json
     from train.evaluate import FIELDS
-    run(TINY.replace(total_steps=TINY.total_steps // 2, eval_ticks=20), tmp_path)
-    results = json.loads((tmp_path / "eval.json").read_text())
-    assert sorted(results) == ["combat", "forager", "random", "trained"]
-    for name, row in results.items():
-        assert set(FIELDS) <= set(row), name
-        assert 0 < row["mean_alive"] <= 16, name
-    assert (tmp_path / "lifetime.png").read_bytes()[:4] == b"\x89PNG"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    run(TINY.replace(total_steps=TINY.total_steps // 2, eval_ticks=20, eval_warmup=30,
+                     eval_worlds=2), tmp_path / "run")
+    report = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert (report["worlds"], report["ticks"], report["warmup"]) == (2, 20, 30)
+    assert sorted(report["policies"]) == ["careful_forager", "combat", "forager", "random",
+                                          "trained", "trained (greedy)", "yielding_forager"]
+    for name, settings in report["policies"].items():
+        for setting in ("fresh", "settled"):
+            assert set(FIELDS) <= set(settings[setting]), name
+            assert 0 < settings[setting]["mean_alive"] <= 16, name
+    assert list((tmp_path / "cache").rglob("*.json"))  # the yardsticks were cached
+    tmp_path = tmp_path / "run"
+    assert (tmp_path / "population.png").read_bytes()[:4] == b"\x89PNG"
     page = (tmp_path / "replay.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "http://" not in page and "https://" not in page
 
@@ -194,18 +202,3 @@ def test_a_field_newer_than_the_checkpoint_counts_as_its_default():
     assert differences(saved, TINY) == []
     assert differences(saved, TINY.replace(lr_decay_steps=5)) == [
         "lr_decay_steps: checkpoint has 0, this run has 5"]
-
-
-def test_evaluate_warmup_counts_only_the_settled_window():
-    import nmmo_jax as nj
-    from policies.scripted import forager
-    from train.evaluate import evaluate
-    cfg = nj.Config.small()
-    fresh = evaluate(forager, cfg, ticks=10, worlds=1)
-    settled = evaluate(forager, cfg, ticks=10, worlds=1, warmup=40)
-    # One spawn per tick and no deaths yet: 2, 3, ..., 11 alive after ticks 1..10
-    # (mean 6.5); after 40 ticks the forager keeps most of the 16 slots alive.
-    assert fresh["mean_alive"] == 6.5 and fresh["lives_ended"] == 0
-    assert 10 < settled["mean_alive"] <= cfg.num_agents
-    with pytest.raises(ValueError, match="warmup"):
-        evaluate(forager, cfg, ticks=10, worlds=1, warmup=-1)

@@ -14,9 +14,8 @@ import numpy as np
 
 from . import checkpoint
 from .config import PRESETS, TrainConfig
-from .evaluate import EVAL_SEED, evaluate_all, format_table, scripted_policies
+from .evaluate import greedy_policy, run_report
 from .logger import RunLogger
-from .plot import plot_lifetime
 from .ppo import Runner, make_trainer
 
 
@@ -98,7 +97,7 @@ def run(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True)
                "wall_s": wall, "checkpoint": str(path), "interrupted": interrupted}
     if interrupted or not evaluate:
         return summary
-    return finish(tc, out, trainer.model.policy_fn(runner.params), summary)
+    return finish(tc, out, trainer.model, runner.params, summary)
 
 
 def begin(tc: TrainConfig, out: Path, init: Callable[[jax.Array], Runner], resume: bool
@@ -132,22 +131,10 @@ def chunk_row(m: dict, update: int, per_update: int, wall: float, dt: float) -> 
     return row
 
 
-def finish(tc: TrainConfig, out: Path, policy, summary: dict) -> dict:
-    """The end of a run: evaluation table and OUT/eval.json, OUT/lifetime.png, and
-    OUT/replay.html of the trained policy on a held-out map (the evaluation seed)."""
-    from viz import record, write_html
-    cfg = tc.env_config
-    policies = {"trained": policy, **scripted_policies()}
-    results = evaluate_all(policies, cfg, tc.eval_ticks, tc.eval_worlds)
-    (out / "eval.json").write_text(json.dumps(results, indent=2))
-    print(format_table(results, tc.eval_ticks, tc.eval_worlds))
-    plot_lifetime(out / "metrics.csv", out / "lifetime.png",
-                  {k: results[k]["mean_lifetime"] for k in ("random", "forager")})
-    write_html(record(policy, cfg, ticks=tc.eval_ticks, seed=EVAL_SEED, name=str(out)),
-               out / "replay.html")
-    print(f"wrote {out / 'eval.json'}, {out / 'lifetime.png'}, {out / 'metrics.csv'}, "
-          f"{out / 'replay.html'}")
-    summary["eval"] = results
+def finish(tc: TrainConfig, out: Path, model, params, summary: dict) -> dict:
+    """The end of a run: `train.evaluate.run_report` of `model` (ActorCritic) with
+    `params`, sampled and greedy; its results in summary["eval"]."""
+    summary["eval"] = run_report(tc, out, model.policy_fn(params), greedy_policy(model, params))
     return summary
 
 

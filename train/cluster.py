@@ -315,4 +315,4 @@ def _run(tc: TrainConfig, out: Path, resume: bool, evaluate: bool, on_update) ->
                "restarts": cluster.restarts, "timing": timing}
     if interrupted or not evaluate:
         return summary
-    return finish(tc, out, ppo.model.policy_fn(params), summary)
+    return finish(tc, out, ppo.model, params, summary)

@@ -1,158 +1,294 @@
-"""Evaluate policies on the same held-out maps: lifetime, population, deaths by cause.
+"""Population evaluation on held-out maps: how many agents a policy keeps alive.
 
-    python -m train.evaluate RUN_DIR_OR_CHECKPOINT [--ticks 1000] [--worlds 4] [--warmup 0]
-                             [--out eval.json]
+    python -m train.evaluate RUN_DIR_OR_CHECKPOINT|pretrained [--ticks 1000] [--worlds 32]
+                             [--warmup 2000] [--seed N] [--out eval.json] [--no-cache]
+
+The headline is the mean number of agents alive per world in two settings
+side by side: fresh (the first `ticks` ticks after reset) and settled
+(`ticks` counted ticks after `warmup`). Beside it: lifetime by Little's law
+(mean alive / spawns per tick), the mean of the lives that ended (censored:
+long lives that outlast the window are left out), deaths by cause and
+resource use (docs/experiments.md, "Population evaluation", defines them).
+The trained policy plays sampled and greedy; every scripted yardstick has a
+row. Yardstick rows depend only on (config, seed, ticks, worlds, code), so
+they are cached as JSON under the user's cache directory.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import nmmo_jax as nj
-from envs.batch import batch_reset, batch_step
 
 from .config import TrainConfig
+from .matches import CAUSES, Policy, Sums, holders_for_all, play
 
 EVAL_SEED = 1_000_003  # held-out maps: training keys never come from this seed
-FIELDS = ("mean_lifetime", "lives_ended", "mean_alive", "deaths_lava", "deaths_starvation",
-          "deaths_combat")
+SETTLE_TICKS = 2000  # warmup before the settled window
+# Keys of every evaluation row (a subset; see `summarize`).
+FIELDS = ("mean_alive", "se_alive", "lifetime_little", "mean_lifetime", "lives_ended",
+          "deaths_lava", "deaths_starvation", "deaths_combat", "food_per_agent_tick",
+          "water_per_agent_tick", "forests_left")
 
 
-def scripted_policies() -> dict[str, Callable]:
-    """The scripted yardsticks by name: random, forager, combat."""
-    from policies import scripted
-    return {"random": scripted.random_policy, "forager": scripted.forager,
-            "combat": scripted.combat}
+# --------------------------------------------------------------------- summaries
+def summarize(sums: Sums, window: int, ticks: int, held: np.ndarray | None = None) -> dict:
+    """One row from `sums` of window index `window` (`ticks` ticks long), over the
+    (world, population) cells where held bool [W, P] is True (default: all).
 
-
-def play(policy: Callable, config: nj.Config, ticks: int, worlds: int, record: Callable,
-         seed: int = EVAL_SEED, warmup: int = 0):
-    """Run `policy(key, obs) -> Actions` (one world) on `worlds` held-out maps for
-    `warmup` uncounted ticks and then `ticks` counted ones.
-
-    Returns (the counted ticks' `record(done, info)` stacked on a leading [ticks]
-    axis, the final State [worlds]); done and info as `envs.batch.batch_step`
-    gives them, [worlds, A].
+    mean_alive: agents alive per world and tick (se_alive: its standard error
+    over worlds); lifetime_little: mean alive / spawns per tick (Little's law);
+    mean_lifetime: the mean of the lives that ended; lives_ended, spawns,
+    deaths_<cause>, kills (dealt by the held cells); food/water_per_agent_tick:
+    points gained per alive agent-tick; forests_left: forests standing at the
+    window's end over those of the fresh map, mean over worlds.
     """
+    pick = lambda x: x[window]
+    alive, spawns, ended, age = map(pick, (sums.alive, sums.spawns, sums.ended, sums.ended_age))
+    held = np.ones(alive.shape, bool) if held is None else np.asarray(held, bool)
+    cells = lambda x: np.where(held, x, 0)
+    per_world = cells(alive).sum(axis=1) / ticks  # [W]
+    worlds = len(per_world)
+    total_alive, total_spawns, total_ended = (int(cells(x).sum()) for x in (alive, spawns, ended))
+    deaths = np.where(held[..., None], pick(sums.deaths), 0).sum(axis=(0, 1))
+    ratio = lambda a, b: float(a / b) if b else float("nan")
+    row = {"mean_alive": float(per_world.mean()),
+           "se_alive": float(per_world.std(ddof=1) / np.sqrt(worlds)) if worlds > 1 else
+           float("nan"),
+           "lifetime_little": ratio(total_alive, total_spawns),
+           "mean_lifetime": ratio(int(cells(age).sum()), total_ended),
+           "lives_ended": total_ended, "spawns": total_spawns,
+           "kills": float(np.where(held[..., None], pick(sums.kills), 0).sum()),
+           "food_per_agent_tick": ratio(float(cells(pick(sums.food)).sum()), total_alive),
+           "water_per_agent_tick": ratio(float(cells(pick(sums.water)).sum()), total_alive),
+           "forests_left": float(np.mean(pick(sums.forests_end) / np.maximum(sums.forests_reset, 1)))}
+    row.update({f"deaths_{c}": int(d) for c, d in zip(CAUSES, deaths)})
+    return row
+
+
+def windows_of(ticks: int, warmup: int) -> dict[str, tuple[int, int]]:
+    """The two settings' tick ranges: fresh [0, ticks), settled [warmup, warmup + ticks)."""
     if ticks < 1 or warmup < 0:
         raise ValueError(f"evaluate: ticks={ticks} must be >= 1 and warmup={warmup} >= 0")
-
-    @jax.jit
-    def run(key):
-        k_reset, k_run = jax.random.split(key)
-        obs, state = batch_reset(k_reset, config, worlds)
-
-        def tick(carry, k):
-            obs, state = carry
-            k_act, k_env = jax.random.split(k)
-            actions = jax.vmap(policy)(jax.random.split(k_act, worlds), obs)
-            obs, state, _, done, info = batch_step(k_env, state, actions, config)
-            return (obs, state), record(done, info)
-
-        (_, state), per_tick = jax.lax.scan(tick, (obs, state),
-                                            jax.random.split(k_run, warmup + ticks))
-        return jax.tree.map(lambda x: x[warmup:], per_tick), state
-
-    return run(jax.random.PRNGKey(seed))
+    return {"fresh": (0, ticks), "settled": (warmup, warmup + ticks)}
 
 
-def evaluate(policy: Callable, config: nj.Config, ticks: int = 1000, worlds: int = 4,
-             seed: int = EVAL_SEED, warmup: int = 0) -> dict[str, float]:
-    """Run `policy(key, obs) -> Actions` (one world) on `worlds` held-out maps.
-
-    Returns the mean lifetime of lives that ended, how many ended, the mean
-    number of agents alive per world and tick, and deaths by cause, counted
-    over `ticks` ticks that follow `warmup` uncounted ones (warmup > 0
-    measures settled worlds instead of fresh maps).
-    """
-
-    def sums(done, info):
-        cause = info["death_cause"]
-        return jnp.stack([done.sum(), jnp.where(done, info["lifetime"], 0).sum(),
-                          info["alive"].sum(), (cause == nj.CAUSE_LAVA).sum(),
-                          (cause == nj.CAUSE_STARVATION).sum(),
-                          (cause == nj.CAUSE_COMBAT).sum()])
-
-    per_tick, _ = play(policy, config, ticks, worlds, sums, seed, warmup)
-    ended, life_sum, alive_sum, lava, starve, combat = np.asarray(per_tick.sum(axis=0))
-    return {"mean_lifetime": float(life_sum / ended) if ended else float("nan"),
-            "lives_ended": int(ended), "mean_alive": float(alive_sum / (ticks * worlds)),
-            "deaths_lava": int(lava), "deaths_starvation": int(starve), "deaths_combat": int(combat)}
+def evaluate(policy: Policy, config: nj.Config, ticks: int = 1000, worlds: int = 4,
+             seed: int = EVAL_SEED, warmup: int = 0) -> dict:
+    """`policy(key, obs) -> Actions` (one world) alone on `worlds` held-out maps:
+    the `summarize` row of the `ticks` ticks that follow `warmup` uncounted ones."""
+    window = windows_of(ticks, warmup)["settled"]
+    sums = play([policy], holders_for_all(worlds, config), config, [window], seed)
+    return summarize(sums, 0, ticks)
 
 
-def evaluate_all(policies: dict[str, Callable], config: nj.Config, ticks: int, worlds: int,
-                 warmup: int = 0) -> dict[str, dict]:
-    return {name: evaluate(fn, config, ticks, worlds, warmup=warmup)
+def evaluate_settings(policy: Policy, config: nj.Config, ticks: int, worlds: int,
+                      seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS) -> dict[str, dict]:
+    """{"fresh": row, "settled": row} of one run of warmup + ticks ticks (the
+    fresh window is the start of the same worlds)."""
+    windows = windows_of(ticks, warmup)
+    sums = play([policy], holders_for_all(worlds, config), config, list(windows.values()), seed)
+    return {name: summarize(sums, i, ticks) for i, name in enumerate(windows)}
+
+
+# --------------------------------------------------------------------- yardsticks
+def scripted_policies() -> dict[str, Callable]:
+    """The scripted yardsticks by name (policies.scripted.SCRIPTED)."""
+    from policies.scripted import SCRIPTED
+    return dict(SCRIPTED)
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/nmmo-jax/yardsticks (default ~/.cache/nmmo-jax/yardsticks)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nmmo-jax" / "yardsticks"
+
+
+def _code_fingerprint() -> str:
+    """A hash of the sources a yardstick row depends on: the game, the batch
+    stepping, the scripted policies and this evaluation."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "nmmo_jax").rglob("*.py")) + [
+        root / "envs" / "batch.py", root / "envs" / "autoreset.py",
+        root / "policies" / "scripted.py", root / "policies" / "navigation.py",
+        root / "train" / "matches.py", Path(__file__).resolve()]
+    digest = hashlib.sha256()
+    for f in files:
+        if f.exists():
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def yardsticks(config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED,
+               warmup: int = SETTLE_TICKS, cache_dir: Path | None = None) -> dict[str, dict]:
+    """{name: {"fresh": row, "settled": row}} for every scripted yardstick,
+    read from `cache_dir` when an identical evaluation (config, seed, ticks,
+    warmup, worlds, code) was cached there, else computed (and cached)."""
+    key = json.dumps({"config": dataclasses.asdict(config), "seed": seed, "ticks": ticks,
+                      "warmup": warmup, "worlds": worlds, "code": _code_fingerprint()},
+                     sort_keys=True)
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+        if path.exists():
+            cached = json.loads(path.read_text())
+            if cached.get("key") == key:
+                return cached["rows"]
+    rows = {name: evaluate_settings(fn, config, ticks, worlds, seed, warmup)
+            for name, fn in scripted_policies().items()}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"key": key, "rows": rows}, indent=1))
+        os.replace(tmp, path)
+    return rows
+
+
+# --------------------------------------------------------------------- trained policies
+def greedy_policy(model, params) -> Policy:
+    """(key, obs [A, ...]) -> Actions: the most likely action of `model`
+    (policies.baseline.ActorCritic) with `params`; the key is unused."""
+    from policies.io import to_actions
+
+    def policy(key: jax.Array, obs: nj.Obs) -> nj.Actions:
+        dist, _ = model.apply(params, obs)
+        return to_actions(dist.mode(), obs)
+
+    return policy
+
+
+def pretrained_path() -> Path:
+    from scripts.replay import pretrained_path as path  # the one place that names it
+    return path()
+
+
+def load_trained(spec: str, num_agents: int | None = None):
+    """(ActorCritic, params, env Config) of a run directory, checkpoint or
+    `pretrained`; with num_agents, the model and config for worlds of that
+    many slots (the parameters do not depend on it). CheckpointError when
+    the checkpoint is missing or unreadable."""
+    from policies.baseline import ActorCritic
+
+    from .checkpoint import CheckpointError, _params_of
+    path = pretrained_path() if spec == "pretrained" else Path(spec)
+    if not path.exists():
+        raise CheckpointError(f"{spec!r}: no such run directory or checkpoint file")
+    _, tc, trainer, params = _params_of(path)
+    model, config = trainer.model, tc.env_config
+    if num_agents is not None and num_agents != config.num_agents:
+        config = config.replace(num_agents=num_agents)
+        model = ActorCritic(config, width=model.width, shared=model.shared,
+                            entity_dim=model.net.entity_dim, navigation=model.navigation)
+    return model, params, config
+
+
+# --------------------------------------------------------------------- report
+def evaluate_trained(policies: dict[str, Policy], config: nj.Config, ticks: int, worlds: int,
+                     seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS,
+                     cache_dir: Path | None = None) -> dict[str, dict]:
+    """`policies` and every yardstick: {name: {"fresh": row, "settled": row}}."""
+    rows = {name: evaluate_settings(fn, config, ticks, worlds, seed, warmup)
             for name, fn in policies.items()}
+    return rows | yardsticks(config, ticks, worlds, seed, warmup, cache_dir)
 
 
-def format_table(results: dict[str, dict], ticks: int, worlds: int, warmup: int = 0) -> str:
-    head = (f"{'policy':<10} {'mean lifetime':>13} {'lives ended':>11} {'mean alive':>10} "
-            f"{'lava':>6} {'starve':>6} {'combat':>6}")
-    after = f" after {warmup} ticks of warmup" if warmup else ""
-    lines = [f"evaluation: {worlds} held-out maps x {ticks} ticks{after}", head, "-" * len(head)]
+def format_table(results: dict[str, dict], ticks: int, worlds: int,
+                 warmup: int = SETTLE_TICKS) -> str:
+    """The printed table of {name: {"fresh": row, "settled": row}}."""
+    f, s = "fresh", "settled"
+    lines = [f"population on {worlds} held-out maps: fresh = ticks 1-{ticks} after reset, "
+             f"settled = ticks {warmup + 1}-{warmup + ticks}",
+             f"{'':<18} {'mean alive (± SE)':^31} {'lifetime, Little':^17} "
+             f"{'mean ended life':^17}",
+             f"{'policy':<18} {f:>15} {s:>15} {f:>8} {s:>8} {f:>8} {s:>8}"]
+    lines.append("-" * len(lines[-1]))
     for name, r in results.items():
-        lines.append(f"{name:<10} {r['mean_lifetime']:>13.1f} {r['lives_ended']:>11d} "
-                     f"{r['mean_alive']:>10.1f} {r['deaths_lava']:>6d} "
-                     f"{r['deaths_starvation']:>6d} {r['deaths_combat']:>6d}")
+        alive = lambda k: f"{r[k]['mean_alive']:.1f} ± {r[k]['se_alive']:.1f}"
+        lines.append(f"{name:<18} {alive(f):>15} {alive(s):>15} "
+                     f"{r[f]['lifetime_little']:>8.0f} {r[s]['lifetime_little']:>8.0f} "
+                     f"{r[f]['mean_lifetime']:>8.1f} {r[s]['mean_lifetime']:>8.1f}")
+    head = (f"{'settled worlds':<18} {'lava':>6} {'starve':>7} {'combat':>7} {'food/ag-t':>10} "
+            f"{'water/ag-t':>10} {'forests left':>12}")
+    lines += ["", head, "-" * len(head)]
+    for name, r in results.items():
+        r = r[s]
+        lines.append(f"{name:<18} {r['deaths_lava']:>6d} {r['deaths_starvation']:>7d} "
+                     f"{r['deaths_combat']:>7d} {r['food_per_agent_tick']:>10.3f} "
+                     f"{r['water_per_agent_tick']:>10.3f} {r['forests_left']:>12.0%}")
     return "\n".join(lines)
 
 
-def run_report(tc: TrainConfig, out: Path, policy: Callable) -> dict:
-    """The end of a run: print the evaluation table and write OUT/eval.json,
-    OUT/lifetime.png and OUT/replay.html of `policy(key, obs) -> Actions` on a
-    held-out map (the evaluation seed). Returns the results {policy: row}."""
+def run_report(tc: TrainConfig, out: Path, policy: Policy, greedy: Policy | None = None,
+               cache_dir: Path | None = None) -> dict:
+    """The end of a run: print the population table and write OUT/eval.json,
+    OUT/population.png and OUT/replay.html of `policy(key, obs) -> Actions`
+    (sampled) on a held-out map. `greedy` (see `greedy_policy`) adds its row.
+    Yardsticks are cached in `cache_dir` (default: `default_cache_dir()`).
+    Returns {name: {"fresh": row, "settled": row}}."""
     from viz import record, write_html
-    from .plot import plot_lifetime
+
+    from .plot import plot_population
     cfg = tc.env_config
-    policies = {"trained": policy, **scripted_policies()}
-    results = evaluate_all(policies, cfg, tc.eval_ticks, tc.eval_worlds)
-    (out / "eval.json").write_text(json.dumps(results, indent=2))
-    print(format_table(results, tc.eval_ticks, tc.eval_worlds))
-    plot_lifetime(out / "metrics.csv", out / "lifetime.png",
-                  {k: results[k]["mean_lifetime"] for k in ("random", "forager")})
+    trained = {"trained": policy} | ({"trained (greedy)": greedy} if greedy else {})
+    results = evaluate_trained(trained, cfg, tc.eval_ticks, tc.eval_worlds, EVAL_SEED,
+                               tc.eval_warmup, cache_dir or default_cache_dir())
+    (out / "eval.json").write_text(json.dumps(
+        {"worlds": tc.eval_worlds, "ticks": tc.eval_ticks, "warmup": tc.eval_warmup,
+         "seed": EVAL_SEED, "policies": results}, indent=2))
+    print(format_table(results, tc.eval_ticks, tc.eval_worlds, tc.eval_warmup))
+    plot_population(out / "metrics.csv", out / "population.png",
+                    {k: v["settled"]["mean_alive"] for k, v in results.items()
+                     if not k.startswith("trained")})
     write_html(record(policy, cfg, ticks=tc.eval_ticks, seed=EVAL_SEED, name=str(out)),
                out / "replay.html")
-    print(f"wrote {out / 'eval.json'}, {out / 'lifetime.png'}, {out / 'metrics.csv'}, "
+    print(f"wrote {out / 'eval.json'}, {out / 'population.png'}, {out / 'metrics.csv'}, "
           f"{out / 'replay.html'}")
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .checkpoint import CheckpointError, load_policy
+    from .checkpoint import CheckpointError
 
-    p = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("checkpoint", help="a run directory, its checkpoints/ folder or a ckpt_*.npz")
-    p.add_argument("--ticks", type=int, default=1000)
-    p.add_argument("--worlds", type=int, default=4)
-    p.add_argument("--warmup", type=int, default=0,
-                   help="ticks played before counting starts (a settled world, not a fresh map)")
+    p = argparse.ArgumentParser(prog="python -m train.evaluate",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("checkpoint", help="a run directory, a ckpt_*.npz, a policy export or "
+                                      "`pretrained`")
+    p.add_argument("--ticks", type=int, default=1000, help="counted ticks of each setting")
+    p.add_argument("--worlds", type=int, default=32, help="held-out maps")
+    p.add_argument("--warmup", type=int, default=SETTLE_TICKS,
+                   help="ticks played before the settled window")
+    p.add_argument("--seed", type=int, default=EVAL_SEED, help="seed of the held-out maps")
     p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
-    p.add_argument("--no-baselines", action="store_true", help="evaluate only the checkpoint")
+    p.add_argument("--no-cache", action="store_true",
+                   help=f"recompute the yardsticks (cache: {default_cache_dir()})")
     args = p.parse_args(argv)
-    if args.ticks < 1 or args.worlds < 1:
-        p.error("--ticks and --worlds must be >= 1")
+    for flag in ("ticks", "worlds"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag}={getattr(args, flag)}: must be >= 1")
     if args.warmup < 0:
-        p.error("--warmup must be >= 0")
+        p.error(f"--warmup={args.warmup}: must be >= 0")
     try:
-        policy, config = load_policy(args.checkpoint)
+        model, params, config = load_trained(args.checkpoint)
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    policies = {"trained": policy}
-    if not args.no_baselines:
-        policies.update(scripted_policies())
-    results = evaluate_all(policies, config, args.ticks, args.worlds, args.warmup)
+    trained = {"trained": model.policy_fn(params), "trained (greedy)": greedy_policy(model, params)}
+    results = evaluate_trained(trained, config, args.ticks, args.worlds, args.seed, args.warmup,
+                               None if args.no_cache else default_cache_dir())
     print(format_table(results, args.ticks, args.worlds, args.warmup))
     if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
+        args.out.write_text(json.dumps({"worlds": args.worlds, "ticks": args.ticks,
+                                        "warmup": args.warmup, "seed": args.seed,
+                                        "policies": results}, indent=2))
     return 0
 
 

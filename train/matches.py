@@ -1,0 +1,205 @@
+"""The match runner: K policies play the same held-out worlds, each holding some populations.
+
+One mechanism for every evaluation: a single policy's evaluation is the K = 1
+match, a tournament pairing is K = 2, a free-for-all K >= 3. Every policy
+computes actions for every slot and each slot keeps the actions of the policy
+that holds its population (docs/rules.md §3.1: slot i belongs to population
+i % P), so a policy with one parameter set per population plays each
+population it holds with that population's parameters.
+
+`play` runs the worlds for the longest window and adds up, per world and
+population, what happened inside each counting window (e.g. fresh = ticks
+[0, 1000), settled = [2000, 3000)); `Sums` holds those totals. The summaries
+(population, Little's-law lifetime, ...) are computed from them in numpy.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import nmmo_jax as nj
+from envs.batch import batch_reset, batch_step
+
+Policy = Callable[[jax.Array, nj.Obs], nj.Actions]  # one world: obs [A, ...] -> Actions [A]
+CAUSES = ("lava", "starvation", "combat")  # deaths columns, nj.CAUSE_* order from 1
+
+
+class Sums(NamedTuple):
+    """Totals over the counted ticks of each window, per world and population.
+
+    Leading axes [N windows, W worlds]; P = num_populations. Counts are summed
+    over ticks (alive: agent-ticks; spawns, ended, deaths: events).
+    alive, spawns, ended, ended_age [N, W, P] int; deaths [N, W, P, 3] int
+    (CAUSES order); kills [N, W, P killer, P victim] f32 (a kill shared by n
+    hitters credits 1/n to each); food, water [N, W, P] f32 (food and water
+    points gained); forests_start, forests_end [N, W] int (forest tiles when
+    the window opens and closes); forests_reset [W] int (forest tiles of the
+    fresh map).
+    """
+
+    alive: np.ndarray
+    spawns: np.ndarray
+    ended: np.ndarray
+    ended_age: np.ndarray
+    deaths: np.ndarray
+    kills: np.ndarray
+    food: np.ndarray
+    water: np.ndarray
+    forests_start: np.ndarray
+    forests_end: np.ndarray
+    forests_reset: np.ndarray
+
+
+def check_windows(windows: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """windows as a tuple of (start, stop) tick ranges, 0 <= start < stop."""
+    windows = tuple((int(a), int(b)) for a, b in windows)
+    if not windows or any(a < 0 or b <= a for a, b in windows):
+        raise ValueError(f"windows={windows}: need one or more (start, stop) with "
+                         "0 <= start < stop (warmup >= 0, ticks >= 1)")
+    return windows
+
+
+def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
+                config: nj.Config) -> dict[str, jnp.ndarray]:
+    """What one tick of one world adds to the totals, per population.
+
+    prev/state: the world before and after the tick; done [A], info as
+    `nj.step` returns them (attack_target [A] int32 = slot attacked, own slot
+    = none; attack_hit [A] bool). Returns alive, spawns, ended, ended_age [P]
+    int32, deaths [P, 3] int32, kills [P, P] f32 (killer, victim), food,
+    water [P] f32.
+    """
+    a, p = config.num_agents, config.num_populations
+    of_pop = jax.nn.one_hot(jnp.arange(a) % p, p, dtype=jnp.int32)  # [A, P]
+    by_pop = lambda x: x.astype(jnp.int32) @ of_pop
+    cause = info["death_cause"]
+    deaths = jnp.stack([by_pop(done & (cause == c)) for c in
+                        (nj.CAUSE_LAVA, nj.CAUSE_STARVATION, nj.CAUSE_COMBAT)], axis=-1)
+    # Kill credit: every hit this tick on a victim of combat, shared among its hitters.
+    slots = jnp.arange(a)
+    hits = (info["attack_hit"][:, None] & (info["attack_target"][:, None] == slots[None, :])
+            & (info["attack_target"] != slots)[:, None])  # [attacker, victim]
+    hits = hits & (done & (cause == nj.CAUSE_COMBAT))[None, :]
+    share = hits / jnp.maximum(hits.sum(axis=0, keepdims=True), 1)
+    of_pop_f = of_pop.astype(jnp.float32)
+    kills = of_pop_f.T @ share.astype(jnp.float32) @ of_pop_f
+    # Food and water gained: the hunting and fishing XP they earn (docs/rules.md §3.3);
+    # newcomers sit out their first tick and their slot's XP was reset by spawning.
+    gained = jnp.where(info["spawned"][:, None], 0, state.agents.xp - prev.agents.xp)
+    per_point = lambda xp, rate: (xp / rate if rate else jnp.zeros_like(xp, jnp.float32))
+    food = per_point(gained[:, nj.HUNTING], config.xp_hunting_per_food).astype(jnp.float32)
+    water = per_point(gained[:, nj.FISHING], config.xp_fishing_per_water).astype(jnp.float32)
+    return {"alive": by_pop(info["alive"]), "spawns": by_pop(info["spawned"]),
+            "ended": by_pop(done), "ended_age": by_pop(jnp.where(done, info["lifetime"], 0)),
+            "deaths": deaths, "kills": kills, "food": food @ of_pop_f, "water": water @ of_pop_f}
+
+
+def forests(state: nj.State) -> jnp.ndarray:
+    """Forest tiles standing, int32 [...] over the leading axes of state.tiles [..., H, W]."""
+    return (state.tiles == nj.FOREST).sum(axis=(-2, -1), dtype=jnp.int32)
+
+
+def cpu_chunk(config: nj.Config, worlds: int) -> int | None:
+    """Worlds stepped together on a CPU (about 128 agent slots keep a step's
+    temporaries in cache; envs/batch.py), None (all at once) elsewhere."""
+    if jax.default_backend() != "cpu":
+        return None
+    chunk = max(1, 128 // config.num_agents)
+    while worlds % chunk:
+        chunk -= 1
+    return chunk
+
+
+def holders_for_all(worlds: int, config: nj.Config) -> np.ndarray:
+    """One policy holding every population of every world: int32 [W, P] of zeros."""
+    return np.zeros((worlds, config.num_populations), np.int32)
+
+
+def play(policies: Sequence[Policy], holders: np.ndarray, config: nj.Config,
+         windows: Sequence[tuple[int, int]], seed: int) -> Sums:
+    """Play len(holders) worlds (maps and spawns from `seed`) for the longest window.
+
+    holders int [W, P]: holders[w, p] is the index in `policies` of the policy
+    that plays population p in world w. windows: (start, stop) ranges of
+    ticks counted (0 = the first step after reset). The key stream does not
+    depend on the windows, so a longer run repeats a shorter one's ticks.
+    """
+    windows = check_windows(windows)
+    holders = np.asarray(holders, np.int32)
+    w_count, p = holders.shape if holders.ndim == 2 else (0, 0)
+    if holders.ndim != 2 or p != config.num_populations or w_count < 1:
+        raise ValueError(f"holders has shape {holders.shape}: expected [worlds >= 1, "
+                         f"num_populations={config.num_populations}]")
+    if holders.min() < 0 or holders.max() >= len(policies):
+        raise ValueError(f"holders name policies outside [0, {len(policies)})")
+    out = _compiled(tuple(policies), config, windows, w_count)(jnp.asarray(holders),
+                                                               jax.random.PRNGKey(seed))
+    return Sums(**jax.tree.map(np.asarray, out))
+
+
+_CACHE: dict = {}
+
+
+def _compiled(policies: tuple, config: nj.Config, windows: tuple, worlds: int):
+    """The jitted match for these policies and shapes (one compilation each)."""
+    cache_key = (policies, config, windows, worlds)
+    if cache_key not in _CACHE:
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        _CACHE[cache_key] = jax.jit(_match_fn(policies, config, windows, worlds))
+    return _CACHE[cache_key]
+
+
+def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int):
+    a, p = config.num_agents, config.num_populations
+    total = max(b for _, b in windows)
+    chunk = cpu_chunk(config, worlds)
+    starts = jnp.asarray([s for s, _ in windows])
+    stops = jnp.asarray([e for _, e in windows])
+
+    def run(holders, key):
+        owner = holders[:, jnp.arange(a) % p]  # [W, A]: the policy playing each slot
+        k_reset, k_run = jax.random.split(key)
+        obs, state = batch_reset(k_reset, config, worlds)
+
+        def act(k, obs):
+            keys = jax.random.split(k, len(policies))
+            chosen = None
+            for i, policy in enumerate(policies):
+                acts = jax.vmap(policy)(jax.random.split(keys[i], worlds), obs)
+                chosen = acts if chosen is None else jax.tree.map(
+                    lambda new, old: jnp.where(owner == i, new, old), acts, chosen)
+            return chosen
+
+        zeros = lambda shape, dtype=jnp.int32: jnp.zeros((len(windows), worlds) + shape, dtype)
+        acc = {"alive": zeros((p,)), "spawns": zeros((p,)), "ended": zeros((p,)),
+               "ended_age": zeros((p,)), "deaths": zeros((p, 3)),
+               "kills": zeros((p, p), jnp.float32), "food": zeros((p,), jnp.float32),
+               "water": zeros((p,), jnp.float32), "forests_start": zeros(()),
+               "forests_end": zeros(())}
+
+        def tick(carry, xs):
+            obs, state, acc = carry
+            t, k = xs
+            k_act, k_env = jax.random.split(k)
+            inside = (t >= starts) & (t < stops)  # [N]
+            opening = jnp.where(t == starts, 1, 0)[:, None] * forests(state)[None, :]
+            new_obs, new_state, _, done, info = batch_step(k_env, state, act(k_act, obs), config,
+                                                              chunk=chunk)
+            counts = jax.vmap(tick_counts, in_axes=(0, 0, 0, 0, None))(
+                state, new_state, done, info, config)
+            mask = lambda x: jnp.where(inside.reshape((-1,) + (1,) * x.ndim), x[None], 0)
+            acc = {k_: acc[k_] + mask(v).astype(acc[k_].dtype) for k_, v in counts.items()} | {
+                "forests_start": acc["forests_start"] + opening,
+                "forests_end": jnp.where((t == stops - 1)[:, None], forests(new_state)[None, :],
+                                         acc["forests_end"])}
+            return (new_obs, new_state, acc), None
+
+        ticks = (jnp.arange(total), jax.random.split(k_run, total))
+        (_, _, acc), _ = jax.lax.scan(tick, (obs, state, acc), ticks)
+        return acc | {"forests_reset": forests(state)}
+
+    return run
