@@ -1,4 +1,4 @@
-"""Game configuration: every number of RULES.md is a field with v1.3's default.
+"""Game configuration: every number of docs/rules.md is a field with v1.3's default.
 
 `Config` is a frozen, hashable dataclass so it can be a static argument of
 `jax.jit`; every array shape in the game comes from it.
@@ -17,9 +17,9 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Config:
-    """Static game parameters (RULES.md numbers; defaults are Neural MMO v1.3)."""
+    """Static game parameters (docs/rules.md numbers; defaults are Neural MMO v1.3)."""
 
-    # World (RULES.md §1)
+    # World (docs/rules.md §1)
     map_size: int = 80
     border: int = 9  # lava rows/cols on each side; the spawn ring sits just inside
     noise_octaves: int = 8
@@ -31,7 +31,7 @@ class Config:
     forest_threshold: float = 0.715
     regrow_prob: float = 0.025  # scrub -> forest per tick
 
-    # Agents (RULES.md §2)
+    # Agents (docs/rules.md §2)
     num_agents: int = 128
     num_populations: int = 8
     spawn_per_tick: int = 1
@@ -42,14 +42,14 @@ class Config:
     combat_start_level: int = 1  # melee, range, mage and defense
     max_level: int = 99
 
-    # Experience (RULES.md §2 table)
+    # Experience (docs/rules.md §2 table)
     xp_constitution_per_damage: int = 20  # dealt and received
     xp_combat_per_damage: int = 40  # style used, per damage dealt
     xp_defense_per_damage: int = 40  # per damage received
     xp_fishing_per_water: int = 10
     xp_hunting_per_food: int = 10
 
-    # Resources (RULES.md §3.3-4)
+    # Resources (docs/rules.md §3.3-4)
     food_decay: int = 1
     water_decay: int = 1
     eat_fraction: float = 0.5  # food gained = floor(eat_fraction * hunting level)
@@ -58,7 +58,7 @@ class Config:
     starve_damage: int = 1
     thirst_damage: int = 1
 
-    # Combat (RULES.md §3.6)
+    # Combat (docs/rules.md §3.6)
     melee_range: int = 1
     range_range: int = 2
     mage_range: int = 3
@@ -70,7 +70,7 @@ class Config:
     damage_level_divisor: float = 99.0
     freeze_ticks: int = 3  # set by a mage hit: cannot move for freeze_ticks - 1 ticks
 
-    # Observation (RULES.md §5)
+    # Observation (docs/rules.md §5)
     vision: int = 7  # window radius: (2 * vision + 1) ** 2 tiles
     max_entities: int = 16
 
@@ -82,7 +82,7 @@ class Config:
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "Config":
-        """The named scale preset (RULES.md §6) with some fields overridden.
+        """The named scale preset (docs/rules.md §6) with some fields overridden.
 
         small: 32x32 map, 16 agents in 4 populations (compiles in seconds, for
         tests); default: v1.3's 80x80 map, 128 agents in 8 populations; large:
@@ -159,9 +159,11 @@ class Config:
             if getattr(self, name) > self.max_level:
                 raise self._bad(name, f"must be a level <= max_level={self.max_level}")
         if self.ring_side < 3:
-            raise self._bad("border", f"leaves no interior on a {self.map_size}x{self.map_size} map")
+            raise self._bad("border", f"leaves no interior on a {self.map_size}x{self.map_size} "
+                            "map")
         if self.window > self.map_size:
-            raise self._bad("vision", f"window {self.window} is larger than the map ({self.map_size})")
+            raise self._bad("vision", f"window {self.window} is larger than the map "
+                            f"({self.map_size})")
         if self.num_agents % self.num_populations:
             raise self._bad("num_populations", f"must divide num_agents={self.num_agents} "
                             "(slot i belongs to population i mod num_populations)")

@@ -1,4 +1,4 @@
-"""reset() and step(): the rule systems composed in the tick order of RULES.md §3."""
+"""reset() and step(): the rule systems composed in the tick order of docs/rules.md §3."""
 from __future__ import annotations
 
 import jax

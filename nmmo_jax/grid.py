@@ -1,7 +1,7 @@
 """The tile grid as an index of agents: occupancy counts, windows, agents in tile order.
 
 These turn "which agents are near me" into work proportional to the window,
-not to the number of agents (DESIGN.md, performance principles).
+not to the number of agents (docs/performance.md, "Design principles").
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Observations and action masks (RULES.md §5).
+"""Observations and action masks (docs/rules.md §5).
 
 The entity list is built from the tile grid, so its cost per observer does
 not grow with the number of agents in the world:

@@ -1,8 +1,9 @@
 """Cheap counter-based randomness for the step: a 32-bit hash of (seed, counter).
 
 `jax.random` (threefry) costs far more on CPU than the rest of a tick for the
-few hundred numbers a world needs (PERF_NOTES.md), so the step hashes its key
-once into a 32-bit seed and draws every number as hash(seed, stream, index).
+few hundred numbers a world needs (docs/performance.md, "Randomness on
+CPU"), so the step hashes its key once into a 32-bit seed and draws every
+number as hash(seed, stream, index).
 Same key, same numbers: the step stays a pure function of its arguments.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 On CPU, `jnp.sort` and `lax.top_k` lower to a generic comparison sort that
 runs row by row; a fixed network of min/max stages is plain vectorised
-elementwise work instead (see PERF_NOTES.md: about 30x faster for our sizes).
+elementwise work instead (docs/performance.md, "Sorting on CPU").
 Sorting along a major axis (`axis=0` with many columns) keeps every stage a
 min/max of whole contiguous rows.
 """

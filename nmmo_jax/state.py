@@ -10,7 +10,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import struct
 
-# Tile types (RULES.md §1).
+# Tile types (docs/rules.md §1).
 LAVA, WATER, GRASS, SCRUB, FOREST, STONE = range(6)
 NUM_TILE_TYPES = 6
 TILE_NAMES = ("lava", "water", "grass", "scrub", "forest", "stone")
@@ -78,7 +78,7 @@ class State:
 
 @struct.dataclass
 class Obs:
-    """Per-slot observation (RULES.md §5); V = 2 * vision + 1, K = max_entities.
+    """Per-slot observation (docs/rules.md §5); V = 2 * vision + 1, K = max_entities.
 
     tiles [A, V, V] int8 tile types (off-map reads as lava);
     tile_agents [A, V, V] int8 living agents per tile (clipped at 127);

@@ -1,4 +1,4 @@
-"""Map generation (RULES.md §1): ridged multifractal simplex noise -> tile types.
+"""Map generation (docs/rules.md §1): ridged multifractal simplex noise -> tile types.
 
 Pure JAX: `generate(key, config)` is jit- and vmap-able over keys.
 """

@@ -1,4 +1,4 @@
-"""Combat (RULES.md §3.6): simultaneous attacks with hit rolls, damage, XP, freeze."""
+"""Combat (docs/rules.md §3.6): simultaneous attacks with hit rolls, damage, XP, freeze."""
 from __future__ import annotations
 
 import jax

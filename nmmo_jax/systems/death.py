@@ -1,4 +1,4 @@
-"""Death (RULES.md §3.7): health <= 0 or standing on lava ends the life this tick."""
+"""Death (docs/rules.md §3.7): health <= 0 or standing on lava ends the life this tick."""
 from __future__ import annotations
 
 import jax.numpy as jnp

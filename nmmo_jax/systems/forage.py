@@ -1,4 +1,4 @@
-"""Decay and forage (RULES.md §3.3): eat from forests, drink next to water."""
+"""Decay and forage (docs/rules.md §3.3): eat from forests, drink next to water."""
 from __future__ import annotations
 
 import jax.numpy as jnp

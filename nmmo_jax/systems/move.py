@@ -1,4 +1,4 @@
-"""Movement (RULES.md §3.5): stay, N, S, E, W; water, stone, the edge and freeze block."""
+"""Movement (docs/rules.md §3.5): stay, N, S, E, W; water, stone, the edge and freeze block."""
 from __future__ import annotations
 
 import jax.numpy as jnp

@@ -1,4 +1,4 @@
-"""Regrowth (RULES.md §3.8): each scrub tile becomes forest with probability regrow_prob."""
+"""Regrowth (docs/rules.md §3.8): each scrub tile becomes forest with probability regrow_prob."""
 from __future__ import annotations
 
 import jax

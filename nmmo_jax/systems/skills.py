@@ -1,4 +1,4 @@
-"""Experience and levels (RULES.md §2): the RuneScape table, capped at 99."""
+"""Experience and levels (docs/rules.md §2): the RuneScape table, capped at 99."""
 from __future__ import annotations
 
 import math
@@ -54,6 +54,6 @@ def start_xp(config: Config) -> jnp.ndarray:
 
 def max_vitals(levels: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
     """(max health, max food, max water) [...] from levels [..., NUM_SKILLS]:
-    the constitution, hunting and fishing levels (RULES.md §2)."""
+    the constitution, hunting and fishing levels (docs/rules.md §2)."""
     return levels[..., CONSTITUTION], levels[..., HUNTING], levels[..., FISHING]
 

@@ -1,4 +1,4 @@
-"""Spawn (RULES.md §3.1): fill up to `spawn_per_tick` empty slots on the ring."""
+"""Spawn (docs/rules.md §3.1): fill up to `spawn_per_tick` empty slots on the ring."""
 from __future__ import annotations
 
 import jax

@@ -1,4 +1,4 @@
-"""Timers (RULES.md §3.2): immunity and freeze count down, time alive counts up."""
+"""Timers (docs/rules.md §3.2): immunity and freeze count down, time alive counts up."""
 from __future__ import annotations
 
 import jax.numpy as jnp

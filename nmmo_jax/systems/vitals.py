@@ -1,4 +1,4 @@
-"""Heal or starve (RULES.md §3.4)."""
+"""Heal or starve (docs/rules.md §3.4)."""
 from __future__ import annotations
 
 import jax.numpy as jnp
