@@ -1,6 +1,7 @@
 """train/evaluate.py and train/matches.py: the population evaluation's numbers."""
 import json
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -63,6 +64,9 @@ def test_tick_counts_credit_a_combat_death_to_its_hitters():
             "alive": jnp.zeros(a, bool).at[0].set(True).at[2].set(True),
             "spawned": jnp.zeros(a, bool), "lifetime": jnp.zeros(a, jnp.int32).at[3].set(17)}
     c = jax.tree.map(np.asarray, tick_counts(state, state, done, info, cfg))
+    chex.assert_shape([c["alive"], c["spawns"], c["ended"], c["food"], c["water"]], (2,))
+    chex.assert_shape(c["deaths"], (2, 3))
+    chex.assert_shape(c["kills"], (2, 2))
     # Slots 0 and 2 (population 0) share the kill of slot 3 (population 1).
     np.testing.assert_allclose(c["kills"], [[0, 1], [0, 0]])
     np.testing.assert_array_equal(c["deaths"], [[0, 0, 0], [0, 0, 1]])
@@ -86,7 +90,10 @@ def test_windows_count_only_their_ticks(small):
         x = getattr(s, field)
         np.testing.assert_array_equal(x[1] - x[0], x[2], err_msg=field)
     alone = play([forager], holders, small, [(40, 50)], seed=5)
-    np.testing.assert_array_equal(alone.alive[0], s.alive[2])
+    # the same ticks whatever the other windows: every window field equal
+    per_window = lambda sums, start: {k: v[start:] for k, v in sums._asdict().items()
+                                      if k != "forests_reset"}
+    chex.assert_trees_all_equal(per_window(s, 2), per_window(alone, 0))
     settled = evaluate_settings(forager, small, ticks=10, worlds=2, seed=5, warmup=40)
     assert settled["settled"]["mean_alive"] == pytest.approx(s.alive[2].sum() / 10 / 2)
     with pytest.raises(ValueError, match="warmup"):
