@@ -1,4 +1,4 @@
-"""Config validation and presets; terrain generation (RULES.md §1)."""
+"""Config validation and presets; terrain generation (docs/rules.md §1)."""
 import jax
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Movement, combat, skills and death (RULES.md §2, §3.5-3.7) on hand-built scenes."""
+"""Movement, combat, skills and death (docs/rules.md §2, §3.5-3.7) on hand-built scenes."""
 import dataclasses
 
 import jax

@@ -1,4 +1,4 @@
-"""Observation and action masks (RULES.md §5) on hand-built scenes."""
+"""Observation and action masks (docs/rules.md §5) on hand-built scenes."""
 import dataclasses
 import importlib
 

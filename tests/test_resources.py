@@ -1,4 +1,4 @@
-"""Decay, forage, heal and starve (RULES.md §3.3-3.4) on hand-built scenes."""
+"""Decay, forage, heal and starve (docs/rules.md §3.3-3.4) on hand-built scenes."""
 import numpy as np
 
 import nmmo_jax as nj

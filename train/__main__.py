@@ -2,7 +2,7 @@ import os
 import sys
 
 # One XLA host device per CPU core, so the worlds can be split over all cores
-# (PERF_NOTES.md: the most consistent way to use both). Set before JAX starts;
+# (docs/performance.md, "Using every core"). Set before JAX starts;
 # it changes nothing on GPU/TPU, and a value given by the user wins.
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -1,4 +1,4 @@
-"""Training-only reward shaping: the game's reward (RULES.md §4) stays as it is.
+"""Training-only reward shaping: the game's reward (docs/rules.md §4) stays as it is.
 
 Under v1.3's individual reward a kill costs the attacker nothing and a hit
 feeds it, so PPO drifts into fighting that shortens everyone's lives.
