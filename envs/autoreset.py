@@ -21,12 +21,16 @@ import nmmo_jax as nj
 RESET_STREAM = 1  # fold_in tag of the key a world reset draws from
 
 
-def check_max_ticks(max_ticks: int | None) -> None:
-    """Raise ValueError unless max_ticks is None or an int >= 1."""
+def check_max_ticks(max_ticks: int | None, config: nj.Config | None = None) -> None:
+    """Raise ValueError unless max_ticks is None or an int in [1, config.max_tick]
+    (past config.max_tick uids would no longer be unique)."""
     if max_ticks is None:
         return
     if not isinstance(max_ticks, int) or isinstance(max_ticks, bool) or max_ticks < 1:
         raise ValueError(f"max_ticks={max_ticks!r}: must be None or an integer >= 1")
+    if config is not None and max_ticks > config.max_tick:
+        raise ValueError(f"max_ticks={max_ticks}: must be <= {config.max_tick}, the last tick "
+                         f"whose uids fit int32 with num_agents={config.num_agents}")
 
 
 def mark_world_end(obs: nj.Obs, state: nj.State, done: jnp.ndarray, info: dict,
@@ -58,7 +62,7 @@ def autoreset_step(key: jax.Array, state: nj.State, actions: nj.Actions, config:
     function is vmapped (then use `envs.batch.batch_step(..., max_ticks=)`,
     which keeps the cond outside the world axis).
     """
-    check_max_ticks(max_ticks)
+    check_max_ticks(max_ticks, config)
     obs, state, reward, done, info = nj.step(key, state, actions, config)
     done, info = mark_world_end(obs, state, done, info, max_ticks)
     obs, state = jax.lax.cond(

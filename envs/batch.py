@@ -62,11 +62,12 @@ def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.
     Returns (obs [W, A, ...], state [W, ...], reward [W, A] f32, done [W, A]
     bool, info) with info as `nmmo_jax.step`'s plus a world axis, and
     always truncated [W, A], world_reset [W] and terminal_obs (see
-    envs.autoreset). With `max_ticks`, a world whose tick reaches max_ticks
-    is replaced by a fresh one (the new maps are generated only on ticks
-    where some world resets); without, the two flags stay False.
+    envs.autoreset). A world whose tick reaches max_ticks is replaced by a
+    fresh one (the new maps are generated only on ticks where some world
+    resets); with max_ticks None the worlds persist up to `config.max_tick`,
+    the last tick whose uids are unique, and are replaced there.
     """
-    check_max_ticks(max_ticks)
+    check_max_ticks(max_ticks, config)
     if state.tick.ndim != 1:
         raise ValueError(f"state.tick has shape {state.tick.shape}: batch_step expects a "
                          "leading world axis (state from batch_reset)")
@@ -92,10 +93,8 @@ def _batch_step(key, state, actions, config, max_ticks, chunk):
     keys = jax.random.split(key, state.tick.shape[0])
     step = lambda k, s, act: nj.step(k, s, act, config)
     obs, state, reward, done, info = _over_worlds(step, chunk, keys, state, actions)
-    done, info = mark_world_end(obs, state, done, info, max_ticks)
-    if max_ticks is None:
-        return obs, state, reward, done, info
-
+    done, info = mark_world_end(obs, state, done, info,
+                                config.max_tick if max_ticks is None else max_ticks)
     world_reset = info["world_reset"]
 
     def reset_some(carry):
@@ -132,7 +131,7 @@ class BatchEnv:
             raise ValueError(f"config={self.config!r}: must be a nmmo_jax.Config")
         if not isinstance(self.num_worlds, int) or self.num_worlds < 1:
             raise ValueError(f"num_worlds={self.num_worlds!r}: must be an integer >= 1")
-        check_max_ticks(self.max_ticks)
+        check_max_ticks(self.max_ticks, self.config)
         _check_chunk(self.chunk, self.num_worlds)
 
     @property

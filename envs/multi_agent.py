@@ -63,8 +63,10 @@ class MultiAgentEnv:
         config = nj.Config() if config is None else config
         if not isinstance(config, nj.Config):
             raise ValueError(f"config={config!r}: must be a nmmo_jax.Config")
-        check_max_ticks(max_ticks)
+        check_max_ticks(max_ticks, config)
         self.config, self.max_ticks = config, max_ticks
+        # None: the world persists up to config.max_tick (the last tick with unique uids)
+        self._limit = config.max_tick if max_ticks is None else max_ticks
         self.num_agents = config.num_agents
         self.agents = [f"agent_{i}" for i in range(config.num_agents)]
         self._agent_set = frozenset(self.agents)
@@ -156,7 +158,7 @@ class MultiAgentEnv:
     def _step_env(self, key, state, actions):
         core_actions = rows_to_actions(self._stack(actions), state.obs.entity_slot)
         obs, world, reward, done, info = nj.step(key, state.world, core_actions, self.config)
-        done, info = mark_world_end(obs, world, done, info, self.max_ticks)
+        done, info = mark_world_end(obs, world, done, info, self._limit)
         return self._outputs(obs, world, reward, done, info)
 
     def step(self, key: jax.Array, state: MultiAgentState, actions: dict,
@@ -174,15 +176,13 @@ class MultiAgentEnv:
 
     @functools.partial(jax.jit, static_argnums=0)
     def _step(self, key, state, actions, reset_state):
-        if self.max_ticks is None or reset_state is not None:
-            obs_dict, stepped, rewards, dones, infos = self._step_env(key, state, actions)
-            if reset_state is None:
-                return obs_dict, stepped, rewards, dones, infos
+        if reset_state is not None:
+            _, stepped, rewards, dones, infos = self._step_env(key, state, actions)
             state = jax.tree.map(lambda new, old: jnp.where(dones["__all__"], new, old),
                                  reset_state, stepped)
             return self.get_obs(state), state, rewards, dones, infos
         core_actions = rows_to_actions(self._stack(actions), state.obs.entity_slot)
-        out = autoreset_step(key, state.world, core_actions, self.config, self.max_ticks)
+        out = autoreset_step(key, state.world, core_actions, self.config, self._limit)
         return self._outputs(*out)
 
     # step is jitted with the env static (as in JaxMARL): equal settings share its compiled code.

@@ -46,6 +46,7 @@ import nmmo_jax as nj
 from viz.draw import render
 
 from . import spaces
+from .autoreset import check_max_ticks
 from .per_agent import AGENT_OBS_FIELDS, rows_to_actions
 
 
@@ -68,6 +69,7 @@ class ParallelEnv(pettingzoo.ParallelEnv):
             raise ValueError(f"config={config!r}: must be a nmmo_jax.Config")
         if not isinstance(max_ticks, int) or isinstance(max_ticks, bool) or max_ticks < 1:
             raise ValueError(f"max_ticks={max_ticks!r}: must be an integer >= 1")
+        check_max_ticks(max_ticks, config)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode={render_mode!r}: must be None or 'rgb_array'")
         if not isinstance(render_scale, int) or render_scale < 1:

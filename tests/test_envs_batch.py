@@ -96,6 +96,19 @@ def test_max_ticks_resets_only_finished_worlds_and_keeps_terminal_obs():
 
 
 @pytest.mark.slow
+def test_persistent_worlds_are_replaced_at_the_last_tick_with_unique_uids():
+    """max_ticks None: a world persists until config.max_tick, where the next
+    spawn's uid would pass int32, and is replaced there."""
+    obs, state = batch_reset(jax.random.PRNGKey(1), SMALL, 2)
+    state = state.replace(tick=jnp.array([SMALL.max_tick - 1, 7], jnp.int32))
+    actions = jit_random_actions(jax.random.PRNGKey(2), obs)
+    _, state2, _, _, info = batch_step(jax.random.PRNGKey(3), state, actions, SMALL)
+    assert info["world_reset"].tolist() == [True, False]
+    assert state2.tick.tolist() == [0, 8]
+    assert int(state2.agents.uid.min()) >= -1  # no uid wrapped negative
+
+
+@pytest.mark.slow
 def test_batch_env_class_matches_functions():
     plain, resetting = BatchEnv(SMALL, num_worlds=4), BatchEnv(SMALL, 4, MAX_TICKS, CHUNK)
     assert hash(resetting) == hash(BatchEnv(SMALL, 4, MAX_TICKS, CHUNK)) != hash(plain)
@@ -115,6 +128,8 @@ def test_batch_env_class_matches_functions():
     (lambda: BatchEnv(SMALL, num_worlds=2, max_ticks=0), "max_ticks"),
     (lambda: BatchEnv(SMALL, num_worlds=4, chunk=3), "chunk"),
     (lambda: BatchEnv("small"), "config"),
+    (lambda: BatchEnv(SMALL, num_worlds=1, max_ticks=SMALL.max_tick + 1), "max_ticks"),
+    (lambda: envs.MultiAgentEnv(SMALL, max_ticks=SMALL.max_tick + 1), "max_ticks"),
 ])
 def test_bad_settings_raise_naming_the_field(call, field):
     with pytest.raises(ValueError, match=field):
