@@ -1,0 +1,133 @@
+"""train/tournament.py, entrants.py, ratings.py: matches between entrants and their ratings."""
+import json
+
+import jax
+import numpy as np
+import pytest
+
+import nmmo_jax as nj
+from policies.scripted import forager
+from tests.conftest import act, jit_step, scene
+from train.entrants import check_fits
+from train.matches import Sums, tick_counts
+from train.ratings import ANCHOR_MU, rate
+from train.tournament import main, match_result, play_match, rotation, schedule
+
+
+@pytest.mark.parametrize("entrants", [1, 2, 3, 4])
+def test_rotation_gives_every_entrant_every_population_equally_often(entrants):
+    holders = rotation(worlds=12, populations=8, entrants=entrants)
+    assert holders.shape == (12, 8)
+    per_population = np.stack([(holders == e).sum(axis=0) for e in range(entrants)])
+    np.testing.assert_array_equal(per_population, 12 // entrants)  # [K, P], all equal
+    per_world = np.stack([(holders == e).sum(axis=1) for e in range(entrants)])
+    assert per_world.max() - per_world.min() <= 1  # each world as even as possible
+    np.testing.assert_array_equal(rotation(2, 8, 2)[0], [0, 1, 0, 1, 0, 1, 0, 1])  # 4/4
+
+
+def test_rotation_refuses_uneven_worlds_and_too_many_entrants():
+    with pytest.raises(ValueError, match="worlds=5"):
+        rotation(worlds=5, populations=8, entrants=2)
+    with pytest.raises(ValueError, match="num_populations"):
+        rotation(worlds=10, populations=4, entrants=5)
+
+
+def test_schedule_is_the_pair_or_round_robin_plus_free_for_all():
+    assert schedule(2) == [(0, 1)]
+    assert schedule(3) == [(0, 1), (0, 2), (1, 2), (0, 1, 2)]
+    with pytest.raises(ValueError, match="two or more"):
+        schedule(1)
+
+
+def test_kill_matrix_credits_the_killers_entrant():
+    """Slot 0 (population 0) kills slot 1 (population 1) with one sure hit; entrant
+    1 holds population 0, entrant 0 population 1."""
+    cfg = nj.Config.small(spawn_per_tick=0, hit_base=1.0)
+    state = scene([{"slot": 0, "pos": (10, 10)}, {"slot": 1, "pos": (10, 11), "health": 1},
+                   {"slot": 2, "pos": (20, 20)}], config=cfg)
+    _, after, _, done, info = jit_step(jax.random.PRNGKey(0), state, act(cfg, target={0: 1}), cfg)
+    assert bool(done[1]) and int(info["death_cause"][1]) == nj.CAUSE_COMBAT
+    counts = jax.tree.map(np.asarray, tick_counts(state, after, done, info, cfg))
+    cell = lambda x: np.asarray(x)[None, None]  # one window, one world
+    sums = Sums(**{k: cell(v) for k, v in counts.items()}, forests_start=cell(0),
+                forests_end=cell(0), forests_reset=np.ones(1))
+    holders = np.array([[1, 0, 1, 0]])
+    result = match_result(sums, holders, ticks=1, names=["victims", "killers"])
+    np.testing.assert_allclose(result["kills"], [[0, 0], [1, 0]])  # [killer][victim]
+    assert result["rows"]["killers"]["kills"] == 1.0
+    assert result["rows"]["victims"]["deaths_combat"] == 1
+    assert result["rows"]["killers"]["share"] == 1.0  # 2 of 2 alive agent-ticks
+
+
+def test_ratings_are_deterministic_for_a_seed_and_anchored():
+    names = ["forager", "a", "b"]
+    games = [([0, 1], [3.0, 1.0]), ([1, 2], [2.0, 1.0]), ([0, 1, 2], [5.0, 4.0, 1.0]),
+             ([0, 2], [2.0, 2.0])]
+    first = rate(names, games, seed=7)
+    assert first == rate(names, games, seed=7)
+    assert first != rate(names, games, seed=8)  # the game order changes the updates
+    r = first["ratings"]
+    assert first["anchor"] == "forager" and r["forager"]["mu"] == ANCHOR_MU
+    assert r["forager"]["mu"] > r["a"]["mu"] > r["b"]["mu"]
+    assert all(0 < x["sigma"] < 25 / 3 for x in r.values())  # every game made them surer
+    assert rate(["a", "b"], [([0, 1], [2.0, 1.0])], seed=0)["anchor"] is None
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_bad_entrant_name_and_missing_checkpoint_are_one_line_errors(capsys, tmp_path):
+    assert "'forgaer'" in one_line_error(capsys, ["forager", "forgaer"])
+    missing = str(tmp_path / "run" / "ckpt_0000001.npz")
+    assert "no such run directory or checkpoint" in one_line_error(capsys, ["forager", missing])
+    assert "no ckpt_*.npz" in one_line_error(capsys, ["forager", str(tmp_path)])
+    assert "--num-agents" in one_line_error(capsys, ["forager", "random", "--num-agents", "16,x"])
+
+
+def test_observation_shape_mismatch_names_the_field():
+    small, default = nj.Config.small(), nj.Config()
+    with pytest.raises(ValueError, match=r"entrant 'run': .*max_entities=16.*max_entities=8"):
+        check_fits("run", default, shared=True, world=small.replace(num_populations=8))
+    with pytest.raises(ValueError, match="vision"):
+        check_fits("run", small.replace(vision=5), shared=True, world=small)
+    with pytest.raises(ValueError, match="num_populations"):
+        check_fits("run", small.replace(num_populations=2), shared=False, world=small)
+    check_fits("run", small.replace(num_populations=2), shared=True, world=small)  # shared fits
+    check_fits("run", small.replace(num_agents=128, map_size=40), shared=False, world=small)
+
+
+@pytest.mark.slow
+def test_pretrained_in_small_worlds_is_refused_naming_the_field(capsys):
+    err = one_line_error(capsys, ["pretrained", "forager", "--preset", "small"])
+    assert "'pretrained'" in err and "max_entities" in err
+
+
+@pytest.mark.slow
+def test_forager_against_itself_holds_half():
+    """Eight worlds of 100 settled ticks: the share of one forager copy stayed within
+    0.1 % of 50 % over seeds 0-5; the tolerance is 2 %."""
+    result = play_match([forager, forager], ["a", "b"], nj.Config.small(), worlds=8,
+                        warmup=50, ticks=100, seed=0)
+    assert result["rows"]["a"]["share"] == pytest.approx(0.5, abs=0.02)
+    assert result["rows"]["a"]["share"] + result["rows"]["b"]["share"] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_forager_against_random_holds_far_more(tmp_path, capsys):
+    out = tmp_path / "t"
+    assert main(["forager", "random", "--preset", "small", "--worlds", "8", "--warmup", "50",
+                 "--ticks", "100", "--seed", "0", "--out", str(out)]) == 0
+    report = json.loads((out / "tournament.json").read_text())
+    assert (out / "tournament.png").stat().st_size > 10_000
+    (match,) = report["caps"]["16"]["matches"]
+    f, r = match["rows"]["forager"], match["rows"]["random"]
+    # Respawns refill random's slots, so its share stays near 40 % while its agents
+    # live a twentieth as long (measured: share 0.58, lifetimes 133 vs 6.5 ticks).
+    assert f["share"] > 0.55 and f["lifetime_little"] > 10 * r["lifetime_little"]
+    ratings = report["caps"]["16"]["ratings"]
+    assert ratings["forager"]["mu"] == ANCHOR_MU > ratings["random"]["mu"]
+    assert "forager vs random" in capsys.readouterr().out
