@@ -122,6 +122,12 @@ def test_yardsticks_are_cached_and_reused(small, tmp_path, monkeypatch):
     cached.write_text(json.dumps(doc))
     again = yardsticks(small, ticks=5, worlds=1, warmup=3, cache_dir=tmp_path)
     assert again["forager"]["fresh"]["mean_alive"] == -1.0
+    shipped = tmp_path / "shipped"  # rows shipped with the code are read first
+    shipped.mkdir()
+    doc["rows"]["forager"]["fresh"]["mean_alive"] = -2.0
+    (shipped / cached.name).write_text(json.dumps(doc))
+    monkeypatch.setattr(ev, "SHIPPED_DIR", shipped)
+    assert yardsticks(small, 5, 1, warmup=3)["forager"]["fresh"]["mean_alive"] == -2.0
     monkeypatch.setattr(ev, "_code_fingerprint", lambda: "code-b")  # the code changed
     other = yardsticks(small, ticks=5, worlds=1, warmup=3, cache_dir=tmp_path)
     assert other["forager"]["fresh"]["mean_alive"] == first["forager"]["fresh"]["mean_alive"]
