@@ -86,6 +86,7 @@ def test_bad_entrant_name_and_missing_checkpoint_are_one_line_errors(capsys, tmp
     assert "no such run directory or checkpoint" in one_line_error(capsys, ["forager", missing])
     assert "no ckpt_*.npz" in one_line_error(capsys, ["forager", str(tmp_path)])
     assert "--num-agents" in one_line_error(capsys, ["forager", "random", "--num-agents", "16,x"])
+    assert "(2, 3)" in one_line_error(capsys, ["forager", "random", "combat", "--worlds", "4"])
 
 
 def test_observation_shape_mismatch_names_the_field():

@@ -118,8 +118,11 @@ def tournament(entrants: Sequence[Entrant], base: nj.Config, caps: Sequence[int]
     """
     names = [e.name for e in entrants]
     matches = schedule(len(entrants))
-    for size in {len(m) for m in matches}:
-        rotation(worlds, base.num_populations, size)  # refuse an uneven rotation up front
+    sizes = sorted({len(m) for m in matches})
+    if worlds < 1 or any(worlds % k for k in sizes):
+        raise ValueError(f"--worlds={worlds}: must be a multiple of every match's entrant "
+                         f"count ({', '.join(map(str, sizes))}) so that the rotation is even")
+    rotation(worlds, base.num_populations, sizes[-1])  # enough populations for the largest
     policies = {}
     for cap in caps:
         world = base.replace(num_agents=int(cap))
