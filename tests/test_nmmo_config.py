@@ -105,3 +105,24 @@ def test_presets_and_edge_values_are_valid():
 def test_reset_refuses_a_world_without_spawns():
     with pytest.raises(ValueError, match="spawn_per_tick=0"):
         nj.reset(jax.random.PRNGKey(0), nj.Config.small(spawn_per_tick=0))
+
+
+def test_presets():
+    c, s, l = nj.Config(), nj.Config.small(), nj.Config.large()
+    assert (c.map_size, c.border, c.num_agents, c.num_populations, c.vision, c.max_entities) == (
+        80, 9, 128, 8, 7, 16)
+    assert c.num_ring_cells == 4 * 61 and c.window == 15
+    assert (s.map_size, s.num_agents, s.num_populations) == (32, 16, 4)
+    assert l.map_size >= 256 and l.num_agents >= 1024 and l.num_populations >= 16
+    assert hash(c) == hash(nj.Config()) and c == nj.Config()
+    assert c.replace(num_agents=64).num_agents == 64
+
+
+@pytest.mark.parametrize("field,value", [
+    ("map_size", 0), ("num_agents", -1), ("border", 39), ("vision", 40), ("max_entities", 0),
+    ("regrow_prob", 1.5), ("hit_base", -0.1), ("num_populations", 0), ("spawn_per_tick", -1),
+    ("melee_damage", (5.0,)), ("water_threshold", 0.9), ("constitution_start_level", 0),
+])
+def test_validation_names_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        nj.Config(**{field: value})
