@@ -118,16 +118,17 @@ def test_yardsticks_are_cached_and_reused(small, tmp_path, monkeypatch):
     assert set(first) == {"random", "forager", "yielding_forager", "careful_forager", "combat"}
     (cached,) = tmp_path.glob("*.json")
     doc = json.loads(cached.read_text())
-    doc["rows"]["forager"]["fresh"]["mean_alive"] = -1.0  # a cache hit returns the file
+    doc["sums"]["forager"]["alive"][0][0][0] += 50  # a cache hit returns the file's sums
     cached.write_text(json.dumps(doc))
     again = yardsticks(small, ticks=5, worlds=1, warmup=3, cache_dir=tmp_path)
-    assert again["forager"]["fresh"]["mean_alive"] == -1.0
-    shipped = tmp_path / "shipped"  # rows shipped with the code are read first
+    assert again["forager"]["fresh"]["mean_alive"] == first["forager"]["fresh"]["mean_alive"] + 10
+    shipped = tmp_path / "shipped"  # sums shipped with the code are read first
     shipped.mkdir()
-    doc["rows"]["forager"]["fresh"]["mean_alive"] = -2.0
+    doc["sums"]["forager"]["alive"][0][0][0] += 50
     (shipped / cached.name).write_text(json.dumps(doc))
     monkeypatch.setattr(ev, "SHIPPED_DIR", shipped)
-    assert yardsticks(small, 5, 1, warmup=3)["forager"]["fresh"]["mean_alive"] == -2.0
+    assert yardsticks(small, 5, 1, warmup=3)["forager"]["fresh"]["mean_alive"] == \
+        first["forager"]["fresh"]["mean_alive"] + 20
     monkeypatch.setattr(ev, "_code_fingerprint", lambda: "code-b")  # the code changed
     other = yardsticks(small, ticks=5, worlds=1, warmup=3, cache_dir=tmp_path)
     assert other["forager"]["fresh"]["mean_alive"] == first["forager"]["fresh"]["mean_alive"]

@@ -91,13 +91,23 @@ def evaluate(policy: Policy, config: nj.Config, ticks: int = 1000, worlds: int =
     return summarize(sums, 0, ticks)
 
 
+def settings_sums(policy: Policy, config: nj.Config, ticks: int, worlds: int,
+                  seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS) -> Sums:
+    """The Sums of one run of warmup + ticks ticks, windows fresh then settled."""
+    windows = list(windows_of(ticks, warmup).values())
+    return play([policy], holders_for_all(worlds, config), config, windows, seed)
+
+
+def settings_rows(sums: Sums, ticks: int) -> dict[str, dict]:
+    """{"fresh": row, "settled": row} of `settings_sums`' result."""
+    return {name: summarize(sums, i, ticks) for i, name in enumerate(("fresh", "settled"))}
+
+
 def evaluate_settings(policy: Policy, config: nj.Config, ticks: int, worlds: int,
                       seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS) -> dict[str, dict]:
     """{"fresh": row, "settled": row} of one run of warmup + ticks ticks (the
     fresh window is the start of the same worlds)."""
-    windows = windows_of(ticks, warmup)
-    sums = play([policy], holders_for_all(worlds, config), config, list(windows.values()), seed)
-    return {name: summarize(sums, i, ticks) for i, name in enumerate(windows)}
+    return settings_rows(settings_sums(policy, config, ticks, worlds, seed, warmup), ticks)
 
 
 # --------------------------------------------------------------------- yardsticks
@@ -120,13 +130,14 @@ def default_cache_dir() -> Path:
 
 
 def _code_fingerprint() -> str:
-    """A hash of the sources a yardstick row depends on: the game, the batch
-    stepping, the scripted policies and this evaluation."""
+    """A hash of the sources a yardstick's Sums depend on: the game, the batch
+    stepping, the scripted policies and the match runner (not the summaries,
+    which are recomputed from the Sums)."""
     root = Path(__file__).resolve().parent.parent
     files = sorted((root / "nmmo_jax").rglob("*.py")) + [
         root / "envs" / "batch.py", root / "envs" / "autoreset.py",
         root / "policies" / "scripted.py", root / "policies" / "navigation.py",
-        root / "train" / "matches.py", Path(__file__).resolve()]
+        root / "train" / "matches.py"]
     digest = hashlib.sha256()
     for f in files:
         if f.exists():
@@ -136,29 +147,38 @@ def _code_fingerprint() -> str:
 
 def yardsticks(config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED,
                warmup: int = SETTLE_TICKS, cache_dir: Path | None = None) -> dict[str, dict]:
-    """{name: {"fresh": row, "settled": row}} for every scripted yardstick,
-    read from SHIPPED_DIR or `cache_dir` when an identical evaluation (config,
-    seed, ticks, warmup, worlds, code) was stored there, else computed (and
-    stored in `cache_dir`)."""
+    """{name: {"fresh": row, "settled": row}} for every scripted yardstick.
+
+    Each yardstick's Sums are read from SHIPPED_DIR or `cache_dir` when an
+    identical evaluation (config, seed, ticks, warmup, worlds, code) was
+    stored there, else played (and stored in `cache_dir`); the rows are
+    computed from them."""
     key = json.dumps({"config": dataclasses.asdict(config), "seed": seed, "ticks": ticks,
                       "warmup": warmup, "worlds": worlds, "code": _code_fingerprint()},
                      sort_keys=True)
     file_name = f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+    stored = None
     for folder in (SHIPPED_DIR, cache_dir):
         found = Path(folder) / file_name if folder is not None else None
         if found is not None and found.exists():
-            cached = json.loads(found.read_text())
-            if cached.get("key") == key:
-                return cached["rows"]
-    path = Path(cache_dir) / file_name if cache_dir is not None else None
-    rows = {name: evaluate_settings(fn, config, ticks, worlds, seed, warmup)
-            for name, fn in scripted_policies().items()}
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": key, "rows": rows}, indent=1))
-        os.replace(tmp, path)
-    return rows
+            doc = json.loads(found.read_text())
+            if doc.get("key") == key:
+                stored = {name: Sums(**{f: np.asarray(v) for f, v in fields.items()})
+                          for name, fields in doc["sums"].items()}
+                break
+    if stored is None:
+        stored = {name: settings_sums(fn, config, ticks, worlds, seed, warmup)
+                  for name, fn in scripted_policies().items()}
+        if cache_dir is not None:
+            path = Path(cache_dir) / file_name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            doc = {"key": key, "sums": {name: {f: np.asarray(v).tolist()
+                                               for f, v in sums._asdict().items()}
+                                        for name, sums in stored.items()}}
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(doc))
+            os.replace(tmp, path)
+    return {name: settings_rows(sums, ticks) for name, sums in stored.items()}
 
 
 # --------------------------------------------------------------------- trained policies
