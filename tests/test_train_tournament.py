@@ -1,4 +1,4 @@
-"""train/tournament.py, entrants.py, ratings.py: matches between entrants and their ratings."""
+"""train/tournament.py: matches between entrants, their tables and the command line."""
 import json
 
 import jax
@@ -8,9 +8,8 @@ import pytest
 import nmmo_jax as nj
 from policies.scripted import forager
 from tests.conftest import act, jit_step, scene
-from train.entrants import check_fits
 from train.matches import Sums, tick_counts
-from train.ratings import ANCHOR_MU, rate
+from train.ratings import ANCHOR_MU
 from train.tournament import main, match_result, play_match, rotation, schedule
 
 
@@ -59,20 +58,6 @@ def test_kill_matrix_credits_the_killers_entrant():
     assert result["rows"]["killers"]["share"] == 1.0  # 2 of 2 alive agent-ticks
 
 
-def test_ratings_are_deterministic_for_a_seed_and_anchored():
-    names = ["forager", "a", "b"]
-    games = [([0, 1], [3.0, 1.0]), ([1, 2], [2.0, 1.0]), ([0, 1, 2], [5.0, 4.0, 1.0]),
-             ([0, 2], [2.0, 2.0])]
-    first = rate(names, games, seed=7)
-    assert first == rate(names, games, seed=7)
-    assert first != rate(names, games, seed=8)  # the game order changes the updates
-    r = first["ratings"]
-    assert first["anchor"] == "forager" and r["forager"]["mu"] == ANCHOR_MU
-    assert r["forager"]["mu"] > r["a"]["mu"] > r["b"]["mu"]
-    assert all(0 < x["sigma"] < 25 / 3 for x in r.values())  # every game made them surer
-    assert rate(["a", "b"], [([0, 1], [2.0, 1.0])], seed=0)["anchor"] is None
-
-
 def one_line_error(capsys, argv: list[str]) -> str:
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -87,18 +72,6 @@ def test_bad_entrant_name_and_missing_checkpoint_are_one_line_errors(capsys, tmp
     assert "no ckpt_*.npz" in one_line_error(capsys, ["forager", str(tmp_path)])
     assert "--num-agents" in one_line_error(capsys, ["forager", "random", "--num-agents", "16,x"])
     assert "(2, 3)" in one_line_error(capsys, ["forager", "random", "combat", "--worlds", "4"])
-
-
-def test_observation_shape_mismatch_names_the_field():
-    small, default = nj.Config.small(), nj.Config()
-    with pytest.raises(ValueError, match=r"entrant 'run': .*max_entities=16.*max_entities=8"):
-        check_fits("run", default, shared=True, world=small.replace(num_populations=8))
-    with pytest.raises(ValueError, match="vision"):
-        check_fits("run", small.replace(vision=5), shared=True, world=small)
-    with pytest.raises(ValueError, match="num_populations"):
-        check_fits("run", small.replace(num_populations=2), shared=False, world=small)
-    check_fits("run", small.replace(num_populations=2), shared=True, world=small)  # shared fits
-    check_fits("run", small.replace(num_agents=128, map_size=40), shared=False, world=small)
 
 
 @pytest.mark.slow
