@@ -1,5 +1,5 @@
-"""train.cluster: PPO on a local 2-server Ray cluster survives a killed server, logs like the
-single-process run and writes checkpoints in its format; the flags and the CLI dispatch."""
+"""train.cluster: PPO on a local 2-server Ray cluster survives a killed server, runs in the
+run loop of the single-process run (its logs and checkpoints); the flags and the CLI dispatch."""
 import csv
 import os
 import signal
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nmmo_jax as nj
-from train import checkpoint
+from train import checkpoint, loop
 from train.cli import main
 from train.config import TrainConfig, differences
 from train.ppo import masked_mean
@@ -18,16 +18,20 @@ TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, num_minibatches=
                    minutes=0.0, width=16, eval_ticks=30, eval_worlds=1, ray_workers=2)
 
 
-def test_run_survives_a_killed_server(ray_cluster, tmp_path, capsys):
-    from train.cluster import run_cluster
-    killed = []
+@pytest.mark.slow
+def test_run_survives_a_killed_server(ray_cluster, tmp_path, capsys, monkeypatch):
+    from train.cluster import Cluster
+    killed, update = [], Cluster.update
 
-    def kill_server_1(update, cluster):
-        if update == 1:
-            killed.append(cluster.step(method="pid")[1])
+    def update_then_kill_server_1(self, *args):
+        out = update(self, *args)
+        if not killed:  # after the first update
+            killed.append(self.step(method="pid")[1])
             os.kill(killed[0], signal.SIGKILL)
+        return out
 
-    summary = run_cluster(TINY, tmp_path, evaluate=False, on_update=kill_server_1)
+    monkeypatch.setattr(Cluster, "update", update_then_kill_server_1)
+    summary = loop.run(TINY, tmp_path, evaluate=False)
     err = capsys.readouterr().err
     assert killed and summary["update"] == 4 and not summary["interrupted"]
     assert summary["restarts"] == 1
@@ -56,7 +60,7 @@ def test_run_survives_a_killed_server(ray_cluster, tmp_path, capsys):
 
     # --resume on the cluster continues from update 4 and appends to the log
     more = TINY.replace(total_steps=6 * TINY.steps_per_update)
-    summary = run_cluster(more, tmp_path, resume=True, evaluate=False)
+    summary = loop.run(more, tmp_path, resume=True, evaluate=False)
     assert "resuming" in capsys.readouterr().err and summary["update"] == 6
     rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
     assert [int(r["update"]) for r in rows] == [2, 4, 6]
@@ -92,16 +96,17 @@ def test_ray_flags_are_validated():
     assert differences(TINY.to_dict(), TINY.replace(ray_workers=0, ray_address="h:6379")) == []
 
 
-def test_cli_hands_ray_runs_to_the_cluster(monkeypatch, tmp_path):
+def test_cli_hands_ray_runs_to_the_cluster(monkeypatch, tmp_path, capsys):
     import train.cluster
     seen = []
 
-    def fake_run_cluster(tc, out, resume=False, evaluate=True):
-        seen.append((tc.ray_workers, tc.ray_address, out, resume, evaluate))
-        return {"interrupted": False}
+    def fake_ray_trainer(tc, runner, log):
+        seen.append((tc.ray_workers, tc.ray_address, runner))
+        raise loop.RunError("no cluster here")
 
-    monkeypatch.setattr(train.cluster, "run_cluster", fake_run_cluster)
-    base = ["--preset", "small", "--num-worlds", "2", "--out", str(tmp_path), "--no-eval"]
-    assert main(base + ["--ray-workers", "2"]) == 0
-    assert main(base + ["--ray-address", "head:6379"]) == 0
-    assert seen == [(2, "", tmp_path, False, False), (0, "head:6379", tmp_path, False, False)]
+    monkeypatch.setattr(train.cluster, "ray_trainer", fake_ray_trainer)
+    base = ["--preset", "small", "--num-worlds", "2", "--no-eval"]
+    assert main(base + ["--ray-workers", "2", "--out", str(tmp_path / "a")]) == 2
+    assert main(base + ["--ray-address", "head:6379", "--out", str(tmp_path / "b")]) == 2
+    assert seen == [(2, "", None), (0, "head:6379", None)]
+    assert "error: no cluster here" in capsys.readouterr().err

@@ -1,14 +1,22 @@
-"""A few PPO updates on the small preset: metrics, checkpoints, exact resume, errors."""
+"""A few PPO updates on the small preset: metrics, checkpoints, exact resume, errors, and
+how a run stops: budget, divergence, signals, failed checkpoint writes."""
 import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from train import checkpoint
-from train.cli import main, run
+from train import checkpoint, loop
+from train.cli import main
 from train.config import TrainConfig
+from train.loop import run
 from train.ppo import make_trainer, ppo_loss
 
 TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, num_minibatches=2, epochs=1,
@@ -18,6 +26,33 @@ TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, num_minibatches=
 
 def leaves(path):
     return checkpoint.read(path)[1]
+
+
+def flags(tc: TrainConfig) -> list[str]:
+    """The command line of a config."""
+    out = []
+    for name, value in tc.to_dict().items():
+        flag = "--" + name.replace("_", "-")
+        out += [flag if value else "--no-" + flag[2:]] if isinstance(value, bool) else [flag, str(value)]
+    return out
+
+
+def rows(out) -> list[int]:
+    return [int(r["update"]) for r in csv.DictReader(open(out / "metrics.csv"))]
+
+
+def names(out) -> list[str]:
+    folder = out / "checkpoints"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def copy_run(full_run, tmp_path, drop=()):
+    """A copy of the full run's directory without the checkpoints of updates `drop`."""
+    dst = tmp_path / "run"
+    shutil.copytree(full_run[0], dst)
+    for u in drop:
+        (dst / "checkpoints" / f"ckpt_{u:07d}.npz").unlink()
+    return dst
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +103,12 @@ def test_corrupt_or_missing_checkpoint(full_run, tmp_path):
         checkpoint.load_policy(bad)
     with pytest.raises(checkpoint.CheckpointError, match="does not exist"):
         checkpoint.load_policy(tmp_path / "nowhere")
-    with pytest.raises(checkpoint.CheckpointError, match="no checkpoint"):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(checkpoint.CheckpointError, match="no ckpt_.*checkpoint in"):
         run(TINY, tmp_path / "empty", resume=True, evaluate=False)
 
 
+@pytest.mark.slow  # compiles its own programs
 def test_load_policy_runs(full_run):
     import nmmo_jax as nj
     out, _ = full_run
@@ -82,6 +119,7 @@ def test_load_policy_runs(full_run):
     assert actions.move.shape == (config.num_agents,)
 
 
+@pytest.mark.slow  # compiles its own programs
 def test_masked_loss_ignores_empty_slots():
     trainer = make_trainer(TINY)
     runner = trainer.init(jax.random.PRNGKey(0))
@@ -128,6 +166,7 @@ def test_run_ends_with_evaluation_plot_and_replay(tmp_path, monkeypatch):
     assert page.startswith("<!DOCTYPE html>") and "http://" not in page and "https://" not in page
 
 
+@pytest.mark.slow  # compiles its own programs
 def test_policy_export_is_small_and_acts_like_the_run(full_run, tmp_path):
     import nmmo_jax as nj
     out, _ = full_run
@@ -142,19 +181,20 @@ def test_policy_export_is_small_and_acts_like_the_run(full_run, tmp_path):
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
         assert np.array_equal(x, y)
     with pytest.raises(checkpoint.CheckpointError, match="policy export"):
-        checkpoint.restore(small, None, TINY)
+        checkpoint.restore(checkpoint.load(small), None, TINY)
 
 
 def test_only_the_newest_checkpoints_are_kept(full_run, tmp_path):
     out, _ = full_run
     header, arrays = checkpoint.read(checkpoint.latest(out))
-    runner = checkpoint.restore(checkpoint.latest(out), jax.eval_shape(
+    runner = checkpoint.restore(checkpoint.load(out), jax.eval_shape(
         make_trainer(TINY).init, jax.random.PRNGKey(0)), TINY)[0]
     for u in (1, 2, 3, 4):
         checkpoint.save(tmp_path, runner.replace(update=jnp.int32(u)), TINY, keep=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt_0000003.npz", "ckpt_0000004.npz"]
 
 
+@pytest.mark.slow  # compiles its own programs
 def test_shipped_pretrained_policy_loads():
     import nmmo_jax as nj
     from scripts.replay import pretrained_path
@@ -166,6 +206,7 @@ def test_shipped_pretrained_policy_loads():
     assert bool(jnp.all(jnp.take_along_axis(obs.move_mask, actions.move[:, None], 1)))
 
 
+@pytest.mark.slow  # compiles its own programs
 def test_worlds_are_replaced_at_max_ticks_and_resets_are_not_deaths():
     tc = TINY.replace(max_ticks=5)  # rollouts of 8 ticks: every update crosses a reset
     trainer = make_trainer(tc)
@@ -202,3 +243,149 @@ def test_a_field_newer_than_the_checkpoint_counts_as_its_default():
     assert differences(saved, TINY) == []
     assert differences(saved, TINY.replace(lr_decay_steps=5)) == [
         "lr_decay_steps: checkpoint has 0, this run has 5"]
+
+
+def after_chunk(monkeypatch, act):
+    """Make loop.Local.chunk call act(backend, n) after its n-th chunk (n from 1)."""
+    real, calls = loop.Local.chunk, []
+
+    def chunk(self):
+        m = real(self)
+        calls.append(1)
+        act(self, len(calls))
+        return m
+
+    monkeypatch.setattr(loop.Local, "chunk", chunk)
+
+
+def test_a_diverging_run_stops_and_keeps_its_good_checkpoints(tmp_path, monkeypatch, capsys):
+    def poison(backend, n):  # from the second chunk on, the parameters are NaN
+        if n >= 2:
+            backend._runner = backend._runner.replace(
+                params=jax.tree.map(lambda x: x * np.nan, backend._runner.params))
+
+    after_chunk(monkeypatch, poison)
+    out = tmp_path / "run"
+    tc = TINY.replace(total_steps=4 * TINY.total_steps)
+    assert main(flags(tc) + ["--out", str(out), "--no-eval"]) == 1
+    err = capsys.readouterr().err
+    assert "training diverged at update 4 (non-finite parameters in ['params']" in err
+    assert "keeping the checkpoint of update 2" in err
+    assert names(out) == ["ckpt_0000002.npz"]
+    header, arrays = checkpoint.read(out)
+    assert header["update"] == 2 and all(np.isfinite(a).all() for a in arrays
+                                         if np.issubdtype(a.dtype, np.floating))
+
+
+def test_cli_resume_takes_the_run_budget_and_repeated_flags(full_run, tmp_path):
+    out = copy_run(full_run, tmp_path, drop=[4])
+    # flags repeated as given at the start; the budget (4 updates) is the run's own
+    assert main(["--resume", str(out), "--preset", "small", "--num-worlds", "2", "--no-eval"]) == 0
+    assert names(out) == ["ckpt_0000002.npz", "ckpt_0000004.npz"]
+    assert checkpoint.read(out)[0]["train_config"] == TINY.to_dict()
+
+
+def test_metrics_have_each_update_once_after_kill_and_resume(full_run, tmp_path):
+    out = copy_run(full_run, tmp_path, drop=[4])  # killed after logging update 4, before saving it
+    assert rows(out) == [2, 4]
+    summary = run(TINY, out, resume=True, evaluate=False)
+    assert summary["update"] == 4 and rows(out) == [2, 4]
+
+
+def test_resume_falls_back_past_a_corrupt_newest_checkpoint(full_run, tmp_path, capsys):
+    out = copy_run(full_run, tmp_path)
+    newest = out / "checkpoints" / "ckpt_0000004.npz"
+    newest.write_bytes(b"garbage, not a zip")
+    assert checkpoint.read(out)[0]["update"] == 2
+    assert "ckpt_0000004.npz' is not a checkpoint" in capsys.readouterr().err
+    policy, _ = checkpoint.load_policy(out)  # the note is given once per process
+    assert callable(policy) and capsys.readouterr().err == ""
+    summary = run(TINY, out, resume=True, evaluate=False)
+    err = capsys.readouterr().err
+    assert "renamed ckpt_0000004.npz.corrupt" in err and "resuming" in err
+    assert summary["update"] == 4 and rows(out) == [2, 4]
+    assert names(out) == ["ckpt_0000002.npz", "ckpt_0000004.npz", "ckpt_0000004.npz.corrupt"]
+    for x, y in zip(leaves(full_run[0] / "checkpoints" / "ckpt_0000004.npz"), leaves(newest)):
+        assert np.array_equal(x, y)  # the same run as the uninterrupted one
+
+
+def test_ctrl_c_finishes_the_chunk_logs_it_and_saves(tmp_path, monkeypatch):
+    after_chunk(monkeypatch, lambda b, n: n == 2 and os.kill(os.getpid(), signal.SIGINT))
+    out, before = tmp_path / "run", signal.getsignal(signal.SIGINT)
+    summary = run(TINY.replace(total_steps=4 * TINY.total_steps, checkpoint_every=3), out,
+                  evaluate=False)
+    assert summary["interrupted"] == "SIGINT" and summary["update"] == 4
+    assert rows(out) == [2, 4] and names(out) == ["ckpt_0000004.npz"]
+    assert signal.getsignal(signal.SIGINT) is before  # the handlers are restored
+
+
+@pytest.mark.parametrize("when, saved", [(1, []), (2, ["ckpt_0000002.npz"])])
+def test_ctrl_c_in_the_first_chunk_or_twice_quits_without_traceback(tmp_path, monkeypatch,
+                                                                   capsys, when, saved):
+    def interrupt(backend, n):
+        if n == when:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    after_chunk(monkeypatch, interrupt)
+    out = tmp_path / "run"
+    tc = TINY.replace(total_steps=4 * TINY.total_steps)
+    assert main(flags(tc) + ["--out", str(out), "--no-eval"]) == 130
+    err = capsys.readouterr().err
+    assert "SIGINT: stopped at once" in err and "Traceback" not in err
+    assert names(out) == saved
+
+
+def test_a_failed_checkpoint_write_warns_and_is_retried(tmp_path, monkeypatch, capsys):
+    real, calls = checkpoint._write, []
+
+    def full_disk_once(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real(*args)
+
+    monkeypatch.setattr(checkpoint, "_write", full_disk_once)
+    summary = run(TINY, tmp_path / "run", evaluate=False)
+    assert "the checkpoint of update 2 could not be written" in capsys.readouterr().err
+    assert (summary["failed"], summary["written"]) == (1, 1)
+    assert names(tmp_path / "run") == ["ckpt_0000004.npz"]
+
+
+def test_no_checkpoint_written_exits_nonzero(tmp_path, monkeypatch, capsys):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "_write", full_disk)
+    out = tmp_path / "run"
+    assert main(flags(TINY) + ["--out", str(out), "--no-eval"]) == 1
+    assert f"error: no checkpoint could be written in {out / 'checkpoints'}" in \
+        capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    tc = TINY.replace(total_steps=10 ** 9, checkpoint_every=1000)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-m", "train", *flags(tc), "--out", str(out),
+                             "--no-eval"], cwd=root, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 900  # a hung run fails instead of blocking the suite
+    while not ((out / "metrics.csv").exists() and rows(out)):
+        assert proc.poll() is None and time.time() < deadline, proc.stderr.read()
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "SIGTERM: finishing this chunk" in err and "Traceback" not in err
+    assert checkpoint.read(out)[0]["update"] == rows(out)[-1]
+
+
+def test_progress_bar_ends_where_the_budget_stops_the_run():
+    tc = TINY.replace(total_steps=10 ** 9, minutes=1.0)
+    chunk = tc.updates_per_chunk * tc.steps_per_update
+    # 30 s spent, chunks of 10 s: three more chunks start before the minute is up
+    assert loop.expected_stop(tc, 5 * chunk, 30.0, 10.0) == 8 * chunk
+    assert loop.expected_stop(tc, 5 * chunk, 61.0, 10.0) == 5 * chunk
+    assert loop.expected_stop(tc.replace(total_steps=6 * chunk), 5 * chunk, 30.0, 10.0) == 6 * chunk
+    assert loop.expected_stop(tc.replace(minutes=0.0), 0, 30.0, 10.0) == 10 ** 9

@@ -3,17 +3,22 @@
 A checkpoint is one `.npz` file (no pickles): the leaves of the Runner pytree
 plus a JSON header with the TrainConfig, the update count and the leaf
 shapes. It is written to a temporary file, flushed to disk and renamed, so a
-crash mid-write never leaves a corrupt checkpoint under the final name.
+crash mid-write never leaves a corrupt checkpoint under the final name. A run
+directory whose newest checkpoint is unreadable anyway (a damaged disk, a
+copy cut short) is read from its newest valid one, with a note on stderr.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import tempfile
+import struct
+import sys
+import uuid
 import zipfile
+import zlib
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import numpy as np
@@ -25,17 +30,49 @@ from .config import TrainConfig, differences
 FORMAT = 1
 KEEP = 3  # run checkpoints kept per run directory
 _NAME = re.compile(r"ckpt_(\d+)\.npz$")
+_TMP = ".tmp_ckpt_"  # prefix of files being written
+_ZIP_MAGIC = b"PK\x03\x04"
+# What reading a damaged zip of arrays can raise.
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, NotImplementedError,
+               zipfile.BadZipFile, zlib.error, struct.error)
+_noted: set[Path] = set()  # skipped files already reported by this process
 
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, corrupt or does not fit this run."""
 
 
+class Loaded(NamedTuple):
+    """A checkpoint read from disk."""
+
+    path: Path
+    header: dict
+    leaves: list[np.ndarray]
+
+
+def nonfinite(tree: Any) -> list[str]:
+    """Key paths of the floating-point leaves of `tree` holding NaN or infinity."""
+    out = []
+    for key, leaf in jax.tree_util.tree_leaves_with_path(tree):
+        x = np.asarray(leaf)
+        if np.issubdtype(x.dtype, np.inexact) and not np.isfinite(x).all():
+            out.append(jax.tree_util.keystr(key))
+    return out
+
+
 def save(directory: str | os.PathLike, runner, tc: TrainConfig, extra: dict | None = None,
          keep: int = KEEP) -> Path:
     """Write `directory/ckpt_<update>.npz` atomically and return its path; only the
-    newest `keep` checkpoints stay (each holds every world, a few MB)."""
+    newest `keep` checkpoints stay (each holds every world, a few MB).
+
+    CheckpointError, writing nothing, if a float leaf is not finite (a diverged
+    run must not replace good checkpoints); OSError if the file cannot be written.
+    """
     directory = Path(directory)
+    bad = nonfinite(runner)
+    if bad:
+        raise CheckpointError(f"refusing to write a checkpoint with non-finite values in "
+                              f"{', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}")
     leaves = [np.asarray(x) for x in jax.tree.leaves(runner)]
     update = int(runner.update)
     header = {"format": FORMAT, "kind": "run", "train_config": tc.to_dict(), "update": update,
@@ -47,10 +84,12 @@ def save(directory: str | os.PathLike, runner, tc: TrainConfig, extra: dict | No
 
 
 def _write(path: Path, header: dict, leaves: list[np.ndarray]) -> Path:
-    """Write header and leaves to a temporary file, flush it to disk, rename it to path."""
+    """Write header and leaves to a temporary file, flush it to disk, rename it to path.
+    The file gets the permissions of any new file here (0666 less the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_ckpt_", suffix=".npz")
+    tmp = path.parent / f"{_TMP}{uuid.uuid4().hex}.npz"
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, header=np.asarray(json.dumps(header)),
                      **{f"leaf_{i}": x for i, x in enumerate(leaves)})
@@ -58,9 +97,19 @@ def _write(path: Path, header: dict, leaves: list[np.ndarray]) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def clean(directory: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that writes killed midway left in directory;
+    returns their paths."""
+    directory = Path(directory)
+    found = sorted(directory.glob(_TMP + "*")) if directory.is_dir() else []
+    for p in found:
+        p.unlink(missing_ok=True)
+    return found
 
 
 def _checkpoints(directory: Path) -> list[Path]:
@@ -70,36 +119,32 @@ def _checkpoints(directory: Path) -> list[Path]:
     return [p for _, p in found]
 
 
+def _folder(directory: Path) -> Path:
+    """The folder holding the checkpoints of a run directory (or of a checkpoints/ folder)."""
+    return directory / "checkpoints" if (directory / "checkpoints").is_dir() else directory
+
+
 def latest(directory: str | os.PathLike) -> Path | None:
     """The newest `ckpt_*.npz` in directory (or its checkpoints/ folder), or None."""
-    directory = Path(directory)
-    if (directory / "checkpoints").is_dir():
-        directory = directory / "checkpoints"
-    found = _checkpoints(directory)
+    found = _checkpoints(_folder(Path(directory)))
     return found[-1] if found else None
 
 
-def resolve(path: str | os.PathLike) -> Path:
-    """A checkpoint file from a file path, a run directory or a checkpoints/ folder."""
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint path {str(path)!r} does not exist")
-    if path.is_dir():
-        found = latest(path)
-        if found is None:
-            raise CheckpointError(f"no ckpt_*.npz checkpoint in {str(path)!r}")
-        return found
-    return path
-
-
-def read(path: str | os.PathLike) -> tuple[dict, list[np.ndarray]]:
-    """(header, leaves) of a checkpoint file; CheckpointError if unreadable."""
-    path = resolve(path)
+def _read_file(path: Path) -> tuple[dict, list[np.ndarray]]:
+    """(header, leaves) of one checkpoint file; CheckpointError if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(len(_ZIP_MAGIC))
+    except OSError as e:
+        raise CheckpointError(f"checkpoint {str(path)!r} cannot be read: {e}") from e
+    if magic != _ZIP_MAGIC:
+        what = "an empty file" if not magic else "not a checkpoint (not an .npz file)"
+        raise CheckpointError(f"{str(path)!r} is {what}")
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
             leaves = [data[f"leaf_{i}"] for i in range(len(header["shapes"]))]
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, EOFError) as e:
+    except _UNREADABLE as e:
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a checkpoint: {e}") from e
     if header.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {str(path)!r} has format {header.get('format')}, "
@@ -107,67 +152,117 @@ def read(path: str | os.PathLike) -> tuple[dict, list[np.ndarray]]:
     return header, leaves
 
 
-def restore(path: str | os.PathLike, template, tc: TrainConfig):
-    """Rebuild a Runner shaped like `template` (a pytree or eval_shape of one).
+def load(path: str | os.PathLike, set_aside: bool = False) -> Loaded:
+    """The checkpoint at `path`: a checkpoint file, or the newest valid one of a run
+    directory or checkpoints/ folder. Newer unreadable files of a directory are
+    skipped with a note on stderr; with set_aside (resuming) they are renamed
+    `*.corrupt`, so that the resumed run's checkpoints replace them.
+    CheckpointError if there is none to read."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint path {str(path)!r} does not exist")
+    if not path.is_dir():
+        return Loaded(path, *_read_file(path))
+    found = _checkpoints(_folder(path))
+    if not found:
+        raise CheckpointError(f"no ckpt_*.npz checkpoint in {str(path)!r}")
+    skipped = []
+    for candidate in reversed(found):
+        try:
+            loaded = Loaded(candidate, *_read_file(candidate))
+        except CheckpointError as e:
+            skipped.append((candidate, e))
+            continue
+        for bad, why in skipped:
+            if bad not in _noted or set_aside:
+                _noted.add(bad)
+                aside = f"; renamed {bad.name}.corrupt" if set_aside else ""
+                print(f"note: skipping {why}; using {candidate.name}, the newest valid "
+                      f"checkpoint{aside}", file=sys.stderr)
+            if set_aside:
+                bad.rename(bad.with_name(bad.name + ".corrupt"))
+        return loaded
+    raise CheckpointError(f"no valid checkpoint in {str(path)!r}: "
+                          + "; ".join(str(e) for _, e in skipped))
 
-    Refuses, naming the fields, when the saved TrainConfig differs from `tc`
+
+def read(path: str | os.PathLike) -> tuple[dict, list[np.ndarray]]:
+    """(header, leaves) of `load(path)`; CheckpointError if unreadable."""
+    return load(path)[1:]
+
+
+def restore(loaded: Loaded, template, tc: TrainConfig):
+    """(Runner shaped like `template` (a pytree or eval_shape of one), header).
+
+    Refuses, naming the flags, when the saved TrainConfig differs from `tc`
     in anything that changes the computation.
     """
-    header, leaves = read(path)
+    path, header, leaves = loaded
     if header.get("kind") == "policy":
-        raise CheckpointError(f"{str(resolve(path))!r} is a policy export (parameters only): "
+        raise CheckpointError(f"{str(path)!r} is a policy export (parameters only): "
                               "it can be watched or evaluated, not resumed")
     diff = differences(header["train_config"], tc)
     if diff:
         raise CheckpointError("checkpoint does not match this run's config: " + "; ".join(diff))
     want = jax.tree.leaves(template)
-    treedef = jax.tree.structure(template)
-    if len(want) != len(leaves) or any(
-            tuple(w.shape) != x.shape or np.dtype(w.dtype) != x.dtype for w, x in zip(want, leaves)):
-        raise CheckpointError(f"checkpoint {str(resolve(path))!r} holds arrays of other shapes "
+    if not _fits(want, leaves, dtypes=True):
+        raise CheckpointError(f"checkpoint {str(path)!r} holds arrays of other shapes "
                               "than this run (different model or code version)")
-    return jax.tree.unflatten(treedef, [jax.numpy.asarray(x) for x in leaves]), header
+    return jax.tree.unflatten(jax.tree.structure(template),
+                              [jax.numpy.asarray(x) for x in leaves]), header
 
 
-def _trainer_of(header: dict, path):
-    from .ppo import make_trainer  # local: building a trainer is only needed here
+def _fits(want: list, leaves: list[np.ndarray], dtypes: bool = False) -> bool:
+    return len(want) == len(leaves) and all(
+        tuple(w.shape) == x.shape and (not dtypes or np.dtype(w.dtype) == x.dtype)
+        for w, x in zip(want, leaves))
+
+
+def config_of(loaded: Loaded) -> TrainConfig:
+    """The TrainConfig saved in a checkpoint; CheckpointError if this code cannot use it."""
     try:
-        tc = TrainConfig(**header["train_config"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"checkpoint {str(resolve(path))!r} has an unusable config: {e}") from e
-    return tc, make_trainer(tc)
+        return TrainConfig.from_dict(loaded.header["train_config"])
+    except (TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(f"checkpoint {str(loaded.path)!r} has an unusable config: {e}") from e
 
 
-def _params_of(path) -> tuple[dict, TrainConfig, object, object]:
-    """(header, TrainConfig, trainer, params) of a run checkpoint or a policy export."""
-    header, leaves = read(path)
-    tc, trainer = _trainer_of(header, path)
-    template = jax.eval_shape(trainer.init, jax.random.PRNGKey(0))
-    if header.get("kind") == "policy":
-        want = jax.tree.leaves(template.params)
-        if len(want) != len(leaves) or any(tuple(w.shape) != x.shape for w, x in zip(want, leaves)):
-            raise CheckpointError(f"policy {str(resolve(path))!r} does not fit the model of its "
-                                  "config (different code version)")
-        params = jax.tree.unflatten(jax.tree.structure(template.params),
-                                    [jax.numpy.asarray(x) for x in leaves])
-    else:
-        params = restore(path, template, tc)[0].params
-    return header, tc, trainer, params
+def load_model(path: str | os.PathLike) -> tuple[Any, Any, TrainConfig]:
+    """(ActorCritic, params, TrainConfig) of a run checkpoint, a run directory or a
+    policy export, for playing: only the model is built (no training program)."""
+    return _model(load(path))
+
+
+def _model(loaded: Loaded) -> tuple[Any, Any, TrainConfig]:
+    from .ppo import make_ppo  # the one place a config's model is defined
+    tc = config_of(loaded)
+    model = make_ppo(tc).model
+    template = jax.eval_shape(lambda k: model.init(k, nj.reset(k, tc.env_config)[0]),
+                              jax.random.PRNGKey(0))
+    want = jax.tree.leaves(template)
+    # A run checkpoint holds the Runner, whose first field is params.
+    leaves = loaded.leaves if loaded.header.get("kind") == "policy" else loaded.leaves[:len(want)]
+    if not _fits(want, leaves):
+        raise CheckpointError(f"{str(loaded.path)!r} does not fit the model of its config "
+                              "(different code version)")
+    params = jax.tree.unflatten(jax.tree.structure(template), [jax.numpy.asarray(x) for x in leaves])
+    return model, params, tc
 
 
 def load_policy(path: str | os.PathLike) -> tuple[Callable, nj.Config]:
     """(policy_fn(key, obs) -> Actions for one world, env Config) from a run
     checkpoint or a policy export."""
-    _, tc, trainer, params = _params_of(path)
-    return trainer.model.policy_fn(params), tc.env_config
+    model, params, tc = load_model(path)
+    return model.policy_fn(params), tc.env_config
 
 
 def export_policy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     """Write the parameters of checkpoint `src` (file or run directory) alone to `dst`
     (atomically): a small file that `load_policy` reads. Returns dst."""
-    header, tc, _, params = _params_of(src)
+    source = load(src)
+    _, params, tc = _model(source)
     leaves = [np.asarray(x) for x in jax.tree.leaves(params)]
     out = {"format": FORMAT, "kind": "policy", "train_config": tc.to_dict(),
-           "update": header["update"], "shapes": [[list(x.shape), str(x.dtype)] for x in leaves],
-           "extra": {**header.get("extra", {}), "source": str(resolve(src))}}
+           "update": source.header["update"],
+           "shapes": [[list(x.shape), str(x.dtype)] for x in leaves],
+           "extra": {**source.header.get("extra", {}), "source": str(source.path)}}
     return _write(Path(dst), out, leaves)

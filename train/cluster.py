@@ -1,5 +1,8 @@
 """Synchronous PPO on a Ray cluster: `python -m train --ray-workers N` or `--ray-address ADDR`.
 
+`RayTrainer` is the run loop's backend (train.loop): the same logs, checkpoints
+and evaluation as the single-process run.
+
 The layers of `train.ascend`: the driver (a `Cluster`, this process) holds the
 parameters and the optimizer state; each of its n `Server` workers (a Ray
 actor, one per host on a real cluster) holds num_worlds / n worlds and runs
@@ -23,13 +26,12 @@ unchanged parameters. Checkpoints gather the servers' worlds into one
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-import time
 import warnings
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import jax
 import jax.numpy as jnp
@@ -38,11 +40,8 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from envs.batch import batch_reset
 
-from . import checkpoint
 from .ascend import Ascend, Stateless, Worker, WorkerLost, _ray, runtime, waittime
 from .config import TrainConfig
-from .cli import begin, chunk_row, finish
-from .logger import RunLogger
 from .ppo import Runner, init_runner, make_ppo, summarize, world_mesh
 
 MAX_LOSSES = 5  # worker losses in a row on one step before the run gives up
@@ -233,86 +232,67 @@ def connect(tc: TrainConfig) -> tuple[TrainConfig, bool]:
     return tc, started
 
 
-def run_cluster(tc: TrainConfig, out: Path, resume: bool = False, evaluate: bool = True,
-                on_update: Callable[[int, Cluster], None] | None = None) -> dict:
-    """`train.cli.run` on a Ray cluster: same logs, checkpoints and evaluation."""
+class RayTrainer:
+    """The run loop's backend (train.loop) on a Cluster: the driver's parameters,
+    optimizer state, key and update count; the worlds on the servers."""
+
+    def __init__(self, tc: TrainConfig, runner: Runner | None, log: Callable[[str], None]):
+        self.tc, self.log = tc, log
+        ppo = make_ppo(tc)
+        self.model = ppo.model
+        if runner is None:
+            init = jax.jit(functools.partial(init_runner, ppo, num_worlds=tc.num_worlds))
+            runner = init(jax.random.PRNGKey(tc.seed))
+        self.params, self.opt_state, self.key = runner.params, runner.opt_state, runner.key
+        self.update = int(runner.update)
+        self.cluster = Cluster(tc, tc.ray_workers, log=log)
+        self.cluster.robust(lambda: self.cluster.load(runner.env_state, runner.obs),
+                            "handing out the worlds")
+        self.hosts = self.cluster.robust(lambda: self.cluster.step(method="info"),
+                                         "asking the servers")
+
+    def describe(self, what: str) -> list[str]:
+        return [f"nmmo-jax PPO on Ray: {what}, on {self.cluster.n} servers"] + [
+            f"  server {i}: {h['worlds']} worlds on {h['host']} (pid {h['pid']}), "
+            f"devices {h['devices']}" for i, h in enumerate(self.hosts)]
+
+    def chunk(self) -> dict:
+        """updates_per_chunk updates, each redone after a server loss; the metrics
+        stacked [updates]. Logs the Ascend timing summary."""
+        cluster, chunk = self.cluster, []
+        for _ in range(self.tc.updates_per_chunk):
+            # As the fused trainer: (next key, rollout key, minibatch key) from the key.
+            next_key, k_roll, k_perm = jax.random.split(self.key, 3)
+            self.params, self.opt_state, m = cluster.robust(
+                lambda: cluster.update(self.params, self.opt_state, k_roll, k_perm),
+                f"update {self.update + 1}")
+            self.key, self.update = next_key, self.update + 1
+            chunk.append(jax.tree.map(np.asarray, m))
+        self.log(f"update {self.update}: Ascend timing ({cluster.restarts} restart(s))\n"
+                 + cluster.robust(cluster.format_summary, "the timing summary"))
+        return jax.tree.map(lambda *x: np.stack(x), *chunk)
+
+    def runner(self) -> Runner:
+        env_state, obs = self.cluster.robust(self.cluster.gather, "gathering the worlds")
+        return Runner(params=self.params, opt_state=self.opt_state, env_state=env_state, obs=obs,
+                      key=self.key, update=np.int32(self.update))
+
+    def extra(self) -> dict:
+        return {"restarts": self.cluster.restarts}
+
+    def close(self) -> dict:
+        timing = self.cluster.robust(self.cluster.summary, "the timing summary")
+        self.cluster.close()
+        return {"restarts": self.cluster.restarts, "timing": timing}
+
+
+@contextlib.contextmanager
+def ray_trainer(tc: TrainConfig, runner: Runner | None, log: Callable[[str], None]
+                ) -> Iterator[RayTrainer]:
+    """A RayTrainer on the cluster of tc (Ray started here is shut down at the end)."""
     tc, started = connect(tc)
     try:
-        return _run(tc, Path(out), resume, evaluate, on_update)
+        yield RayTrainer(tc, runner, log)
     finally:
         if started:
             _ray().shutdown()
-
-
-def _run(tc: TrainConfig, out: Path, resume: bool, evaluate: bool, on_update) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt_dir = out / "checkpoints"
-    ppo = make_ppo(tc)
-    init = jax.jit(functools.partial(init_runner, ppo, num_worlds=tc.num_worlds))
-    runner, wall_offset = begin(tc, out, init, resume)
-    per_update, cfg = tc.steps_per_update, tc.env_config
-    params, opt_state, key, update = runner.params, runner.opt_state, runner.key, int(runner.update)
-    logger = RunLogger(out, tc.total_steps, update * per_update)
-    cluster = Cluster(tc, tc.ray_workers, log=logger.write)
-    cluster.robust(lambda r=runner: cluster.load(r.env_state, r.obs), "handing out the worlds")
-    hosts = cluster.robust(lambda: cluster.step(method="info"), "asking the servers")
-    del runner
-    logger.write(f"nmmo-jax PPO on Ray: preset {tc.preset} ({cfg.num_agents} agents, "
-                 f"{cfg.map_size}x{cfg.map_size}), {tc.num_worlds} worlds on {cluster.n} servers, "
-                 f"{per_update:,} agent-steps per update, {ppo.model.num_params(params):,} "
-                 f"parameters")
-    for i, h in enumerate(hosts):
-        logger.write(f"  server {i}: {h['worlds']} worlds on {h['host']} (pid {h['pid']}), "
-                     f"devices {h['devices']}")
-
-    def save(wall: float) -> Path:
-        env_state, obs = cluster.robust(cluster.gather, "gathering the worlds")
-        runner = Runner(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
-                        key=key, update=np.int32(update))
-        return checkpoint.save(ckpt_dir, runner, tc, {"wall_s": wall,
-                                                      "restarts": cluster.restarts})
-
-    start = time.time()
-    chunks, interrupted = 0, False
-    try:
-        while update * per_update < tc.total_steps:
-            if tc.minutes and time.time() - start > tc.minutes * 60:
-                logger.write(f"time budget of {tc.minutes} min reached")
-                break
-            t0 = time.time()
-            chunk = []
-            for _ in range(tc.updates_per_chunk):
-                # As the fused trainer: (next key, rollout key, minibatch key) from the key.
-                next_key, k_roll, k_perm = jax.random.split(key, 3)
-                params, opt_state, m = cluster.robust(
-                    lambda: cluster.update(params, opt_state, k_roll, k_perm),
-                    f"update {update + 1}")
-                key, update = next_key, update + 1
-                chunk.append(jax.tree.map(np.asarray, m))
-                if on_update is not None:
-                    on_update(update, cluster)
-            dt = time.time() - t0
-            chunks += 1
-            stacked = jax.tree.map(lambda *x: np.stack(x), *chunk)
-            row = chunk_row(stacked, update, per_update, wall_offset + time.time() - start, dt)
-            row["restarts"] = cluster.restarts
-            logger.log(row)
-            logger.write(f"update {update}: Ascend timing ({cluster.restarts} restart(s))\n"
-                         + cluster.robust(cluster.format_summary, "the timing summary"))
-            if chunks % tc.checkpoint_every == 0:
-                save(row["wall_s"])
-    except KeyboardInterrupt:
-        interrupted = True
-        logger.write("interrupted: saving a checkpoint of the last finished update")
-    wall = wall_offset + time.time() - start
-    path = save(wall)
-    timing = cluster.robust(cluster.summary, "the timing summary")
-    cluster.close()
-    logger.close()
-    print(f"checkpoint: {path}", file=sys.stderr)
-    summary = {"update": update, "agent_steps": update * per_update, "wall_s": wall,
-               "checkpoint": str(path), "interrupted": interrupted,
-               "restarts": cluster.restarts, "timing": timing}
-    if interrupted or not evaluate:
-        return summary
-    return finish(tc, out, ppo.model, params, summary)

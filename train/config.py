@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 
 import nmmo_jax as nj
+from envs.spaces import check_seed
 
 PRESETS = nj.Config.PRESETS
 
@@ -64,13 +66,37 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, saved: dict) -> "TrainConfig":
+        """The config a run saved: fields it lacks take their defaults, fields this
+        code no longer has are ignored. ValueError if a value is no longer valid."""
+        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
+
+    def resumed(self, given: dict) -> "TrainConfig":
+        """This (saved) run's config continued with the flags `given` {field: value}:
+        those in RESUMABLE_CHANGES replace the saved values; any other that differs
+        is refused with a ValueError naming its flag."""
+        clash = _conflicts(self.to_dict(), self.replace(**given))
+        if clash:
+            raise ValueError("; ".join(f"{_flag(name)}={now!r}: the run has {_flag(name)}={was!r}"
+                                       for name, was, now in clash)
+                             + " (--resume continues a run with its own "
+                             "settings; only " + ", ".join(sorted(_flag(n) for n in RESUMABLE_CHANGES))
+                             + " may be given)")
+        return self.replace(**given)
+
     def validate(self) -> None:
         """Raise ValueError naming the CLI flag of the first bad value."""
 
         def bad(name: str, why: str) -> None:
-            flag = "--" + name.replace("_", "-")
-            raise ValueError(f"{flag}={getattr(self, name)!r}: {why}")
+            raise ValueError(f"{_flag(name)}={getattr(self, name)!r}: {why}")
 
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("float", float) and (isinstance(value, bool) or not isinstance(
+                    value, (int, float)) or not math.isfinite(value)):
+                bad(f.name, "must be a finite number")
+        check_seed(self.seed, "--seed")
         if self.preset not in PRESETS:
             bad("preset", f"choose one of {sorted(PRESETS)}")
         for name in ("num_worlds", "total_steps", "rollout_len", "epochs", "num_minibatches",
@@ -121,14 +147,23 @@ BUDGET_FIELDS = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds"
 RESUMABLE_CHANGES = BUDGET_FIELDS | {"devices", "ray_workers", "ray_address"}
 
 
-def differences(saved: dict, current: TrainConfig) -> list[str]:
-    """Names and values of fields that make `current` incompatible with a saved run."""
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _conflicts(saved: dict, current: TrainConfig) -> list[tuple[str, object, object]]:
+    """(field, saved value, current value) of the fields that make `current`
+    incompatible with a saved run."""
     now = current.to_dict()
     out = []
     for f in fields(TrainConfig):
-        if f.name in RESUMABLE_CHANGES:
-            continue
         was = saved.get(f.name, f.default)  # a field newer than the file: its default
-        if was != now[f.name]:
-            out.append(f"{f.name}: checkpoint has {was!r}, this run has {now[f.name]!r}")
+        if f.name not in RESUMABLE_CHANGES and was != now[f.name]:
+            out.append((f.name, was, now[f.name]))
     return out
+
+
+def differences(saved: dict, current: TrainConfig) -> list[str]:
+    """Names and values of fields that make `current` incompatible with a saved run."""
+    return [f"{name}: checkpoint has {was!r}, this run has {now!r}"
+            for name, was, now in _conflicts(saved, current)]

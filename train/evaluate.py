@@ -206,12 +206,12 @@ def load_trained(spec: str, num_agents: int | None = None):
     the checkpoint is missing or unreadable."""
     from policies.baseline import ActorCritic
 
-    from .checkpoint import CheckpointError, _params_of
+    from .checkpoint import CheckpointError, load_model
     path = pretrained_path() if spec == "pretrained" else Path(spec)
     if not path.exists():
         raise CheckpointError(f"{spec!r}: no such run directory or checkpoint file")
-    _, tc, trainer, params = _params_of(path)
-    model, config = trainer.model, tc.env_config
+    model, params, tc = load_model(path)
+    config = tc.env_config
     if num_agents is not None and num_agents != config.num_agents:
         config = config.replace(num_agents=num_agents)
         model = ActorCritic(config, width=model.width, shared=model.shared,

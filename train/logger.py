@@ -15,10 +15,17 @@ COLUMNS = ("update", "agent_steps", "wall_s", "agent_steps_per_s", "mean_lifetim
 
 
 class RunLogger:
-    """Appends metric rows (a resumed run continues the same file)."""
+    """Appends metric rows (a resumed run continues the same file).
 
-    def __init__(self, out: Path, total_steps: int, start_steps: int = 0):
+    `resumed_at`: the update of the checkpoint a resumed run starts from; rows
+    after it (logged before the run was killed, their checkpoint never written)
+    are dropped, so that each update has one row."""
+
+    def __init__(self, out: Path, total_steps: int, start_steps: int = 0,
+                 resumed_at: int | None = None):
         self.path = out / "metrics.csv"
+        if resumed_at is not None and self.path.exists():
+            self._truncate(resumed_at)
         new = not self.path.exists()
         self._file = open(self.path, "a", newline="")
         self._csv = csv.DictWriter(self._file, fieldnames=COLUMNS, extrasaction="ignore")
@@ -32,6 +39,20 @@ class RunLogger:
         self._bar = tqdm(total=total_steps, initial=min(start_steps, total_steps), unit="step",
                          unit_scale=True, dynamic_ncols=True, file=sys.stderr,
                          disable=None if sys.stderr.isatty() else False, mininterval=1.0)
+
+    def _truncate(self, update: int) -> None:
+        with open(self.path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["update"]) <= update]
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(self.path)
+
+    def set_total(self, steps: int) -> None:
+        """The agent-steps at which the run is expected to stop (the bar's end)."""
+        self._bar.total = max(steps, self._bar.n)
 
     def log(self, row: dict) -> None:
         self._csv.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})

@@ -1,0 +1,117 @@
+"""`python -m train` flags: every bad value, path and seed is one line naming the flag,
+before any work; --resume takes the run's own settings; train/ has no import cycles."""
+import ast
+import dataclasses
+import pathlib
+
+import numpy as np
+import pytest
+
+from train import checkpoint, loop
+from train.cli import main, parse
+from train.config import TrainConfig
+from train.ppo import Runner
+
+TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, num_minibatches=2, epochs=1,
+                   updates_per_chunk=2, checkpoint_every=1, total_steps=512, minutes=0.0,
+                   width=16, eval_ticks=30, eval_worlds=1)
+FLOATS = [f.name for f in dataclasses.fields(TrainConfig) if f.type == "float"]
+
+
+def refused(capsys, argv: list[str]) -> str:
+    """The error line of a command line refused by the parser."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("python -m train: error: ")
+    return err[-1]
+
+
+@pytest.fixture
+def saved_run(tmp_path):
+    """A run directory holding a checkpoint of TINY (a stand-in Runner: only the config is read)."""
+    runner = Runner(params={"w": np.zeros(2, np.float32)}, opt_state=(), env_state=(), obs=(),
+                    key=np.zeros(2, np.uint32), update=np.int32(2))
+    checkpoint.save(tmp_path / "run" / "checkpoints", runner, TINY)
+    return tmp_path / "run"
+
+
+@pytest.mark.parametrize("name", FLOATS)
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_float_flags_are_refused(capsys, name, value):
+    flag = "--" + name.replace("_", "-")
+    assert f"{flag}={float(value)!r}: must be a finite number" in refused(capsys, [f"{flag}={value}"])
+    with pytest.raises(ValueError, match=f"{flag}="):
+        TINY.replace(**{name: float(value)})
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2 ** 32), str(2 ** 64)])
+def test_seed_outside_32_bits_is_refused(capsys, seed):
+    assert f"--seed={seed}: must be in 0..2**32-1" in refused(capsys, ["--seed", seed])
+
+
+def test_bad_paths_are_named(capsys, tmp_path, saved_run, monkeypatch):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    assert "--out: the path is empty" in refused(capsys, ["--out", ""])
+    assert f"--out {a_file}: is a file; name a folder" in refused(capsys, ["--out", str(a_file)])
+    assert "is a file, not a folder" in refused(capsys, ["--out", str(a_file / "run")])
+    assert f"--resume {a_file}: is a file" in refused(capsys, ["--resume", str(a_file)])
+    assert "--resume: the path is empty" in refused(capsys, ["--resume", ""])
+    assert "no such run directory" in refused(capsys, ["--resume", str(tmp_path / "nowhere")])
+    assert "--resume" in refused(capsys, ["--resume", str(tmp_path)])  # holds no checkpoint
+    assert "different directories" in refused(capsys, ["--resume", str(saved_run),
+                                                       "--out", str(tmp_path)])
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    monkeypatch.setattr("os.access", lambda path, mode: pathlib.Path(path) != locked)
+    assert f"cannot write in {locked}" in refused(capsys, ["--out", str(locked / "run")])
+
+
+def test_a_non_empty_run_directory_is_refused_unless_resumed_or_overwritten(tmp_path, capsys,
+                                                                            saved_run):
+    assert main(["--out", str(saved_run), "--preset", "small"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: --out {saved_run}: the directory is not empty; --resume {saved_run} "
+                   "continues the run in it, --overwrite replaces it")
+    assert checkpoint.latest(saved_run).name == "ckpt_0000002.npz"  # untouched
+    (saved_run / "notes.txt").write_text("mine")
+    (saved_run / "metrics.csv").write_text("update\n")
+    (saved_run / "checkpoints" / ".tmp_ckpt_x.npz").write_text("")
+    loop.prepare(saved_run, resume=True, overwrite=False)
+    assert sorted(p.name for p in (saved_run / "checkpoints").iterdir()) == ["ckpt_0000002.npz"]
+    loop.prepare(saved_run, resume=False, overwrite=True)
+    assert sorted(p.name for p in saved_run.iterdir()) == ["notes.txt"]
+
+
+def test_resume_takes_the_run_settings_and_budget(saved_run):
+    tc, args = parse(["--resume", str(saved_run), "--preset", "small", "--num-worlds", "2"])
+    assert tc == TINY and args.out == saved_run
+    tc, _ = parse(["--resume", str(saved_run), "--total-steps", "1024", "--minutes", "3"])
+    assert tc == TINY.replace(total_steps=1024, minutes=3.0)
+
+
+def test_resume_refuses_a_conflicting_flag(capsys, saved_run):
+    err = refused(capsys, ["--resume", str(saved_run), "--lr", "0.5", "--width", "16"])
+    assert "--lr=0.5: the run has --lr=0.001" in err and "--width" not in err.split(
+        "(")[0]
+
+
+def test_train_modules_import_no_module_that_imports_them_back():
+    root = pathlib.Path(__file__).resolve().parents[1] / "train"
+    graph = {}
+    for path in root.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps |= {node.module} if node.module else {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("train."):
+                deps.add(node.module.split(".")[1])
+        graph[path.stem] = {d for d in deps if (root / f"{d}.py").exists()}
+
+    def reaches(start, goal, seen=()):
+        return any(d == goal or (d not in seen and reaches(d, goal, seen + (d,)))
+                   for d in graph[start])
+
+    assert [m for m in sorted(graph) if reaches(m, m)] == []
