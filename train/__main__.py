@@ -9,6 +9,8 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                                f" --xla_force_host_platform_device_count={cores or 1}").strip()
 
-from .cli import main  # noqa: E402
-
+try:
+    from .cli import main  # noqa: E402
+except KeyboardInterrupt:  # Ctrl-C while JAX loads: nothing started yet
+    sys.exit(130)
 sys.exit(main())

@@ -289,10 +289,15 @@ class RayTrainer:
 @contextlib.contextmanager
 def ray_trainer(tc: TrainConfig, runner: Runner | None, log: Callable[[str], None]
                 ) -> Iterator[RayTrainer]:
-    """A RayTrainer on the cluster of tc (Ray started here is shut down at the end)."""
+    """A RayTrainer on the cluster of tc; its servers end with the block, and so does
+    Ray if it was started here."""
     tc, started = connect(tc)
+    trainer = None
     try:
-        yield RayTrainer(tc, runner, log)
+        trainer = RayTrainer(tc, runner, log)
+        yield trainer
     finally:
+        if trainer is not None:
+            trainer.cluster.close()
         if started:
             _ray().shutdown()

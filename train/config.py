@@ -18,7 +18,7 @@ class TrainConfig:
     preset: str = "default"
     num_worlds: int = 16
     total_steps: int = 150_000_000  # agent-slot steps (num_worlds * num_agents per tick)
-    minutes: float = 12.0  # wall-clock budget for the training loop; 0 = none
+    minutes: float = 12.0  # training wall-clock budget over all sessions of a run; 0 = none
     seed: int = 0
     # PPO
     rollout_len: int = 32
