@@ -41,7 +41,8 @@ def saved_run(tmp_path):
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_non_finite_float_flags_are_refused(capsys, name, value):
     flag = "--" + name.replace("_", "-")
-    assert f"{flag}={float(value)!r}: must be a finite number" in refused(capsys, [f"{flag}={value}"])
+    err = refused(capsys, [f"{flag}={value}"])
+    assert f"{flag}={float(value)!r}: must be a finite number" in err
     with pytest.raises(ValueError, match=f"{flag}="):
         TINY.replace(**{name: float(value)})
 

@@ -33,7 +33,10 @@ def flags(tc: TrainConfig) -> list[str]:
     out = []
     for name, value in tc.to_dict().items():
         flag = "--" + name.replace("_", "-")
-        out += [flag if value else "--no-" + flag[2:]] if isinstance(value, bool) else [flag, str(value)]
+        if isinstance(value, bool):
+            out.append(flag if value else "--no-" + flag[2:])
+        else:
+            out += [flag, str(value)]
     return out
 
 

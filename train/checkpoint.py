@@ -145,7 +145,8 @@ def _read_file(path: Path) -> tuple[dict, list[np.ndarray]]:
             header = json.loads(str(data["header"]))
             leaves = [data[f"leaf_{i}"] for i in range(len(header["shapes"]))]
     except _UNREADABLE as e:
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a checkpoint: {e}") from e
+        raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a checkpoint: {e}"
+                              ) from e
     if header.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {str(path)!r} has format {header.get('format')}, "
                               f"expected {FORMAT}")
@@ -244,7 +245,8 @@ def _model(loaded: Loaded) -> tuple[Any, Any, TrainConfig]:
     if not _fits(want, leaves):
         raise CheckpointError(f"{str(loaded.path)!r} does not fit the model of its config "
                               "(different code version)")
-    params = jax.tree.unflatten(jax.tree.structure(template), [jax.numpy.asarray(x) for x in leaves])
+    params = jax.tree.unflatten(jax.tree.structure(template),
+                                [jax.numpy.asarray(x) for x in leaves])
     return model, params, tc
 
 

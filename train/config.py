@@ -78,11 +78,11 @@ class TrainConfig:
         is refused with a ValueError naming its flag."""
         clash = _conflicts(self.to_dict(), self.replace(**given))
         if clash:
+            allowed = ", ".join(sorted(_flag(n) for n in RESUMABLE_CHANGES))
             raise ValueError("; ".join(f"{_flag(name)}={now!r}: the run has {_flag(name)}={was!r}"
                                        for name, was, now in clash)
-                             + " (--resume continues a run with its own "
-                             "settings; only " + ", ".join(sorted(_flag(n) for n in RESUMABLE_CHANGES))
-                             + " may be given)")
+                             + f" (--resume continues a run with its own settings; only "
+                               f"{allowed} may be given)")
         return self.replace(**given)
 
     def validate(self) -> None:
