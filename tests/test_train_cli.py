@@ -116,3 +116,12 @@ def test_train_modules_import_no_module_that_imports_them_back():
                    for d in graph[start])
 
     assert [m for m in sorted(graph) if reaches(m, m)] == []
+
+
+def test_num_agents_sets_the_population_cap_of_the_preset():
+    tc = TrainConfig(num_agents=16)
+    assert (tc.env_config.num_agents, tc.env_config.map_size) == (16, 80)
+    assert tc.steps_per_update == tc.rollout_len * tc.num_worlds * 16
+    assert TrainConfig().env_config.num_agents == 128
+    with pytest.raises(ValueError, match="--num-agents=12"):
+        TrainConfig(num_agents=12)  # 8 populations cannot share 12 slots

@@ -16,6 +16,7 @@ class TrainConfig:
     """Hyperparameters and run settings. Field `x_y` is the CLI flag `--x-y`."""
 
     preset: str = "default"
+    num_agents: int = 0  # agent slots per world, the population cap; 0 = the preset's
     num_worlds: int = 16
     total_steps: int = 150_000_000  # agent-slot steps (num_worlds * num_agents per tick)
     minutes: float = 12.0  # training wall-clock budget over all sessions of a run; 0 = none
@@ -54,7 +55,8 @@ class TrainConfig:
 
     @property
     def env_config(self) -> nj.Config:
-        return nj.Config.preset(self.preset)
+        return nj.Config.preset(self.preset, **({"num_agents": self.num_agents}
+                                                 if self.num_agents else {}))
 
     @property
     def steps_per_update(self) -> int:
@@ -99,6 +101,13 @@ class TrainConfig:
         check_seed(self.seed, "--seed")
         if self.preset not in PRESETS:
             bad("preset", f"choose one of {sorted(PRESETS)}")
+        if not isinstance(self.num_agents, int) or isinstance(self.num_agents, bool) \
+                or self.num_agents < 0:
+            bad("num_agents", "must be an integer >= 0 (0 = the preset's)")
+        try:
+            self.env_config
+        except ValueError as e:
+            bad("num_agents", f"the {self.preset!r} preset refuses it: {e}")
         for name in ("num_worlds", "total_steps", "rollout_len", "epochs", "num_minibatches",
                      "width", "updates_per_chunk", "checkpoint_every", "eval_ticks", "eval_worlds"):
             value = getattr(self, name)
