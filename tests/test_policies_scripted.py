@@ -139,7 +139,7 @@ def test_forager_never_attacks():
 
 @pytest.mark.parametrize("name", ["random", "forager", "careful_forager", "yielding_forager", "combat"])
 def test_scripted_policies_jit_vmap_and_determinism(name, small):
-    policy = getattr(scripted, name)
+    policy = scripted.SCRIPTED[name]
     keys = jax.random.split(jax.random.PRNGKey(3), 2)
     worlds = [jit_reset(k, small)[0] for k in keys]
     obs = jax.tree.map(lambda *x: jnp.stack(x), *worlds)
