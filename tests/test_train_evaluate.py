@@ -134,3 +134,14 @@ def test_yardsticks_are_cached_and_reused(small, tmp_path, monkeypatch):
     assert other["forager"]["fresh"]["mean_alive"] == first["forager"]["fresh"]["mean_alive"]
     table = format_table(first, 5, 1, 3)
     assert "careful_forager" in table and "settled = ticks 4-8" in table
+
+
+@pytest.mark.slow
+def test_shipped_pretrained_policy_keeps_more_alive_than_the_forager():
+    from train.evaluate import greedy_policy, load_trained
+    model, params, cfg = load_trained("pretrained")
+    rows = {name: evaluate_settings(policy, cfg, ticks=500, worlds=8, warmup=2000)["settled"]
+            for name, policy in (("trained", greedy_policy(model, params)), ("forager", forager))}
+    # fixed seed: deterministic; the margin is two standard errors of the difference
+    se = (rows["trained"]["se_alive"] ** 2 + rows["forager"]["se_alive"] ** 2) ** 0.5
+    assert rows["trained"]["mean_alive"] > rows["forager"]["mean_alive"] + 2 * se, rows
