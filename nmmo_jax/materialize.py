@@ -9,8 +9,8 @@ fusion boundary that the simplifier keeps, so scattering the rows of x onto
 x itself makes the array a real buffer. The scatter's operand costs one pass
 (XLA copies x, or for a cheap producer such as a transpose computes it a
 second time); scattering onto a zero buffer costs a pass writing the zeros
-and measured about 5 % slower per default world-tick (scripts/bench_env.py,
-2026-12-02). Keep the producers cheap: one computed twice would cost twice.
+and is slower (docs/performance.md). Keep the producers cheap: one computed
+twice would cost twice.
 """
 from __future__ import annotations
 
