@@ -10,6 +10,8 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
                                f" --xla_force_host_platform_device_count={cores or 1}").strip()
 
 try:
+    from .coordinate import join  # noqa: E402
+    join(sys.argv[1:])  # a process of a multi-process run joins it before JAX starts
     from .cli import main  # noqa: E402
 except KeyboardInterrupt:  # Ctrl-C while JAX loads: nothing started yet
     sys.exit(130)

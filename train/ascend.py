@@ -267,15 +267,20 @@ class Ascend:
         return {"driver": driver, self.name: layer}
 
     def format_summary(self, summary: dict | None = None) -> str:
-        """The summary as a table: per layer total, compute, wait and idle seconds and %."""
-        summary = self.summary() if summary is None else summary
-        head = (f"{'layer':<10} {'n':>3} {'total s':>9} {'compute s':>10} {'%':>6} "
-                f"{'wait s':>9} {'%':>6} {'idle s':>9} {'%':>6}")
-        lines = [head, "-" * len(head)]
-        for layer, r in summary.items():
-            total = max(r["total"], 1e-9)
-            idle = max(r["total"] - r["compute"] - r["wait"], 0.0)
-            cells = "".join(f" {v:>{w}.2f} {100 * v / total:>5.1f}%"
-                            for v, w in ((r["compute"], 10), (r["wait"], 9), (idle, 9)))
-            lines.append(f"{layer:<10} {r['n']:>3} {r['total']:>9.2f}{cells}")
-        return "\n".join(lines)
+        """`format_summary` of this layer's summary (or of `summary`)."""
+        return format_summary(self.summary() if summary is None else summary)
+
+
+def format_summary(summary: dict[str, dict]) -> str:
+    """A summary {layer: {n, total, compute, wait}} as a table: per layer total,
+    compute, wait and idle seconds and % of the layer's total."""
+    head = (f"{'layer':<10} {'n':>3} {'total s':>9} {'compute s':>10} {'%':>6} "
+            f"{'wait s':>9} {'%':>6} {'idle s':>9} {'%':>6}")
+    lines = [head, "-" * len(head)]
+    for layer, r in summary.items():
+        total = max(r["total"], 1e-9)
+        idle = max(r["total"] - r["compute"] - r["wait"], 0.0)
+        cells = "".join(f" {v:>{w}.2f} {100 * v / total:>5.1f}%"
+                        for v, w in ((r["compute"], 10), (r["wait"], 9), (idle, 9)))
+        lines.append(f"{layer:<10} {r['n']:>3} {r['total']:>9.2f}{cells}")
+    return "\n".join(lines)

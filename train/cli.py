@@ -1,6 +1,8 @@
 """`python -m train`: fused PPO on nmmo-jax with logs, checkpoints and an evaluation.
 
-This module reads the flags; train.loop runs the training."""
+This module reads the flags; train.loop runs the training, in this process or
+(train.distributed) as one of several: launched here (--processes), started
+by hand (--coordinator), or by Ray (--ray-workers/--ray-address, train.cluster)."""
 from __future__ import annotations
 
 import argparse
@@ -37,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "or new unless --overwrite")
     p.add_argument("--resume", help="continue the run in this directory from its newest valid "
                                     "checkpoint, with its own settings (flags given may change "
-                                    "only the budget, --devices and the Ray flags)")
+                                    "only the budget, --devices and where it runs)")
     p.add_argument("--overwrite", action="store_true",
                    help="start afresh in a non-empty --out, deleting the run files there")
     p.add_argument("--no-eval", action="store_true", help="skip the final evaluation")
@@ -52,7 +54,9 @@ def parse(argv: list[str] | None) -> tuple[TrainConfig, argparse.Namespace]:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names}
     try:
-        if args.resume is not None:
+        if given.get("process_id"):  # a follower: the run's config and state come from process 0
+            tc = TrainConfig(**given)
+        elif args.resume is not None:
             if args.out is not None and Path(args.out) != Path(args.resume):
                 raise ValueError("--out and --resume name different directories; "
                                  "--resume continues in place")
@@ -85,6 +89,22 @@ def resume_dir(value: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     tc, args = parse(argv)
+    if tc.processes or tc.ray_workers or tc.ray_address:  # a supervisor of processes
+        if tc.processes:
+            from .distributed import launch
+        else:
+            from .cluster import launch  # Ray is an optional extra
+        return launch(tc, args.out.resolve(), ["--no-eval"] if args.no_eval else [],
+                      resume=args.resume is not None, overwrite=args.overwrite)
+    if tc.coordinator:
+        import jax
+        if not jax.distributed.is_initialized():
+            print("error: --coordinator: jax.distributed was not initialised (run it as "
+                  "python -m train)", file=sys.stderr)
+            return EXIT_USAGE
+        if tc.process_id:
+            from .distributed import follow
+            return follow(tc)
     try:
         summary = loop.run(tc, args.out, resume=args.resume is not None,
                            evaluate=not args.no_eval, overwrite=args.overwrite)

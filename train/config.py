@@ -43,7 +43,13 @@ class TrainConfig:
     navigation: bool = True  # inputs hold the paths to food and water (policies/navigation.py)
     # Loop
     devices: int = 0  # local devices the worlds are split over; 0 = as many as divide num_worlds
-    ray_workers: int = 0  # Ray server actors sharing the worlds; 0 = no Ray (train.cluster)
+    # Where it runs (train.distributed): one process, N local processes, N processes
+    # started by hand (one per host), or N started and restarted by Ray (train.cluster).
+    processes: int = 0  # launch this many cooperating local JAX processes; 0 = this one alone
+    coordinator: str = ""  # HOST:PORT of process 0 of a multi-process run; "" = not one
+    num_processes: int = 0  # processes of that run (with --coordinator)
+    process_id: int = 0  # this process's index in it; process 0 writes logs and checkpoints
+    ray_workers: int = 0  # JAX processes Ray starts, one per node; 0 = no Ray (train.cluster)
     ray_address: str = ""  # join a running Ray cluster (`ray start`); "" = start a local one
     updates_per_chunk: int = 10  # updates fused in one jitted call between logs/checkpoints
     checkpoint_every: int = 5  # chunks
@@ -77,16 +83,18 @@ class TrainConfig:
 
     def resumed(self, given: dict) -> "TrainConfig":
         """This (saved) run's config continued with the flags `given` {field: value}:
-        those in RESUMABLE_CHANGES replace the saved values; any other that differs
-        is refused with a ValueError naming its flag."""
-        clash = _conflicts(self.to_dict(), self.replace(**given))
+        those in RESUMABLE_CHANGES replace the saved values (the placement is not
+        inherited: not given, it is one process); any other that differs is refused
+        with a ValueError naming its flag."""
+        fresh = self.replace(**{name: getattr(TrainConfig, name) for name in PLACEMENT_FIELDS})
+        clash = _conflicts(self.to_dict(), fresh.replace(**given))
         if clash:
             allowed = ", ".join(sorted(_flag(n) for n in RESUMABLE_CHANGES))
             raise ValueError("; ".join(f"{_flag(name)}={now!r}: the run has {_flag(name)}={was!r}"
                                        for name, was, now in clash)
                              + f" (--resume continues a run with its own settings; only "
                                f"{allowed} may be given)")
-        return self.replace(**given)
+        return fresh.replace(**given)
 
     def validate(self) -> None:
         """Raise ValueError naming the CLI flag of the first bad value."""
@@ -139,22 +147,58 @@ class TrainConfig:
             bad("num_minibatches", f"must divide --rollout-len={self.rollout_len}")
         if self.devices and self.num_worlds % self.devices:
             bad("devices", f"must divide --num-worlds={self.num_worlds}")
-        if self.ray_workers and self.num_worlds % self.ray_workers:
-            bad("ray_workers", f"must divide --num-worlds={self.num_worlds}")
-        if self.ray_workers and self.devices and (self.num_worlds // self.ray_workers) % self.devices:
-            bad("devices", f"must divide the worlds of each Ray worker "
-                           f"({self.num_worlds // self.ray_workers})")
         if not isinstance(self.ray_address, str):
             bad("ray_address", "must be a string (HOST:PORT of a Ray head, or empty)")
+        self._validate_placement(bad)
+
+    def _validate_placement(self, bad) -> None:
+        """The flags of where the run goes: one way at a time, process counts that divide
+        the worlds, a coordinator address HOST:PORT and a process id in range."""
+        for name, zero in (("processes", "one process"),
+                           ("num_processes", "not a multi-process run")):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                bad(name, f"must be an integer >= 0 (0 = {zero})")
+        if not isinstance(self.coordinator, str):
+            bad("coordinator", "must be a string HOST:PORT")
+        ways = [flag for flag, on in (("--processes", self.processes),
+                                      ("--coordinator", self.coordinator),
+                                      ("--ray-workers/--ray-address",
+                                       self.ray_workers or self.ray_address)) if on]
+        if len(ways) > 1:
+            raise ValueError(f"{' and '.join(ways)}: give one way to start the processes")
+        if self.coordinator:
+            host, _, port = self.coordinator.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                bad("coordinator", "must be HOST:PORT, a host name or address and a port "
+                                   "in 1..65535")
+            if self.num_processes < 1:
+                bad("num_processes", "must be an integer >= 1 with --coordinator")
+        elif self.num_processes:
+            bad("num_processes", "needs --coordinator HOST:PORT")
+        n = self.num_processes or 1
+        if not isinstance(self.process_id, int) or isinstance(self.process_id, bool) \
+                or not 0 <= self.process_id < n:
+            bad("process_id", f"must be in 0..{n - 1} (--num-processes={self.num_processes})")
+        for name in ("processes", "num_processes", "ray_workers"):
+            value = getattr(self, name)
+            if value and self.num_worlds % value:
+                bad(name, f"must divide --num-worlds={self.num_worlds}")
+            if value and self.devices and (self.num_worlds // value) % self.devices:
+                bad("devices", f"must divide the worlds of each process "
+                               f"({self.num_worlds // value} with {_flag(name)}={value})")
 
 
 # Fields that only bound or checkpoint the run: runs differing in them share a compilation.
 BUDGET_FIELDS = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds", "eval_warmup",
                            "checkpoint_every"})
+# Where a run goes: given anew by each session (a resumed run does not inherit them), so
+# a run may move between one process, several and a cluster; checkpoints are the same.
+PLACEMENT_FIELDS = frozenset({"processes", "coordinator", "num_processes", "process_id",
+                              "ray_workers", "ray_address"})
 # Fields that may differ between a run and its resumption: the budget, `devices`,
-# which changes only the order of float sums, not the algorithm, and the Ray fields
-# (a run may move between one process and a cluster; checkpoints are the same).
-RESUMABLE_CHANGES = BUDGET_FIELDS | {"devices", "ray_workers", "ray_address"}
+# which changes only the order of float sums, not the algorithm, and the placement.
+RESUMABLE_CHANGES = BUDGET_FIELDS | PLACEMENT_FIELDS | {"devices"}
 
 
 def _flag(name: str) -> str:

@@ -1,10 +1,12 @@
-"""The run loop of `python -m train`, the same for one process and a Ray cluster.
+"""The run loop of `python -m train`, the same for one process and many.
 
 `run` prepares the run directory, starts or resumes the run, and trains in
 chunks of `updates_per_chunk` updates until the step or time budget is spent:
 a metrics row per chunk, a checkpoint every `checkpoint_every` chunks and at
 the end, then the closing evaluation. The updates themselves come from a
-backend: `Local` (the fused trainer of train.ppo) or `train.cluster.RayTrainer`.
+backend: `Local` (the fused trainer of train.ppo) or, on process 0 of a
+multi-process run, `train.distributed.Leader` (the same trainer over a
+global device mesh).
 
 Stops: Ctrl-C or SIGTERM finish the chunk under way, log it, save and return;
 a second one, or one before the first chunk has finished (the compile), quits
@@ -114,10 +116,11 @@ class Local:
 
 @contextlib.contextmanager
 def backend_for(tc: TrainConfig, runner: Runner | None, log) -> Iterator[Backend]:
-    """The backend of a config: Ray with ray_workers or ray_address, else Local."""
-    if tc.ray_workers or tc.ray_address:
-        from .cluster import ray_trainer  # Ray is an optional extra
-        with ray_trainer(tc, runner, log) as backend:
+    """The backend of a config: the Leader of a multi-process run (--coordinator,
+    jax.distributed initialised), else Local."""
+    if tc.coordinator:
+        from .distributed import leader
+        with leader(tc, runner, log) as backend:
             yield backend
     else:
         yield Local(tc, runner)
@@ -225,7 +228,7 @@ def run(tc: TrainConfig, out: str | Path, resume: bool = False, evaluate: bool =
     Returns a summary: update, agent_steps, wall_s, checkpoint (the newest this
     call wrote, or None), written and failed (checkpoint writes), interrupted
     (the signal's name, or None), diverged (what stopped being finite, or None),
-    the backend's numbers (Ray: restarts, timing) and, when evaluated, eval.
+    the backend's numbers (multi-process: restarts, timing) and, when evaluated, eval.
     RunError or CheckpointError before any work when the run cannot start;
     Interrupted when a signal ends it at once.
     """

@@ -32,7 +32,7 @@ from envs.batch import batch_reset, batch_step
 from policies.baseline import ActorCritic
 from policies.io import Choice, Inputs, to_actions
 
-from .config import BUDGET_FIELDS, TrainConfig
+from .config import BUDGET_FIELDS, PLACEMENT_FIELDS, TrainConfig
 from .gae import gae
 from .reward import training_reward
 
@@ -201,23 +201,25 @@ class Trainer:
 
 
 def make_trainer(tc: TrainConfig) -> Trainer:
-    """The Trainer of a config; runs differing only in budget (or in the Ray settings,
-    which the single-process trainer does not use) share one compilation."""
-    same = BUDGET_FIELDS | {"ray_workers", "ray_address"}
+    """The Trainer of a config; runs differing only in budget or placement share one
+    compilation (the processes of a multi-process run are those of jax.distributed)."""
+    same = BUDGET_FIELDS | PLACEMENT_FIELDS
     return _make_trainer(tc.replace(**{k: getattr(TrainConfig, k) for k in same}))
 
 
 def world_mesh(tc: TrainConfig) -> Mesh:
-    """The devices the worlds are split over: `tc.devices` of them, or with 0 the most
-    local devices that divide `num_worlds`. ValueError naming --devices if there are too few."""
-    have = jax.local_device_count()
+    """The devices the worlds are split over: `tc.devices` local devices of every process
+    (of jax.distributed; one without it), or with 0 the most that divide its worlds;
+    process 0's first. ValueError naming --devices if there are too few."""
+    have, procs = jax.local_device_count(), jax.process_count()
     if tc.devices > have:
         raise ValueError(f"--devices={tc.devices}: only {have} local device(s) "
                          f"({jax.local_devices()[0].platform}); on CPU set XLA_FLAGS="
                          f"--xla_force_host_platform_device_count={tc.devices}")
-    n = tc.devices or max(d for d in range(1, have + 1) if tc.num_worlds % d == 0)
+    n = tc.devices or max(d for d in range(1, have + 1) if tc.num_worlds % (d * procs) == 0)
+    devices = [d for p in range(procs) for d in jax.local_devices(process_index=p)[:n]]
     # Auto axes: XLA propagates the world sharding through the env and the model.
-    return jax.make_mesh((n,), ("worlds",), devices=jax.local_devices()[:n],
+    return jax.make_mesh((n * procs,), ("worlds",), devices=devices,
                          axis_types=(jax.sharding.AxisType.Auto,))
 
 
