@@ -34,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import fields
 from pathlib import Path
@@ -248,7 +249,7 @@ def command(tc: TrainConfig, paths: Sequence[str] = ()) -> list[str]:
     return argv + list(paths)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In a child before exec: SIGKILL it when its parent dies (Linux), so a
     supervisor that is killed leaves no process blocked in a collective."""
     with contextlib.suppress(OSError, AttributeError):
@@ -269,7 +270,7 @@ class LocalGroup:
         configs = member_configs(tc, n, f"127.0.0.1:{free_port()}")
         self.procs = [subprocess.Popen(command(c, leader_paths if c.process_id == 0 else ()),
                                        env=env, start_new_session=True,
-                                       preexec_fn=_die_with_parent) for c in configs]
+                                       preexec_fn=die_with_parent) for c in configs]
         self.pids = [p.pid for p in self.procs]
 
     def poll(self) -> list[int | None]:
@@ -294,14 +295,14 @@ def describe_exit(code: int) -> str:
 
 
 def supervise(start: Callable[[Sequence[str], int], Any], out: Path, paths: Sequence[str],
-              resume: bool, overwrite: bool, has_checkpoint: Callable[[], bool],
+              resume: bool, overwrite: bool, newest: Callable[[], str | None],
               log: Callable[[str], None], grace_s: float = 30.0) -> int:
     """Run a group to its end, restarting it from the newest checkpoint when one of
     its processes dies. Returns the leader's exit status.
 
     start(leader_paths, restarts) starts the group (an object with `pids`, `poll()`,
     `signal_leader(signum)`, `kill()`); paths are the leader's other flags
-    (--no-eval). A follower that fails, or a leader killed by a signal, restarts
+    (--no-eval); newest() names the run's newest checkpoint, or None. A follower that fails, or a leader killed by a signal, restarts
     the group (see `_watch`); a leader that exits by itself (done, diverged,
     refused) ends the run with its status. SIGINT/SIGTERM
     go to the leader, which saves and stops; a second one ends the group at once.
@@ -316,7 +317,8 @@ def supervise(start: Callable[[Sequence[str], int], Any], out: Path, paths: Sequ
         if group is not None:
             group.signal_leader(signum) if len(stopping) == 1 else group.kill()
 
-    saved = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    saved = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)} \
+        if threading.current_thread() is threading.main_thread() else {}
     try:
         for restarts in range(MAX_RESTARTS + 1):
             group = start(where + list(paths), restarts)
@@ -329,10 +331,10 @@ def supervise(start: Callable[[Sequence[str], int], Any], out: Path, paths: Sequ
             group.kill()
             if stopping:
                 return 128 + stopping[0]
-            again = has_checkpoint()
+            found = newest()
             log(f"process {index} {describe_exit(code)}: restarting the group from "
-                + ("the newest checkpoint" if again else "the start (no checkpoint yet)"))
-            where = ["--resume", str(out)] if again else ["--out", str(out), "--overwrite"]
+                + (found or "the start (no checkpoint yet)"))
+            where = ["--resume", str(out)] if found else ["--out", str(out), "--overwrite"]
         log(f"error: the process group failed {MAX_RESTARTS + 1} times; giving up")
         return 1
     finally:
@@ -374,4 +376,10 @@ def launch(tc: TrainConfig, out: Path, paths: Sequence[str], resume: bool,
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     return supervise(lambda where, restarts: LocalGroup(tc, tc.processes, where, restarts),
                      out, paths, resume, overwrite,
-                     lambda: checkpoint.latest(out) is not None, log)
+                     lambda: newest_checkpoint(out), log)
+
+
+def newest_checkpoint(out: str | Path) -> str | None:
+    """The newest checkpoint file of run directory `out`, or None."""
+    found = checkpoint.latest(out) if Path(out).is_dir() else None
+    return None if found is None else str(found)

@@ -1,0 +1,83 @@
+"""Training throughput of one JAX program over 2 processes against 1 process, one machine.
+
+    python -m scripts.bench_processes                 # default preset, train defaults
+    python -m scripts.bench_processes --updates 30 --preset small
+
+Runs `python -m train` twice, one after the other, with the same config (the
+preset and TrainConfig's defaults, `--minutes 0`, `--no-eval`): once as
+`--processes 2` (two processes of one CPU device each, over one global
+mesh: train.distributed) and once as one process with two CPU devices
+(`--devices 2`). Agent-steps/s is the median over the chunks of metrics.csv
+after the first (whose time includes the compile); the ratio is the 2-process
+figure over the 1-process one. The load average is printed alongside: other
+work on the machine slows both runs.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from train.config import TrainConfig
+
+SETUPS = (("2 processes x 1 device", ["--processes", "2"], 1),
+          ("1 process x 2 devices", ["--devices", "2"], 2))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default="default")
+    p.add_argument("--updates", type=int, default=40,
+                   help="updates per run; the first chunk (updates_per_chunk of them) is the "
+                        "compile and is not counted (default 40)")
+    args = p.parse_args(argv)
+    if args.updates < 2 * TrainConfig.updates_per_chunk:
+        p.error(f"--updates={args.updates}: must be at least two chunks "
+                f"({2 * TrainConfig.updates_per_chunk})")
+    return args
+
+
+def chunk_rates(metrics: Path) -> list[float]:
+    """agent_steps_per_s of each chunk after the first, from a run's metrics.csv."""
+    with open(metrics, newline="") as f:
+        return [float(r["agent_steps_per_s"]) for r in csv.DictReader(f)][1:]
+
+
+def run(preset: str, updates: int, flags: list[str], devices: int, out: Path) -> list[float]:
+    """One training in a subprocess; its chunk rates after the first."""
+    steps = updates * TrainConfig(preset=preset).steps_per_update
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+    subprocess.run([sys.executable, "-m", "train", "--preset", preset, "--minutes", "0",
+                    "--total-steps", str(steps), "--no-eval", "--out", str(out), *flags],
+                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return chunk_rates(out / "metrics.csv")
+
+
+def format_table(rows: list[tuple[str, float]]) -> str:
+    """Markdown rows: setup, agent-steps/s, ratio to the last row."""
+    base = rows[-1][1]
+    lines = ["| setup | agent-steps/s | ratio |", "|---|---:|---:|"]
+    lines += [f"| {name} | {rate:,.0f} | {rate / base:.2f}x |" for name, rate in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, flags, devices) in enumerate(SETUPS):
+            rates = run(args.preset, args.updates, flags, devices, Path(tmp) / str(i))
+            rows.append((name, statistics.median(rates)))
+            print(f"{name}: chunks {[round(r) for r in rates]}", file=sys.stderr)
+    print(f"preset {args.preset}, {args.updates} updates per run, {os.cpu_count()} CPU cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(format_table(rows))
+
+
+if __name__ == "__main__":
+    main()
