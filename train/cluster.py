@@ -30,8 +30,8 @@ from typing import Sequence
 
 from .ascend import Ascend, Worker, WorkerLost, _ray, runtime
 from .config import TrainConfig
-from .distributed import (RESTARTS_ENV, command, die_with_parent, free_port, member_configs,
-                          newest_checkpoint, supervise)
+from .distributed import (RESTARTS_ENV, command, free_port, member_configs, newest_checkpoint,
+                          spawn, supervise)
 
 
 class Member(Worker):
@@ -58,8 +58,7 @@ class Member(Worker):
         env = dict(os.environ, XLA_FLAGS=" ".join(
             flags + [f"--xla_force_host_platform_device_count={devices}"]),
             **{RESTARTS_ENV: str(restarts)})
-        self.proc = subprocess.Popen([sys.executable] + argv[1:], env=env, cwd=cwd,
-                                     preexec_fn=die_with_parent)
+        self.proc = spawn([sys.executable] + argv[1:], env=env, cwd=cwd)
         return self.proc.pid
 
     def poll(self) -> int | None:
@@ -93,8 +92,8 @@ class RayGroup:
         cores = [tc.devices or max(1, (os.cpu_count() or 1) // per_node[n]) for n in nodes]
         argvs = [command(c, leader_paths if c.process_id == 0 else ())
                  for c in member_configs(tc, layer.n, coordinator)]
-        self.pids = layer.step(argvs, cores, restarts, os.getcwd(), shard=(True, True, False, False),
-                               method="start")
+        self.pids = layer.step(argvs, cores, restarts, os.getcwd(),
+                               shard=(True, True, False, False), method="start")
 
     def poll(self) -> list[int | None]:
         """Exit statuses; a member whose node or actor was lost counts as killed."""

@@ -36,9 +36,10 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
@@ -100,7 +101,6 @@ class Group:
 
     def __init__(self, tc: TrainConfig, runner: Runner | None, resumed: bool):
         """resumed: start from the leader's `runner` (None on the followers), else afresh."""
-        self.tc = tc
         self.trainer = make_trainer(tc)
         self.devices = [d for d in self.trainer.mesh.devices.flat
                         if d.process_index == jax.process_index()]
@@ -142,7 +142,8 @@ class Group:
 # ---------------------------------------------------------------------------- leader
 
 class Leader:
-    """The run loop's backend (train.loop) on process 0 of a multi-process run."""
+    """The run loop's backend (train.loop) on process 0 of a multi-process run
+    (jax.distributed initialised by train.coordinate)."""
 
     def __init__(self, tc: TrainConfig, runner: Runner | None, log: Callable[[str], None]):
         self.tc, self.log = tc, log
@@ -197,14 +198,6 @@ class Leader:
         return {"restarts": self.restarts, "timing": self.timings}
 
 
-@contextlib.contextmanager
-def leader(tc: TrainConfig, runner: Runner | None, log: Callable[[str], None]
-           ) -> Iterator[Leader]:
-    """The Leader backend; jax.distributed must be initialised (train.coordinate)."""
-    backend = Leader(tc, runner, log)
-    yield backend
-
-
 def follow(tc: TrainConfig) -> int:
     """A follower process's whole run: the leader's config and Runner, then its
     commands until it stops. Signals are the leader's to handle. Returns 0."""
@@ -249,11 +242,18 @@ def command(tc: TrainConfig, paths: Sequence[str] = ()) -> list[str]:
     return argv + list(paths)
 
 
-def die_with_parent() -> None:
+def _die_with_parent() -> None:
     """In a child before exec: SIGKILL it when its parent dies (Linux), so a
     supervisor that is killed leaves no process blocked in a collective."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def spawn(argv: list[str], **popen) -> subprocess.Popen:
+    """Popen(argv) of a process that dies with this one."""
+    with warnings.catch_warnings():  # JAX warns of fork in a threaded process; exec follows
+        warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
+        return subprocess.Popen(argv, preexec_fn=_die_with_parent, **popen)
 
 
 class LocalGroup:
@@ -268,9 +268,8 @@ class LocalGroup:
             flags + [f"--xla_force_host_platform_device_count={per}"]),
             **{RESTARTS_ENV: str(restarts)})
         configs = member_configs(tc, n, f"127.0.0.1:{free_port()}")
-        self.procs = [subprocess.Popen(command(c, leader_paths if c.process_id == 0 else ()),
-                                       env=env, start_new_session=True,
-                                       preexec_fn=die_with_parent) for c in configs]
+        self.procs = [spawn(command(c, leader_paths if c.process_id == 0 else ()), env=env,
+                            start_new_session=True) for c in configs]
         self.pids = [p.pid for p in self.procs]
 
     def poll(self) -> list[int | None]:
@@ -302,10 +301,11 @@ def supervise(start: Callable[[Sequence[str], int], Any], out: Path, paths: Sequ
 
     start(leader_paths, restarts) starts the group (an object with `pids`, `poll()`,
     `signal_leader(signum)`, `kill()`); paths are the leader's other flags
-    (--no-eval); newest() names the run's newest checkpoint, or None. A follower that fails, or a leader killed by a signal, restarts
-    the group (see `_watch`); a leader that exits by itself (done, diverged,
-    refused) ends the run with its status. SIGINT/SIGTERM
-    go to the leader, which saves and stops; a second one ends the group at once.
+    (--no-eval); newest() names the run's newest checkpoint, or None. A follower
+    that fails, or a leader killed by a signal, restarts the group (see `_watch`);
+    a leader that exits by itself (done, diverged, refused) ends the run with its
+    status. SIGINT/SIGTERM go to the leader, which saves and stops; a second one
+    ends the group at once.
     """
     where = ["--resume", str(out)] if resume else ["--out", str(out)] + (
         ["--overwrite"] if overwrite else [])
@@ -314,8 +314,10 @@ def supervise(start: Callable[[Sequence[str], int], Any], out: Path, paths: Sequ
 
     def forward(signum, frame):
         stopping.append(signum)
-        if group is not None:
-            group.signal_leader(signum) if len(stopping) == 1 else group.kill()
+        if group is not None and len(stopping) == 1:
+            group.signal_leader(signum)
+        elif group is not None:
+            group.kill()
 
     saved = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)} \
         if threading.current_thread() is threading.main_thread() else {}

@@ -119,9 +119,8 @@ def backend_for(tc: TrainConfig, runner: Runner | None, log) -> Iterator[Backend
     """The backend of a config: the Leader of a multi-process run (--coordinator,
     jax.distributed initialised), else Local."""
     if tc.coordinator:
-        from .distributed import leader
-        with leader(tc, runner, log) as backend:
-            yield backend
+        from .distributed import Leader
+        yield Leader(tc, runner, log)
     else:
         yield Local(tc, runner)
 
