@@ -3,6 +3,15 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
+
+# Compiling is most of the suite's time; a persistent XLA cache lets a second
+# run (and the subprocesses tests start) load programs instead. Set before jax
+# is imported; NMMO_JAX_TEST_JIT_CACHE=0 turns it off.
+if os.environ.get("NMMO_JAX_TEST_JIT_CACHE", "1") != "0":
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                          str(Path.home() / ".cache" / "nmmo-jax" / "jit-tests"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 
 import jax
 import jax.numpy as jnp
@@ -71,15 +80,12 @@ def small():
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory):
-    """One local Ray (2 CPUs) for the whole session, shut down at its end."""
+def ray_cluster():
+    """One local Ray (2 CPUs) for the whole session, shut down at its end; its
+    workers inherit the compilation cache set above."""
     ray = pytest.importorskip("ray")
-    # Workers started from here inherit it: a restarted server loads its programs
-    # instead of compiling them again.
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(tmp_path_factory.mktemp("xla_cache"))
     with warnings.catch_warnings():  # Ray starts its processes by fork + exec: safe
         warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
         ray.init(num_cpus=2, include_dashboard=False)
     yield ray
     ray.shutdown()
-    del os.environ["JAX_COMPILATION_CACHE_DIR"]

@@ -168,6 +168,7 @@ def _lifetimes(policy, config, ticks, seed=0):
             int((done & (cause == nj.CAUSE_COMBAT)).sum()))
 
 
+@pytest.mark.slow  # statistics over 500 ticks of three default-preset worlds
 def test_forager_outlives_random_3x_on_the_default_preset():
     config = nj.Config()
     rand, rand_lava, _ = _lifetimes(scripted.random_policy, config, 500)
