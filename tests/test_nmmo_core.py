@@ -41,8 +41,8 @@ def test_no_retrace_across_steps(small):
 
 def test_vmap_equals_separate_calls(small):
     keys = jax.random.split(jax.random.PRNGKey(3), 4)
-    obs, states = jax.vmap(lambda k: nj.reset(k, small))(keys)
-    acts = jax.vmap(random_policy)(keys, obs)
+    obs, states = jax.jit(jax.vmap(lambda k: nj.reset(k, small)))(keys)  # eager vmap: op by op, slow
+    acts = jax.jit(jax.vmap(random_policy))(keys, obs)
     batched = jax.jit(jax.vmap(lambda k, s, a: nj.step(k, s, a, small)))(keys, states, acts)
     for w in range(4):
         pick = lambda x: x[w]

@@ -14,8 +14,11 @@ from tests.conftest import SCENE, scene
 F = {name: i for i, name in enumerate(nj.ENTITY_FEATURES)}
 
 
+jit_observe = jax.jit(observe, static_argnames="config")  # eager: op by op, many times slower
+
+
 def obs_of(state, config=SCENE):
-    return observe(state, config)
+    return jit_observe(state, config)
 
 
 def test_entities_nearest_first_ties_by_slot():
@@ -135,10 +138,10 @@ def test_observer_blocks_change_nothing(monkeypatch, cluster, block):
     observe_module = importlib.import_module("nmmo_jax.observe")  # the package exports the function
     config = nj.Config.small(spawn_per_tick=0, max_entities=4, vision=3)
     state = _random_crowd(config, 0, cluster)
-    whole = observe(state, config)
+    whole = jax.jit(lambda s: observe(s, config))(state)
     # 16 agents: 4 blocks of 4, or 4 blocks of 5 with the last one padded
     monkeypatch.setattr(observe_module, "OBSERVER_BLOCK", block)
-    blocked = observe(state, config)
+    blocked = jax.jit(lambda s: observe(s, config))(state)  # a new function: traced anew
     for field in dataclasses.fields(whole):
         np.testing.assert_array_equal(np.asarray(getattr(blocked, field.name)),
                                       np.asarray(getattr(whole, field.name)), err_msg=field.name)
