@@ -11,7 +11,7 @@ from tqdm import tqdm
 COLUMNS = ("update", "agent_steps", "wall_s", "agent_steps_per_s", "mean_lifetime",
            "lives_ended", "alive_mean", "deaths_lava", "deaths_starvation", "deaths_combat",
            "policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac",
-           "restarts")  # restarts: Ray server actors restarted so far (cluster runs only)
+           "restarts")  # restarts: process-group restarts so far (multi-process runs only)
 
 
 class RunLogger:
