@@ -61,7 +61,9 @@ def test_placement_flags_are_refused_in_one_line(capsys, argv, message):
 
 def test_join_leaves_bad_coordinator_flags_to_the_parser():
     for argv in ([], ["--coordinator", "nohost"], ["--coordinator", "h:1", "--num-processes", "x"],
-                 ["--coordinator", "h:1", "--num-processes", "2", "--process-id", "2"]):
+                 ["--coordinator", "h:1", "--num-processes", "2", "--process-id", "2"],
+                 ["--coordinator", "h:1", "--num-processes", "2", "--processes", "2"],
+                 ["--coordinator", "h:1", "--num-processes", "1", "--ray-address", "h:6379"]):
         assert join(argv) is False
 
 
