@@ -2,6 +2,7 @@
 
     python -m scripts.bench_processes                 # default preset, train defaults
     python -m scripts.bench_processes --updates 30 --preset small
+    python -m scripts.bench_processes --train-flags "--num-minibatches 4"
 
 Runs `python -m train` twice, one after the other, with the same config (the
 preset and TrainConfig's defaults, `--minutes 0`, `--no-eval`): once as
@@ -9,20 +10,22 @@ preset and TrainConfig's defaults, `--minutes 0`, `--no-eval`): once as
 mesh: train.distributed) and once as one process with two CPU devices
 (`--devices 2`). Agent-steps/s is the median over the chunks of metrics.csv
 after the first (whose time includes the compile); the ratio is the 2-process
-figure over the 1-process one. The load average is printed alongside: other
-work on the machine slows both runs.
+figure over the 1-process one. `--train-flags` adds flags to both runs. The
+load average is printed alongside: other work on the machine slows both runs.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import os
+import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from train.cli import parse
 from train.config import TrainConfig
 
 SETUPS = (("2 processes x 1 device", ["--processes", "2"], 1),
@@ -35,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--updates", type=int, default=40,
                    help="updates per run; the first chunk (updates_per_chunk of them) is the "
                         "compile and is not counted (default 40)")
+    p.add_argument("--train-flags", default="", help="more flags for both trainings")
     args = p.parse_args(argv)
     if args.updates < 2 * TrainConfig.updates_per_chunk:
         p.error(f"--updates={args.updates}: must be at least two chunks "
@@ -49,8 +53,8 @@ def chunk_rates(metrics: Path) -> list[float]:
 
 
 def run(preset: str, updates: int, flags: list[str], devices: int, out: Path) -> list[float]:
-    """One training in a subprocess; its chunk rates after the first."""
-    steps = updates * TrainConfig(preset=preset).steps_per_update
+    """One training of `updates` updates in a subprocess; its chunk rates after the first."""
+    steps = updates * parse(["--preset", preset, *flags])[0].steps_per_update
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
     subprocess.run([sys.executable, "-m", "train", "--preset", preset, "--minutes", "0",
                     "--total-steps", str(steps), "--no-eval", "--out", str(out), *flags],
@@ -71,11 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, flags, devices) in enumerate(SETUPS):
-            rates = run(args.preset, args.updates, flags, devices, Path(tmp) / str(i))
+            rates = run(args.preset, args.updates, flags + shlex.split(args.train_flags), devices,
+                        Path(tmp) / str(i))
             rows.append((name, statistics.median(rates)))
             print(f"{name}: chunks {[round(r) for r in rates]}", file=sys.stderr)
-    print(f"preset {args.preset}, {args.updates} updates per run, {os.cpu_count()} CPU cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"preset {args.preset} {args.train_flags}, {args.updates} updates per run, "
+          f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
     print(format_table(rows))
 
 
