@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -30,8 +31,8 @@ from typing import Sequence
 
 from .ascend import Ascend, Worker, WorkerLost, _ray, runtime
 from .config import TrainConfig
-from .distributed import (RESTARTS_ENV, command, free_port, member_configs, newest_checkpoint,
-                          spawn, supervise)
+from .distributed import (command, cpu_share, free_port, member_configs, member_env,
+                          newest_checkpoint, spawn, supervise)
 
 
 class Member(Worker):
@@ -49,15 +50,11 @@ class Member(Worker):
         return free_port("0.0.0.0")
 
     @runtime
-    def start(self, argv: list[str], devices: int, restarts: int, cwd: str) -> int:
-        """Start the process `argv` (python -m train ...) with this many CPU devices
-        (XLA host devices; on GPU/TPU it changes nothing); returns its pid."""
+    def start(self, argv: list[str], devices: int, sharing: int, restarts: int, cwd: str) -> int:
+        """Start the process `argv` (python -m train ...) with `devices` CPU devices, or
+        with 0 this node's cores over the `sharing` members on it; returns its pid."""
         self.stop()
-        flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
-                 if not f.startswith("--xla_force_host_platform_device_count")]
-        env = dict(os.environ, XLA_FLAGS=" ".join(
-            flags + [f"--xla_force_host_platform_device_count={devices}"]),
-            **{RESTARTS_ENV: str(restarts)})
+        env = member_env(devices or cpu_share(sharing), restarts)
         self.proc = spawn([sys.executable] + argv[1:], env=env, cwd=cwd)
         return self.proc.pid
 
@@ -89,18 +86,19 @@ class RayGroup:
         nodes = layer.step(method="node")
         coordinator = f"{nodes[0]}:{layer.call(0, method='port')}"
         per_node = collections.Counter(nodes)
-        cores = [tc.devices or max(1, (os.cpu_count() or 1) // per_node[n]) for n in nodes]
         argvs = [command(c, leader_paths if c.process_id == 0 else ())
                  for c in member_configs(tc, layer.n, coordinator)]
-        self.pids = layer.step(argvs, cores, restarts, os.getcwd(),
-                               shard=(True, True, False, False), method="start")
+        self.pids = layer.step(argvs, tc.devices, [per_node[n] for n in nodes], restarts,
+                               os.getcwd(), shard=(True, False, True, False, False),
+                               method="start")
 
     def poll(self) -> list[int | None]:
         """Exit statuses; a member whose node or actor was lost counts as killed."""
         try:
             return self.layer.step(method="poll")
         except WorkerLost as e:
-            return [-9 if i in e.indices else None for i in range(self.layer.n)]
+            return [-signal.SIGKILL if i in e.indices else None
+                    for i in range(self.layer.n)]
 
     def signal_leader(self, signum: int) -> None:
         self.layer.call(0, signum, method="signal")

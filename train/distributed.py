@@ -256,17 +256,27 @@ def spawn(argv: list[str], **popen) -> subprocess.Popen:
         return subprocess.Popen(argv, preexec_fn=_die_with_parent, **popen)
 
 
+def cpu_share(n: int) -> int:
+    """This machine's CPU cores divided among n processes (at least 1 each)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // n)
+
+
+def member_env(devices: int, restarts: int) -> dict[str, str]:
+    """The environment of a group's process: this one's, with `devices` XLA host devices
+    (CPU; on GPU/TPU it changes nothing) and the group's restart count."""
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
+             if not f.startswith("--xla_force_host_platform_device_count")]
+    return dict(os.environ, XLA_FLAGS=" ".join(
+        flags + [f"--xla_force_host_platform_device_count={devices}"]),
+        **{RESTARTS_ENV: str(restarts)})
+
+
 class LocalGroup:
     """n processes of one run on this machine, each with its share of the CPU devices."""
 
     def __init__(self, tc: TrainConfig, n: int, leader_paths: Sequence[str], restarts: int):
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        per = tc.devices or max(1, (cores or 1) // n)
-        flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
-                 if not f.startswith("--xla_force_host_platform_device_count")]
-        env = dict(os.environ, XLA_FLAGS=" ".join(
-            flags + [f"--xla_force_host_platform_device_count={per}"]),
-            **{RESTARTS_ENV: str(restarts)})
+        env = member_env(tc.devices or cpu_share(n), restarts)
         configs = member_configs(tc, n, f"127.0.0.1:{free_port()}")
         self.procs = [spawn(command(c, leader_paths if c.process_id == 0 else ()), env=env,
                             start_new_session=True) for c in configs]
