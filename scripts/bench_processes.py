@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
                         Path(tmp) / str(i))
             rows.append((name, statistics.median(rates)))
             print(f"{name}: chunks {[round(r) for r in rates]}", file=sys.stderr)
-    print(f"preset {args.preset} {args.train_flags}, {args.updates} updates per run, "
+    print(f"preset {args.preset}{' ' + args.train_flags if args.train_flags else ''}, "
+          f"{args.updates} updates per run, "
           f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
     print(format_table(rows))
 
