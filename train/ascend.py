@@ -18,7 +18,9 @@ layer and methods wrapped in `@waittime` as wait (time spent waiting on the
 layer below); nested sections count once, in the innermost. The driver layer
 is the Ascend object itself (its `sync` is wait); each worker keeps its own
 clock (the `Worker` base class) and answers `timings()`. `summary()` reports
-both layers: seconds and % of each layer's elapsed time.
+both layers: seconds and % of each layer's elapsed time; `format_summary`
+prints any such summary as a table (train.distributed prints its server and
+core layers with it, train.cluster its cluster layer).
 
 Faults: Ray actors are created with `max_restarts=-1`, so Ray restarts a
 worker whose process died (killed, out of memory), calling its constructor
