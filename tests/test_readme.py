@@ -66,7 +66,7 @@ def test_own_jitted_loop(tmp_path, monkeypatch, capsys):
 @pytest.mark.slow
 def test_jaxmarl(tmp_path, monkeypatch):
     ns = run_block("MultiAgentEnv(", tmp_path, monkeypatch)
-    assert int(ns["state"].world.tick) == 10
+    assert int(ns["state"].world.tick) == 1
     assert set(ns["dones"]) == set(ns["env"].agents) | {"__all__"}
     assert set(ns["obs"]["agent_0"]) >= {"tiles", "entities", "move_mask", "target_mask"}
 
