@@ -22,9 +22,10 @@ class TrainConfig:
     minutes: float = 12.0  # training wall-clock budget over all sessions of a run; 0 = none
     seed: int = 0
     # PPO. The defaults are the best recipe of docs/experiments.md: a longer
-    # horizon, a small entropy bonus, a kill penalty and one shared parameter set.
+    # horizon, a small entropy bonus, a kill penalty, one shared parameter set and
+    # fresh maps every 3,000 ticks.
     rollout_len: int = 32
-    max_ticks: int = 0  # replace a world by a fresh map at this tick; 0 = persistent worlds
+    max_ticks: int = 3000  # replace a world by a fresh map at this tick; 0 = persistent worlds
     gamma: float = 0.995
     gae_lambda: float = 0.95
     lr: float = 1e-3

@@ -13,8 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 def plot_population(metrics_csv: Path, out_png: Path, yardsticks: dict[str, float]) -> Path:
     """Two panels (x = agent-steps, x = wall-clock minutes) of metrics.csv's
     alive_mean (agents alive per training world), with a dashed line at each
-    yardstick's level {name: mean alive} (the evaluation's settled worlds:
-    training worlds persist, so they are settled too after the first minutes)."""
+    yardstick's level {name: mean alive} on the evaluation's settled worlds.
+    Training worlds are replaced by fresh maps every `max_ticks` ticks, all at
+    once, so their curve dips at each replacement."""
     with open(metrics_csv) as f:
         rows = [r for r in csv.DictReader(f) if r.get("alive_mean") not in (None, "", "nan")]
     steps = [float(r["agent_steps"]) for r in rows]
