@@ -84,4 +84,3 @@ def test_replay_from_python(tmp_path, monkeypatch):
     ns = run_block("record(", tmp_path, monkeypatch)
     assert (tmp_path / "replay.html").stat().st_size > 0
     assert (tmp_path / "replay.gif").read_bytes()[:4] == b"GIF8"
-    assert ns["frame"].shape == (32 * 8, 32 * 8, 3) and ns["frame"].dtype == np.uint8
