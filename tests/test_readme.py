@@ -31,7 +31,7 @@ def run_block(marker: str, tmp_path: pathlib.Path, monkeypatch) -> dict:
 
 
 # One marker per block; a new block needs a test here (test_every_block_is_tested).
-MARKERS = ("vstep = ", "def rollout", "MultiAgentEnv(", "ParallelEnv(", "record(")
+MARKERS = ("vstep = ", "def rollout", "MultiAgentEnv(", "ParallelEnv(")
 
 
 def test_every_block_is_tested():
@@ -77,10 +77,3 @@ def test_pettingzoo(tmp_path, monkeypatch):
     env = ns["env"]
     assert env.agents == [] and int(env.world.tick) == 200
     assert ns["frame"].shape == (128, 128, 3) and ns["frame"].dtype == np.uint8
-
-
-@pytest.mark.slow
-def test_replay_from_python(tmp_path, monkeypatch):
-    ns = run_block("record(", tmp_path, monkeypatch)
-    assert (tmp_path / "replay.html").stat().st_size > 0
-    assert (tmp_path / "replay.gif").read_bytes()[:4] == b"GIF8"
