@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import re
+import time
 import warnings
 from pathlib import Path
 
@@ -89,3 +91,14 @@ def ray_cluster():
         ray.init(num_cpus=2, include_dashboard=False)
     yield ray
     ray.shutdown()
+
+
+def wait_for(log: Path, pattern: str, timeout: float = 900) -> re.Match:
+    """The first match of `pattern` in the growing file `log`, polled until `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(pattern, log.read_text())
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{pattern!r} not in {log.read_text()[-3000:]}")

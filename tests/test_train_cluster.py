@@ -2,7 +2,6 @@
 node, restarts the group when one dies (slow, a local Ray), and joins or sizes a
 cluster; the flags and the CLI dispatch."""
 import os
-import re
 import signal
 import subprocess
 import time
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import wait_for
 from train import checkpoint
 from train.cli import main
 from train.config import TrainConfig, differences
@@ -48,16 +48,6 @@ def test_ray_run_survives_a_killed_process(tmp_path):
     header, _ = checkpoint.read(run)
     assert header["update"] == 400 and header["extra"]["restarts"] == 1
     assert (run / "metrics.csv").read_text().splitlines()[-1].endswith(",1")
-
-
-def wait_for(log: Path, pattern: str, timeout: float = 900):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(pattern, log.read_text())
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{pattern!r} not in {log.read_text()[-3000:]}")
 
 
 def test_ray_address_without_worker_count_takes_the_nodes(ray_cluster):

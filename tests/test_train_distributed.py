@@ -3,7 +3,6 @@ goes (one-line refusals), the supervisor's restart decisions on a fake group, an
 subprocesses (slow), 2 processes x 1 device against 1 process x 2 devices, an
 N-process checkpoint resumed in one process, and a run surviving a SIGKILLed process."""
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import wait_for
 from train import checkpoint, distributed
 from train.cli import main, parse
 from train.config import TrainConfig
@@ -220,16 +220,6 @@ def test_a_killed_process_is_restarted_and_ends_where_a_resume_by_hand_ends(tmp_
     assert checkpoint.read(by_hand)[0]["update"] == checkpoint.read(run)[0]["update"] == 400
     for a, b in zip(params(run), params(by_hand)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-
-
-def wait_for(log: Path, pattern: str, timeout: float = 900):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(pattern, log.read_text())
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{pattern!r} not in {log.read_text()[-3000:]}")
 
 
 def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 900):
