@@ -1,7 +1,7 @@
 """Wrappers and adapters around the pure nmmo_jax core.
 
-* Functional, jit/vmap-safe: `batch_reset` / `batch_step` / `BatchEnv` (W
-  worlds at once), `autoreset_step` (fresh world after max_ticks),
+* Functional, jit/vmap-safe: `batch_reset` / `batch_step` / `step_worlds` /
+  `BatchEnv` (W worlds at once), `autoreset_step` (fresh world after max_ticks),
   `LogState` / `log_init` / `log_update` / `reduce_stats` (lives that ended).
 * JaxMARL-style dict API: `MultiAgentEnv`.
 * PettingZoo: `ParallelEnv` (needs the optional extra
@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 from .autoreset import autoreset_step
-from .batch import BatchEnv, batch_reset, batch_step
+from .batch import BatchEnv, batch_reset, batch_step, step_worlds
 from .log import LogState, log_init, log_update, reduce_stats
 from .multi_agent import MultiAgentEnv, MultiAgentState
 
-__all__ = ["batch_reset", "batch_step", "BatchEnv", "autoreset_step", "LogState", "log_init",
-           "log_update", "reduce_stats", "MultiAgentEnv", "MultiAgentState", "ParallelEnv"]
+__all__ = ["batch_reset", "batch_step", "step_worlds", "BatchEnv", "autoreset_step", "LogState",
+           "log_init", "log_update", "reduce_stats", "MultiAgentEnv", "MultiAgentState", "ParallelEnv"]
 
 
 def __getattr__(name: str):

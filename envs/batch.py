@@ -2,7 +2,8 @@
 
 World w always gets key `jax.random.split(key, W)[w]`, so a batch equals W
 separate `nmmo_jax.reset` / `nmmo_jax.step` calls with those keys (with
-`max_ticks`: W separate `envs.autoreset.autoreset_step` calls). Every array
+`max_ticks`: W separate `envs.autoreset.autoreset_step` calls); `step_worlds`
+takes the W keys themselves. Every array
 gains a leading world axis W. The functions are jitted with the config and
 sizes static (each setting compiles once); calling them inside your own jit
 or scan is fine.
@@ -54,6 +55,20 @@ def batch_reset(key: jax.Array, config: nj.Config, num_worlds: int,
     return _batch_reset(key, config, num_worlds, chunk)
 
 
+def _check_step(state: nj.State, actions: nj.Actions, config: nj.Config,
+                max_ticks: int | None, chunk: int | None) -> None:
+    check_max_ticks(max_ticks, config)
+    if state.tick.ndim != 1:
+        raise ValueError(f"state.tick has shape {state.tick.shape}: batch_step expects a "
+                         "leading world axis (state from batch_reset)")
+    w, a = state.tick.shape[0], config.num_agents
+    for name in ("move", "style", "target"):
+        shape = getattr(actions, name).shape
+        if shape != (w, a):
+            raise ValueError(f"actions.{name} has shape {shape}, expected (W, A) = {(w, a)}")
+    _check_chunk(chunk, w)
+
+
 def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.Config,
                max_ticks: int | None = None, chunk: int | None = None
                ) -> tuple[nj.Obs, nj.State, jnp.ndarray, jnp.ndarray, dict]:
@@ -67,17 +82,24 @@ def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.
     resets); with max_ticks None the worlds persist up to `config.max_tick`,
     the last tick whose uids are unique, and are replaced there.
     """
-    check_max_ticks(max_ticks, config)
-    if state.tick.ndim != 1:
-        raise ValueError(f"state.tick has shape {state.tick.shape}: batch_step expects a "
-                         "leading world axis (state from batch_reset)")
-    w, a = state.tick.shape[0], config.num_agents
-    for name in ("move", "style", "target"):
-        shape = getattr(actions, name).shape
-        if shape != (w, a):
-            raise ValueError(f"actions.{name} has shape {shape}, expected (W, A) = {(w, a)}")
-    _check_chunk(chunk, w)
-    return _batch_step(key, state, actions, config, max_ticks, chunk)
+    _check_step(state, actions, config, max_ticks, chunk)
+    keys = jax.random.split(key, state.tick.shape[0])
+    return _batch_step(keys, state, actions, config, max_ticks, chunk)
+
+
+def step_worlds(keys: jax.Array, state: nj.State, actions: nj.Actions, config: nj.Config,
+                max_ticks: int | None = None, chunk: int | None = None
+                ) -> tuple[nj.Obs, nj.State, jnp.ndarray, jnp.ndarray, dict]:
+    """`batch_step` with each world's key given: keys [W] (uint32 [W, 2] raw keys).
+
+    For code that holds a share of a larger batch (a device's worlds in a
+    sharded trainer): passing its rows of `jax.random.split(key, W_total)`
+    steps them exactly as `batch_step(key, ...)` steps the whole batch.
+    """
+    _check_step(state, actions, config, max_ticks, chunk)
+    if keys.shape[0] != state.tick.shape[0]:
+        raise ValueError(f"keys has {keys.shape[0]} rows for {state.tick.shape[0]} worlds")
+    return _batch_step(keys, state, actions, config, max_ticks, chunk)
 
 
 # The public functions check their arguments, then call these with the static
@@ -89,8 +111,7 @@ def _batch_reset(key, config, num_worlds, chunk):
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5))
-def _batch_step(key, state, actions, config, max_ticks, chunk):
-    keys = jax.random.split(key, state.tick.shape[0])
+def _batch_step(keys, state, actions, config, max_ticks, chunk):
     step = lambda k, s, act: nj.step(k, s, act, config)
     obs, state, reward, done, info = _over_worlds(step, chunk, keys, state, actions)
     done, info = mark_world_end(obs, state, done, info,

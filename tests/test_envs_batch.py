@@ -7,7 +7,7 @@ import pytest
 import envs
 import nmmo_jax as nj
 from envs.autoreset import RESET_STREAM
-from envs.batch import BatchEnv, batch_reset, batch_step
+from envs.batch import BatchEnv, batch_reset, batch_step, step_worlds
 from envs.log import log_init, log_update, reduce_stats
 from policies.scripted import random_policy
 from tests.conftest import SCENE, act, jit_reset, jit_step, run, scene
@@ -93,6 +93,13 @@ def test_max_ticks_resets_only_finished_worlds_and_keeps_terminal_obs():
             assert_trees_equal(world((obs2, state2), w), (p_obs, p_state))
             assert not info["truncated"][w].any()
             assert np.array_equal(done[w], p_done)
+    # A holder of worlds 2..3 (a device's share) passes its rows of the keys: same result.
+    share = lambda tree: jax.tree.map(lambda x: x[2:], tree)
+    half = step_worlds(keys[2:], share(state), share(actions), SMALL, max_ticks=MAX_TICKS,
+                       chunk=CHUNK)
+    assert_trees_equal(half, share((obs2, state2, reward, done, info)))
+    with pytest.raises(ValueError, match="keys has 4 rows for 2 worlds"):
+        step_worlds(keys, share(state), share(actions), SMALL)
 
 
 @pytest.mark.slow
@@ -233,7 +240,7 @@ def test_log_over_random_rollout_agrees_with_core_lifetimes():
 
 
 def test_envs_exports():
-    for name in ("batch_reset", "batch_step", "BatchEnv", "autoreset_step", "LogState",
+    for name in ("batch_reset", "batch_step", "step_worlds", "BatchEnv", "autoreset_step", "LogState",
                  "log_init", "log_update", "reduce_stats", "MultiAgentEnv"):
         assert hasattr(envs, name)
     with pytest.raises(AttributeError):

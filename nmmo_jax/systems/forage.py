@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from ..config import Config
 from ..state import FISHING, FOREST, HUNTING, SCRUB, State, WATER
-from .skills import level, max_vitals
+from .skills import max_vitals_from_xp
 
 
 def adjacent_to_water(tiles: jnp.ndarray, pos: jnp.ndarray) -> jnp.ndarray:
@@ -21,13 +21,12 @@ def forage(state: State, active: jnp.ndarray, config: Config) -> State:
     ag, tiles = state.agents, state.tiles
     a = config.num_agents
     r, c = ag.pos[:, 0], ag.pos[:, 1]
-    levels = level(ag.xp, config)
-    _, max_food, max_water = max_vitals(levels)
+    _, max_food, max_water = max_vitals_from_xp(ag.xp, config)  # the hunting and fishing levels
     food = jnp.where(active, jnp.maximum(ag.food - config.food_decay, 0), ag.food)
     water = jnp.where(active, jnp.maximum(ag.water - config.water_decay, 0), ag.water)
 
     drinks = active & adjacent_to_water(tiles, ag.pos)
-    drink_gain = jnp.floor(config.drink_fraction * levels[:, FISHING]).astype(jnp.int32)
+    drink_gain = jnp.floor(config.drink_fraction * max_water).astype(jnp.int32)
     water_gain = jnp.where(drinks, jnp.minimum(max_water - water, drink_gain), 0)
     water_gain = jnp.maximum(water_gain, 0)
 
@@ -35,7 +34,7 @@ def forage(state: State, active: jnp.ndarray, config: Config) -> State:
     slots = jnp.arange(a, dtype=jnp.int32)
     first_eater = jnp.full(tiles.shape, a, jnp.int32).at[r, c].min(jnp.where(on_forest, slots, a))
     eats = on_forest & (first_eater[r, c] == slots)
-    eat_gain = jnp.floor(config.eat_fraction * levels[:, HUNTING]).astype(jnp.int32)
+    eat_gain = jnp.floor(config.eat_fraction * max_food).astype(jnp.int32)
     food_gain = jnp.maximum(jnp.where(eats, jnp.minimum(max_food - food, eat_gain), 0), 0)
     # Non-eaters write one row past the map (dropped), so only consumed forests
     # change. A negative index would wrap onto the last row instead.

@@ -57,3 +57,9 @@ def max_vitals(levels: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarr
     the constitution, hunting and fishing levels (docs/rules.md §2)."""
     return levels[..., CONSTITUTION], levels[..., HUNTING], levels[..., FISHING]
 
+
+def max_vitals_from_xp(xp: jnp.ndarray, config: Config) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """max_vitals(level(xp)) for xp [..., NUM_SKILLS], levelling only the three
+    columns it reads (the systems that need no other level skip four table lookups)."""
+    health_xp, food_xp, water_xp = max_vitals(xp)
+    return level(health_xp, config), level(food_xp, config), level(water_xp, config)

@@ -8,7 +8,7 @@ from .. import rng
 from ..config import Config
 from ..state import Agents, State
 from ..terrain import ring_cell
-from .skills import level, max_vitals, start_xp
+from .skills import max_vitals_from_xp, start_xp
 
 _ARGMAX_PICKS = 8  # up to this many spawns per tick: repeated argmax, beyond: one sort
 
@@ -68,7 +68,7 @@ def spawn(key: jax.Array, state: State, config: Config) -> tuple[State, jnp.ndar
     cell = rng.below(rng.stream(seed, rng.STREAM_SPAWN_CELLS), slots, config.num_ring_cells)
     cells = ring_cell(cell, config)
     xp0 = start_xp(config)
-    health0, _, _ = max_vitals(level(xp0, config))
+    health0, _, _ = max_vitals_from_xp(xp0, config)
     fresh = Agents(
         alive=jnp.ones(a, bool), pos=cells,
         population=slots % config.num_populations,

@@ -5,13 +5,13 @@ import jax.numpy as jnp
 
 from ..config import Config
 from ..state import State
-from .skills import level, max_vitals
+from .skills import max_vitals_from_xp
 
 
 def vitals(state: State, active: jnp.ndarray, config: Config) -> State:
     """Heal when fed and watered above half; lose health at zero food or water."""
     ag = state.agents
-    max_health, max_food, max_water = max_vitals(level(ag.xp, config))
+    max_health, max_food, max_water = max_vitals_from_xp(ag.xp, config)
     fed = (ag.food > max_food // 2) & (ag.water > max_water // 2)
     heal = jnp.floor(config.heal_fraction * max_health).astype(jnp.int32)
     health = jnp.where(fed, ag.health + jnp.maximum(jnp.minimum(max_health - ag.health, heal), 0),
