@@ -3,6 +3,7 @@
     python -m scripts.bench_processes                 # default preset, train defaults
     python -m scripts.bench_processes --updates 30 --preset small
     python -m scripts.bench_processes --train-flags "--num-minibatches 4"
+    python -m scripts.bench_processes --rounds 3       # alternating, median ratio
 
 Runs `python -m train` twice, one after the other, with the same config (the
 preset and TrainConfig's defaults, `--minutes 0`, `--no-eval`): once as
@@ -10,8 +11,10 @@ preset and TrainConfig's defaults, `--minutes 0`, `--no-eval`): once as
 mesh: train.distributed) and once as one process with two CPU devices
 (`--devices 2`). Agent-steps/s is the median over the chunks of metrics.csv
 after the first (whose time includes the compile); the ratio is the 2-process
-figure over the 1-process one. `--train-flags` adds flags to both runs. The
-load average is printed alongside: other work on the machine slows both runs.
+figure over the 1-process one. With `--rounds R` the pair runs R times,
+alternating which goes first; each round gives a ratio and the table shows
+the medians. `--train-flags` adds flags to both runs. The load average is
+printed alongside: other work on the machine slows both runs.
 """
 from __future__ import annotations
 
@@ -39,7 +42,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="updates per run; the first chunk (updates_per_chunk of them) is the "
                         "compile and is not counted (default 40)")
     p.add_argument("--train-flags", default="", help="more flags for both trainings")
+    p.add_argument("--rounds", type=int, default=1, help="pairs of runs, alternating order")
     args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error(f"--rounds={args.rounds}: must be at least 1")
     if args.updates < 2 * TrainConfig.updates_per_chunk:
         p.error(f"--updates={args.updates}: must be at least two chunks "
                 f"({2 * TrainConfig.updates_per_chunk})")
@@ -72,17 +78,25 @@ def format_table(rows: list[tuple[str, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    rows = []
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in SETUPS}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (name, flags, devices) in enumerate(SETUPS):
-            rates = run(args.preset, args.updates, flags + shlex.split(args.train_flags), devices,
-                        Path(tmp) / str(i))
-            rows.append((name, statistics.median(rates)))
-            print(f"{name}: chunks {[round(r) for r in rates]}", file=sys.stderr)
+        for r in range(args.rounds):
+            for i, (name, flags, devices) in (enumerate(SETUPS) if r % 2 == 0
+                                              else reversed(list(enumerate(SETUPS)))):
+                chunks = run(args.preset, args.updates, flags + shlex.split(args.train_flags),
+                             devices, Path(tmp) / f"{r}-{i}")
+                rates[name].append(statistics.median(chunks))
+                print(f"round {r + 1} {name}: chunks {[round(c) for c in chunks]}",
+                      file=sys.stderr)
+    ratios = [a / b for a, b in zip(*rates.values())]
+    rows = [(name, statistics.median(v)) for name, v in rates.items()]
     print(f"preset {args.preset}{' ' + args.train_flags if args.train_flags else ''}, "
           f"{args.updates} updates per run, "
           f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}")
     print(format_table(rows))
+    if args.rounds > 1:
+        print(f"ratio per round: {', '.join(f'{x:.2f}' for x in ratios)}; "
+              f"median {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":

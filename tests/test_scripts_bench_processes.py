@@ -21,5 +21,8 @@ def test_too_few_updates_are_refused(capsys):
     with pytest.raises(SystemExit):
         bp.parse_args(["--updates", "10"])
     assert "--updates=10: must be at least two chunks (20)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bp.parse_args(["--rounds", "0"])
+    assert "--rounds=0: must be at least 1" in capsys.readouterr().err
     assert bp.parse_args(["--train-flags", "--num-minibatches 4"]).train_flags == \
         "--num-minibatches 4"

@@ -7,11 +7,14 @@ between chunks. The rollout stores the network's `Inputs` (made by
 `ActorCritic.prepare` once per tick, navigation features included), not the
 raw observations, so the epochs do not prepare them again.
 
-Data parallel over local devices by sharded `jit`: the world axis of the
-environment state and of the rollout is split over a 1-D device mesh, the
-parameters and optimizer state are replicated, and XLA all-reduces the
-gradient sums. The program is the same for any number of devices, so a run on
-D devices computes what the 1-device run computes up to float summation
+Data parallel by `shard_map` over a 1-D "worlds" mesh (local devices, or
+every device of every process under jax.distributed): the world axis of the
+environment state and of the rollout is split over the devices, parameters
+and optimizer state are replicated. Each device runs the chunk on its own
+worlds; the communication is a few explicit all-reduces (see `PPO`), which
+matters between processes, where each one is a network round trip. World w
+draws its random numbers from key w whatever the number of devices, so a run
+on D devices computes what the 1-device run computes up to float summation
 order. Minibatches are slices of rollout ticks holding every world, so each
 device works on its own worlds throughout the update.
 """
@@ -19,16 +22,17 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.flatten_util import ravel_pytree
 from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 import nmmo_jax as nj
-from envs.batch import batch_reset, batch_step
+from envs.batch import batch_reset, step_worlds
 from policies.baseline import ActorCritic
 from policies.io import Choice, Inputs, to_actions
 
@@ -65,46 +69,87 @@ class Transition:
     cause: jnp.ndarray
 
 
-def masked_mean(x: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
-    m = mask.astype(jnp.float32)
-    return jnp.sum(x * m) / jnp.maximum(jnp.sum(m), 1.0)
+class AdvantageNorm(NamedTuple):
+    """Statistics of a minibatch's advantages over its valid rows: f32 scalars
+    (or [epochs, num_minibatches] for every minibatch of an update)."""
+
+    mean: jnp.ndarray
+    std: jnp.ndarray
+    count: jnp.ndarray  # valid rows
 
 
-def ppo_loss(model: ActorCritic, tc: TrainConfig, params, batch: dict) -> tuple[jnp.ndarray, dict]:
-    """Clipped PPO objective over a minibatch [B, A, ...]; empty slots are masked out."""
+def advantage_norm(adv: jnp.ndarray, valid: jnp.ndarray) -> AdvantageNorm:
+    """The AdvantageNorm of one minibatch held whole: adv f32 [...], valid bool [...]."""
+    m = valid.astype(jnp.float32)
+    count = m.sum()
+    mean = jnp.sum(adv * m) / jnp.maximum(count, 1.0)
+    std = jnp.sqrt(jnp.sum((adv - mean) ** 2 * m) / jnp.maximum(count, 1.0))
+    return AdvantageNorm(mean, std, count)
+
+
+def ppo_loss(model: ActorCritic, tc: TrainConfig, params, batch: dict,
+             norm: AdvantageNorm | None = None) -> tuple[jnp.ndarray, dict]:
+    """Clipped PPO objective over a minibatch [B, A, ...]; empty slots are masked out.
+
+    Every term is a sum over the valid rows divided by `norm.count`, and the
+    advantages are normalised by `norm`'s mean and std: the statistics of the
+    whole minibatch, of which `batch` may be one device's share (then the
+    devices' losses and gradients add up to the minibatch's). None: `batch`
+    is the whole minibatch.
+    """
+    mask = batch["valid"].astype(jnp.float32)
+    if norm is None:
+        norm = advantage_norm(batch["adv"], batch["valid"])
+    mean_of = lambda x: jnp.sum(x * mask) / jnp.maximum(norm.count, 1.0)
     dist, value = model.apply_inputs(params, batch["inputs"])
-    mask = batch["valid"]
     logp = dist.log_prob(batch["choice"])
-    adv = batch["adv"]
-    mean = masked_mean(adv, mask)
-    std = jnp.sqrt(masked_mean((adv - mean) ** 2, mask))
-    adv = (adv - mean) / (std + 1e-8)
+    adv = (batch["adv"] - norm.mean) / (norm.std + 1e-8)
     log_ratio = logp - batch["logp"]
     ratio = jnp.exp(log_ratio)
     pg = -jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - tc.clip_eps, 1 + tc.clip_eps) * adv)
     v_clip = batch["value"] + jnp.clip(value - batch["value"], -tc.clip_eps, tc.clip_eps)
     v_loss = 0.5 * jnp.maximum((value - batch["target"]) ** 2, (v_clip - batch["target"]) ** 2)
-    entropy = dist.entropy()
-    pg_loss, v_loss, ent = masked_mean(pg, mask), masked_mean(v_loss, mask), masked_mean(entropy, mask)
+    pg_loss, v_loss, ent = mean_of(pg), mean_of(v_loss), mean_of(dist.entropy())
     loss = pg_loss + tc.vf_coef * v_loss - tc.ent_coef * ent
     stats = {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": ent,
-             "approx_kl": masked_mean((ratio - 1) - log_ratio, mask),
-             "clip_frac": masked_mean((jnp.abs(ratio - 1) > tc.clip_eps).astype(jnp.float32), mask)}
+             "approx_kl": mean_of((ratio - 1) - log_ratio),
+             "clip_frac": mean_of((jnp.abs(ratio - 1) > tc.clip_eps).astype(jnp.float32))}
     return loss, stats
+
+
+WORLDS = "worlds"  # the mesh axis the worlds are split over
+
+
+def world_keys(key: jax.Array, num_worlds: int) -> jax.Array:
+    """This device's rows of `jax.random.split(key, num_worlds)` (inside the update's
+    shard_map): world w draws from key w whatever the number of devices."""
+    n = jax.lax.axis_size(WORLDS)
+    keys = jax.random.split(key, num_worlds)
+    return keys.reshape((n, num_worlds // n) + keys.shape[1:])[jax.lax.axis_index(WORLDS)]
+
+
+def psum_flat(tree: Any) -> Any:
+    """`tree` summed over the devices in one all-reduce (one flat f32 buffer, not one
+    per leaf: between processes each collective costs a network round trip)."""
+    flat, unflatten = ravel_pytree(tree)
+    return unflatten(jax.lax.psum(flat, WORLDS))
 
 
 @dataclass(frozen=True)
 class PPO:
-    """The pieces of one PPO update, reusable by the fused trainer and the Ray servers.
+    """The pieces of one PPO update, written for one device's share of the worlds.
 
-    `constrain(tree)` pins arrays whose leading axis is the world axis to their
-    devices (identity outside a sharded jit).
+    The methods run inside the trainer's `shard_map` over the "worlds" mesh
+    axis: each device steps, stores and differentiates its own worlds, and
+    the only communication is explicit (`psum`): the rollout's metrics, the
+    advantage statistics (twice per update) and one flat all-reduce of
+    gradients and loss statistics per minibatch. On one device the sums are
+    over that device alone.
     """
 
     tc: TrainConfig
     model: ActorCritic
     tx: optax.GradientTransformation
-    constrain: Callable[[Any], Any] = lambda tree: tree
 
     def orders(self, key: jax.Array) -> jnp.ndarray:
         """int32 [epochs, num_minibatches, ticks per minibatch]: the rollout ticks of
@@ -116,44 +161,46 @@ class PPO:
 
     def rollout(self, params, env_state: nj.State, obs: nj.Obs, key: jax.Array
                 ) -> tuple[nj.State, nj.Obs, dict, dict]:
-        """Play rollout_len ticks of the W worlds in env_state with the policy.
+        """Play rollout_len ticks of this device's worlds (env_state [W/D, ...]).
 
         Returns (env_state, obs, data, metrics): data holds inputs, choice, logp,
-        value, valid, adv and target with leading [W, T, A]; metrics are sums.
+        value, valid, adv and target with leading [W/D, T, A]; metrics are sums
+        over all devices' worlds.
         """
-        model, cfg = self.model, self.tc.env_config
+        model, tc = self.model, self.tc
+        sample = jax.vmap(lambda dist, k: dist.sample(k))  # world w samples with its key
 
         def tick(carry, k):
             env_state, obs = carry
             k_act, k_env = jax.random.split(k)
             inputs = model.prepare(obs)
             dist, value = model.apply_inputs(params, inputs)
-            choice = dist.sample(k_act)
+            choice = sample(dist, world_keys(k_act, tc.num_worlds))
             actions = to_actions(choice, obs)
-            next_obs, env_state, reward, done, info = batch_step(
-                k_env, env_state, actions, cfg, max_ticks=self.tc.max_ticks or None)
+            next_obs, env_state, reward, done, info = step_worlds(
+                world_keys(k_env, tc.num_worlds), env_state, actions, tc.env_config,
+                max_ticks=tc.max_ticks or None)
             reward = training_reward(reward, actions.target, done, info["death_cause"], obs,
-                                     next_obs, kill_penalty=self.tc.kill_penalty,
-                                     vitals_shaping=self.tc.vitals_shaping, gamma=self.tc.gamma)
-            env_state, next_obs = self.constrain((env_state, next_obs))
+                                     next_obs, kill_penalty=tc.kill_penalty,
+                                     vitals_shaping=tc.vitals_shaping, gamma=tc.gamma)
             tr = Transition(inputs=inputs, choice=choice, logp=dist.log_prob(choice), value=value,
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],
-                            truncated=info.get("truncated", jnp.zeros_like(done)),
-                            lifetime=info["lifetime"], cause=info["death_cause"])
+                            truncated=info["truncated"], lifetime=info["lifetime"],
+                            cause=info["death_cause"])
             return (env_state, next_obs), tr
 
         (env_state, obs), traj = jax.lax.scan(
-            tick, (env_state, obs), jax.random.split(key, self.tc.rollout_len))
+            tick, (env_state, obs), jax.random.split(key, tc.rollout_len))
         _, last_value = model.apply(params, obs)
         adv, target = gae(traj.reward, traj.value, traj.done, traj.valid, last_value,
-                          self.tc.gamma, self.tc.gae_lambda)
+                          tc.gamma, tc.gae_lambda)
         # [T, W, A, ...] -> [W, T, A, ...]: a minibatch of ticks then flattens to rows
-        # world-major, which keeps each device's rows on that device.
-        data = self.constrain(jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), {
+        # world-major.
+        data = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), {
             "inputs": traj.inputs, "choice": traj.choice, "logp": traj.logp, "value": traj.value,
-            "valid": traj.valid, "adv": adv, "target": target}))
+            "valid": traj.valid, "adv": adv, "target": target})
         ended = traj.done & traj.valid & ~traj.truncated  # deaths; a world reset is not one
-        metrics = dict(
+        sums = dict(
             lives_ended=ended.sum(),
             lifetime_sum=jnp.where(ended, traj.lifetime, 0).sum(),
             alive_sum=traj.valid.sum(),
@@ -161,14 +208,31 @@ class PPO:
             deaths_starvation=(ended & (traj.cause == nj.CAUSE_STARVATION)).sum(),
             deaths_combat=(ended & (traj.cause == nj.CAUSE_COMBAT)).sum(),
         )
-        return env_state, obs, data, metrics
+        total = jax.lax.psum(jnp.stack([v.astype(jnp.int32) for v in sums.values()]), WORLDS)
+        return env_state, obs, data, dict(zip(sums, total))
 
-    def grads(self, params, data: dict, ticks: jnp.ndarray) -> tuple[Any, dict]:
-        """Gradient of the PPO loss on the minibatch of rollout ticks `ticks` [k]."""
+    def norms(self, data: dict, orders: jnp.ndarray) -> AdvantageNorm:
+        """The AdvantageNorm [epochs, num_minibatches] of every minibatch of `orders`,
+        over all devices' worlds, in two all-reduces (the mean, then the spread)."""
+        m = data["valid"].astype(jnp.float32)  # [W/D, T, A]
+        adv = data["adv"]
+        per_tick = lambda x: x.sum(axis=(0, 2))  # [T]
+        count, total = jax.lax.psum(jnp.stack([per_tick(m)[orders].sum(-1),
+                                               per_tick(adv * m)[orders].sum(-1)]), WORLDS)
+        mean = total / jnp.maximum(count, 1.0)  # [E, M]
+        spread = (adv[:, orders] - mean[None, ..., None, None]) ** 2 * m[:, orders]
+        square = jax.lax.psum(spread.sum(axis=(0, 3, 4)), WORLDS)
+        return AdvantageNorm(mean, jnp.sqrt(square / jnp.maximum(count, 1.0)), count)
+
+    def grads(self, params, data: dict, ticks: jnp.ndarray, norm: AdvantageNorm
+              ) -> tuple[Any, dict]:
+        """Gradient of the PPO loss and its statistics on the minibatch of rollout ticks
+        `ticks` [k] of every world (summed over devices in one all-reduce)."""
         w = data["valid"].shape[0]
-        batch = self.constrain(jax.tree.map(
-            lambda x: x[:, ticks].reshape((w * ticks.shape[0],) + x.shape[2:]), data))
-        return jax.grad(lambda p: ppo_loss(self.model, self.tc, p, batch), has_aux=True)(params)
+        batch = jax.tree.map(lambda x: x[:, ticks].reshape((w * ticks.shape[0],) + x.shape[2:]),
+                             data)
+        loss = lambda p: ppo_loss(self.model, self.tc, p, batch, norm)
+        return psum_flat(jax.grad(loss, has_aux=True)(params))
 
     def apply(self, params, opt_state, grads) -> tuple[Any, Any]:
         """One optimizer step: (params, opt_state)."""
@@ -176,7 +240,7 @@ class PPO:
         return optax.apply_updates(params, updates), opt_state
 
 
-def make_ppo(tc: TrainConfig, constrain: Callable[[Any], Any] = lambda tree: tree) -> PPO:
+def make_ppo(tc: TrainConfig) -> PPO:
     """The PPO pieces of a config: model, Adam with gradient clipping."""
     model = ActorCritic(tc.env_config, width=tc.width, shared=tc.shared_params,
                         navigation=tc.navigation)
@@ -185,7 +249,7 @@ def make_ppo(tc: TrainConfig, constrain: Callable[[Any], Any] = lambda tree: tre
         updates = -(-tc.lr_decay_steps // tc.steps_per_update)
         lr = optax.linear_schedule(tc.lr, 0.0, updates * tc.epochs * tc.num_minibatches)
     tx = optax.chain(optax.clip_by_global_norm(tc.max_grad_norm), optax.adam(lr, eps=1e-5))
-    return PPO(tc=tc, model=model, tx=tx, constrain=constrain)
+    return PPO(tc=tc, model=model, tx=tx)
 
 
 @dataclass
@@ -219,7 +283,7 @@ def world_mesh(tc: TrainConfig) -> Mesh:
     n = tc.devices or max(d for d in range(1, have + 1) if tc.num_worlds % (d * procs) == 0)
     devices = [d for p in range(procs) for d in jax.local_devices(process_index=p)[:n]]
     # Auto axes: XLA propagates the world sharding through the env and the model.
-    return jax.make_mesh((n * procs,), ("worlds",), devices=devices,
+    return jax.make_mesh((n * procs,), (WORLDS,), devices=devices,
                          axis_types=(jax.sharding.AxisType.Auto,))
 
 
@@ -244,29 +308,39 @@ def summarize(stats: dict, metrics: dict, agent_ticks: int) -> dict:
 def _make_trainer(tc: TrainConfig) -> Trainer:
     mesh = world_mesh(tc)
     replicated = NamedSharding(mesh, P())
-    by_world = NamedSharding(mesh, P("worlds"))  # leading axis W
+    by_world = NamedSharding(mesh, P(WORLDS))  # leading axis W
     # A Runner of shardings: a prefix of the Runner pytree for jit.
     placement = Runner(params=replicated, opt_state=replicated, env_state=by_world, obs=by_world,
                        key=replicated, update=replicated)
-    ppo = make_ppo(tc, lambda tree: jax.lax.with_sharding_constraint(tree, by_world))
+    ppo = make_ppo(tc)
 
     def update(runner: Runner, _) -> tuple[Runner, dict]:
         key, k_roll, k_perm = jax.random.split(runner.key, 3)
         env_state, obs, data, metrics = ppo.rollout(runner.params, runner.env_state, runner.obs,
                                                     k_roll)
+        orders = ppo.orders(k_perm)
+        norms = ppo.norms(data, orders)
 
-        def minibatch(carry, ticks):
+        def minibatch(carry, x):
             params, opt_state = carry
-            grads, stats = ppo.grads(params, data, ticks)
+            grads, stats = ppo.grads(params, data, *x)
             return ppo.apply(params, opt_state, grads), stats
 
         (params, opt_state), stats = jax.lax.scan(
-            lambda carry, order: jax.lax.scan(minibatch, carry, order),
-            (runner.params, runner.opt_state), ppo.orders(k_perm))
+            lambda carry, x: jax.lax.scan(minibatch, carry, x),
+            (runner.params, runner.opt_state), (orders, norms))
         runner = Runner(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
                         key=key, update=runner.update + 1)
         return runner, summarize(stats, metrics, tc.rollout_len * tc.num_worlds)
 
+    # Each device runs the whole chunk on its own worlds; parameters stay equal on
+    # all devices because every device applies the same all-reduced gradients.
+    # (check_vma off: the gradients are summed explicitly, in one buffer.)
+    specs = Runner(params=P(), opt_state=P(), env_state=P(WORLDS), obs=P(WORLDS), key=P(),
+                   update=P())
+
+    @functools.partial(jax.shard_map, mesh=mesh, in_specs=(specs,), out_specs=(specs, P()),
+                       check_vma=False)
     def train_chunk(runner: Runner) -> tuple[Runner, dict]:
         return jax.lax.scan(update, runner, None, length=tc.updates_per_chunk)
 
