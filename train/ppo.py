@@ -78,12 +78,15 @@ class AdvantageNorm(NamedTuple):
     count: jnp.ndarray  # valid rows
 
 
-def advantage_norm(adv: jnp.ndarray, valid: jnp.ndarray) -> AdvantageNorm:
-    """The AdvantageNorm of one minibatch held whole: adv f32 [...], valid bool [...]."""
+def advantage_norm(adv: jnp.ndarray, valid: jnp.ndarray,
+                   total: Callable[[jnp.ndarray], jnp.ndarray] = lambda x: x) -> AdvantageNorm:
+    """The AdvantageNorm of a minibatch: adv f32 [...], valid bool [...]. `total` adds a
+    sum up across the holders of the minibatch's shares (a psum inside the trainer's
+    shard_map; the identity for a minibatch held whole)."""
     m = valid.astype(jnp.float32)
-    count = m.sum()
-    mean = jnp.sum(adv * m) / jnp.maximum(count, 1.0)
-    std = jnp.sqrt(jnp.sum((adv - mean) ** 2 * m) / jnp.maximum(count, 1.0))
+    count, weighted = total(jnp.stack([m.sum(), jnp.sum(adv * m)]))
+    mean = weighted / jnp.maximum(count, 1.0)
+    std = jnp.sqrt(total(jnp.sum((adv - mean) ** 2 * m)) / jnp.maximum(count, 1.0))
     return AdvantageNorm(mean, std, count)
 
 
@@ -213,16 +216,10 @@ class PPO:
 
     def norms(self, data: dict, orders: jnp.ndarray) -> AdvantageNorm:
         """The AdvantageNorm [epochs, num_minibatches] of every minibatch of `orders`,
-        over all devices' worlds, in two all-reduces (the mean, then the spread)."""
-        m = data["valid"].astype(jnp.float32)  # [W/D, T, A]
-        adv = data["adv"]
-        per_tick = lambda x: x.sum(axis=(0, 2))  # [T]
-        count, total = jax.lax.psum(jnp.stack([per_tick(m)[orders].sum(-1),
-                                               per_tick(adv * m)[orders].sum(-1)]), WORLDS)
-        mean = total / jnp.maximum(count, 1.0)  # [E, M]
-        spread = (adv[:, orders] - mean[None, ..., None, None]) ** 2 * m[:, orders]
-        square = jax.lax.psum(spread.sum(axis=(0, 3, 4)), WORLDS)
-        return AdvantageNorm(mean, jnp.sqrt(square / jnp.maximum(count, 1.0)), count)
+        over all devices' worlds, in two all-reduces (vmap batches the psums)."""
+        total = lambda x: jax.lax.psum(x, WORLDS)
+        one = lambda ticks: advantage_norm(data["adv"][:, ticks], data["valid"][:, ticks], total)
+        return jax.vmap(jax.vmap(one))(orders)
 
     def grads(self, params, data: dict, ticks: jnp.ndarray, norm: AdvantageNorm
               ) -> tuple[Any, dict]:
