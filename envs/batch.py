@@ -102,6 +102,18 @@ def step_worlds(keys: jax.Array, state: nj.State, actions: nj.Actions, config: n
     return _batch_step(keys, state, actions, config, max_ticks, chunk)
 
 
+WORLDS = "worlds"  # the mesh axis name of code that splits worlds over devices
+
+
+def world_keys(key: jax.Array, num_worlds: int) -> jax.Array:
+    """This device's rows of `jax.random.split(key, num_worlds)`, inside a
+    `jax.shard_map` over the WORLDS axis: world w draws from key w whatever the
+    number of devices. Returns keys [num_worlds / devices]."""
+    n = jax.lax.axis_size(WORLDS)
+    keys = jax.random.split(key, num_worlds)
+    return keys.reshape((n, num_worlds // n) + keys.shape[1:])[jax.lax.axis_index(WORLDS)]
+
+
 # The public functions check their arguments, then call these with the static
 # arguments always in the same (positional) form, so each setting compiles once.
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))

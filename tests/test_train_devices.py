@@ -1,4 +1,4 @@
-"""Data parallel training over local devices equals the 1-device run.
+"""Data parallel training (and evaluation) over local devices equals the 1-device run.
 
 Runs in a subprocess because the number of CPU devices is fixed when JAX starts
 (XLA_FLAGS=--xla_force_host_platform_device_count=2).
@@ -47,6 +47,38 @@ def test_two_devices_match_one():
                JAX_PLATFORMS="cpu")
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.rstrip().endswith("OK"), done.stdout + done.stderr
+
+
+MATCH_SCRIPT = textwrap.dedent("""
+    import jax, numpy as np
+    import nmmo_jax as nj
+    from policies.scripted import forager, random_policy
+    from train import matches
+    cfg = nj.Config.small()
+    holders = np.arange(4 * cfg.num_populations).reshape(4, -1) % 2
+    play = lambda: matches.play([forager, random_policy], holders, cfg, [(0, 15), (10, 30)], 9)
+    assert len(matches.world_devices(4)) == 2
+    split = play()
+    matches.world_devices = lambda worlds: jax.local_devices()[:1]
+    matches._CACHE.clear()
+    whole = play()
+    for name, a, b in zip(split._fields, split, whole):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert split.alive.sum() > 0
+    print("OK")
+""")
+
+
+@pytest.mark.slow
+def test_match_over_two_devices_equals_one():
+    """The evaluation's matches split the worlds over the local devices with
+    identical results."""
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               JAX_PLATFORMS="cpu")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", MATCH_SCRIPT], cwd=root, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.rstrip().endswith("OK"), done.stdout + done.stderr
 

@@ -10,7 +10,7 @@ import pytest
 import nmmo_jax as nj
 from policies.scripted import forager, random_policy
 from train.evaluate import evaluate, evaluate_settings, format_table, summarize, yardsticks
-from train.matches import Sums, holders_for_all, play, tick_counts
+from train.matches import Sums, holders_for_all, play, play_each, tick_counts
 
 
 def hand_sums() -> Sums:
@@ -94,10 +94,21 @@ def test_windows_count_only_their_ticks(small):
     per_window = lambda sums, start: {k: v[start:] for k, v in sums._asdict().items()
                                       if k != "forests_reset"}
     chex.assert_trees_all_equal(per_window(s, 2), per_window(alone, 0))
-    settled = evaluate_settings(forager, small, ticks=10, worlds=2, seed=5, warmup=40)
+    settled = evaluate_settings({"f": forager}, small, ticks=10, worlds=2, seed=5, warmup=40)["f"]
     assert settled["settled"]["mean_alive"] == pytest.approx(s.alive[2].sum() / 10 / 2)
     with pytest.raises(ValueError, match="warmup"):
         evaluate(forager, small, ticks=10, worlds=1, warmup=-1)
+
+
+@pytest.mark.slow
+def test_each_policy_alone_equals_its_own_match(small):
+    """play_each runs the policies one after the other in one program: policy i's
+    Sums are those of its own one-policy match (same maps, same keys)."""
+    each = play_each([forager, random_policy], small, 2, [(0, 20)], seed=3)
+    for policy, sums in zip((forager, random_policy), each):
+        chex.assert_trees_all_equal(sums, play([policy], holders_for_all(2, small), small,
+                                               [(0, 20)], seed=3))
+    assert each[0].deaths[..., 0].sum() == 0 < each[1].deaths[..., 0].sum()  # lava: random only
 
 
 @pytest.mark.slow
@@ -140,8 +151,9 @@ def test_yardsticks_are_cached_and_reused(small, tmp_path, monkeypatch):
 def test_shipped_pretrained_policy_keeps_more_alive_than_the_forager():
     from train.evaluate import greedy_policy, load_trained
     model, params, cfg = load_trained("pretrained")
-    rows = {name: evaluate_settings(policy, cfg, ticks=500, worlds=8, warmup=2000)["settled"]
-            for name, policy in (("trained", greedy_policy(model, params)), ("forager", forager))}
+    rows = {name: both["settled"] for name, both in evaluate_settings(
+        {"trained": greedy_policy(model, params), "forager": forager},
+        cfg, ticks=500, worlds=8, warmup=2000).items()}
     # fixed seed: deterministic; the margin is two standard errors of the difference
     se = (rows["trained"]["se_alive"] ** 2 + rows["forager"]["se_alive"] ** 2) ** 0.5
     assert rows["trained"]["mean_alive"] > rows["forager"]["mean_alive"] + 2 * se, rows

@@ -30,7 +30,7 @@ import numpy as np
 import nmmo_jax as nj
 
 from .config import TrainConfig
-from .matches import CAUSES, Policy, Sums, holders_for_all, play
+from .matches import CAUSES, Policy, Sums, holders_for_all, play, play_each
 
 EVAL_SEED = 1_000_003  # held-out maps: training keys never come from this seed
 SETTLE_TICKS = 2000  # warmup before the settled window
@@ -91,23 +91,27 @@ def evaluate(policy: Policy, config: nj.Config, ticks: int = 1000, worlds: int =
     return summarize(sums, 0, ticks)
 
 
-def settings_sums(policy: Policy, config: nj.Config, ticks: int, worlds: int,
-                  seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS) -> Sums:
-    """The Sums of one run of warmup + ticks ticks, windows fresh then settled."""
+def settings_sums(policies: dict[str, Policy], config: nj.Config, ticks: int, worlds: int,
+                  seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS) -> dict[str, Sums]:
+    """{name: Sums} of each policy alone for warmup + ticks ticks on the same
+    worlds, windows fresh then settled (one compiled program for all of them)."""
     windows = list(windows_of(ticks, warmup).values())
-    return play([policy], holders_for_all(worlds, config), config, windows, seed)
+    sums = play_each(list(policies.values()), config, worlds, windows, seed)
+    return dict(zip(policies, sums))
 
 
 def settings_rows(sums: Sums, ticks: int) -> dict[str, dict]:
-    """{"fresh": row, "settled": row} of `settings_sums`' result."""
+    """{"fresh": row, "settled": row} of one policy's `settings_sums`."""
     return {name: summarize(sums, i, ticks) for i, name in enumerate(("fresh", "settled"))}
 
 
-def evaluate_settings(policy: Policy, config: nj.Config, ticks: int, worlds: int,
-                      seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS) -> dict[str, dict]:
-    """{"fresh": row, "settled": row} of one run of warmup + ticks ticks (the
-    fresh window is the start of the same worlds)."""
-    return settings_rows(settings_sums(policy, config, ticks, worlds, seed, warmup), ticks)
+def evaluate_settings(policies: dict[str, Policy], config: nj.Config, ticks: int, worlds: int,
+                      seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS
+                      ) -> dict[str, dict[str, dict]]:
+    """{name: {"fresh": row, "settled": row}}: each policy alone for warmup + ticks
+    ticks (the fresh window is the start of the same worlds)."""
+    return {name: settings_rows(sums, ticks) for name, sums in
+            settings_sums(policies, config, ticks, worlds, seed, warmup).items()}
 
 
 # --------------------------------------------------------------------- yardsticks
@@ -167,8 +171,7 @@ def yardsticks(config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED
                           for name, fields in doc["sums"].items()}
                 break
     if stored is None:
-        stored = {name: settings_sums(fn, config, ticks, worlds, seed, warmup)
-                  for name, fn in scripted_policies().items()}
+        stored = settings_sums(scripted_policies(), config, ticks, worlds, seed, warmup)
         if cache_dir is not None:
             path = Path(cache_dir) / file_name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,8 +227,7 @@ def evaluate_trained(policies: dict[str, Policy], config: nj.Config, ticks: int,
                      seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS,
                      cache_dir: Path | None = None) -> dict[str, dict]:
     """`policies` and every yardstick: {name: {"fresh": row, "settled": row}}."""
-    rows = {name: evaluate_settings(fn, config, ticks, worlds, seed, warmup)
-            for name, fn in policies.items()}
+    rows = evaluate_settings(policies, config, ticks, worlds, seed, warmup)
     return rows | yardsticks(config, ticks, worlds, seed, warmup, cache_dir)
 
 

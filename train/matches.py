@@ -11,6 +11,12 @@ population it holds with that population's parameters.
 population, what happened inside each counting window (e.g. fresh = ticks
 [0, 1000), settled = [2000, 3000)); `Sums` holds those totals. The summaries
 (population, Little's-law lifetime, ...) are computed from them in numpy.
+`play_each` plays several policies alone on the same worlds in one compiled
+program (compiling the game is most of a short evaluation's time).
+
+The worlds are split over the local devices (`shard_map`; one XLA host
+device per core on a CPU): each device plays its own worlds with world w's
+keys, so the totals do not depend on the number of devices.
 """
 from __future__ import annotations
 
@@ -19,9 +25,10 @@ from typing import Callable, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec as P
 
 import nmmo_jax as nj
-from envs.batch import batch_reset, batch_step
+from envs.batch import WORLDS, batch_reset, step_worlds, world_keys
 
 Policy = Callable[[jax.Array, nj.Obs], nj.Actions]  # one world: obs [A, ...] -> Actions [A]
 CAUSES = ("lava", "starvation", "combat")  # deaths columns, nj.CAUSE_* order from 1
@@ -135,46 +142,88 @@ def play(policies: Sequence[Policy], holders: np.ndarray, config: nj.Config,
                          f"num_populations={config.num_populations}]")
     if holders.min() < 0 or holders.max() >= len(policies):
         raise ValueError(f"holders name policies outside [0, {len(policies)})")
-    out = _compiled(tuple(policies), config, windows, w_count)(jnp.asarray(holders),
-                                                               jax.random.PRNGKey(seed))
-    return Sums(**jax.tree.map(np.asarray, out))
+    out = _compiled(tuple(policies), config, windows, w_count, False)(
+        jnp.asarray(holders), jax.random.PRNGKey(seed))
+    return _lineup(out, 0)
+
+
+def play_each(policies: Sequence[Policy], config: nj.Config, worlds: int,
+              windows: Sequence[tuple[int, int]], seed: int) -> list[Sums]:
+    """Each policy alone on the same `worlds` worlds, one after the other in one
+    compiled program: entry i equals `play([policies[i]], holders_for_all(worlds,
+    config), config, windows, seed)`, at one compilation for all of them (the
+    game, which is most of a match's compile time, is compiled once)."""
+    windows = check_windows(windows)
+    if not policies or isinstance(worlds, bool) or not isinstance(worlds, int) or worlds < 1:
+        raise ValueError(f"play_each: need one or more policies and worlds >= 1 (got "
+                         f"{len(policies)} policies, worlds={worlds!r})")
+    out = _compiled(tuple(policies), config, windows, worlds, True)(
+        jnp.asarray(holders_for_all(worlds, config)), jax.random.PRNGKey(seed))
+    return [_lineup(out, i) for i in range(len(policies))]
+
+
+def _lineup(out: dict, i: int) -> Sums:
+    """The Sums of line-up i of a compiled match's output."""
+    return Sums(**{k: np.asarray(v if k == "forests_reset" else v[i]) for k, v in out.items()})
 
 
 _CACHE: dict = {}
 
 
-def _compiled(policies: tuple, config: nj.Config, windows: tuple, worlds: int):
+def _compiled(policies: tuple, config: nj.Config, windows: tuple, worlds: int, alone: bool):
     """The jitted match for these policies and shapes (one compilation each)."""
-    cache_key = (policies, config, windows, worlds)
+    cache_key = (policies, config, windows, worlds, alone)
     if cache_key not in _CACHE:
         if len(_CACHE) > 16:
             _CACHE.clear()
-        _CACHE[cache_key] = jax.jit(_match_fn(policies, config, windows, worlds))
+        _CACHE[cache_key] = jax.jit(_match_fn(policies, config, windows, worlds, alone))
     return _CACHE[cache_key]
 
 
-def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int):
+def world_devices(worlds: int) -> list:
+    """The local devices a match's worlds are split over: the most that divide them."""
+    have = jax.local_devices()
+    return have[:max(d for d in range(1, len(have) + 1) if worlds % d == 0)]
+
+
+def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, alone: bool):
+    """run(holders [W, P], key) -> the Sums fields with a leading line-up axis E
+    (forests_reset without): E = 1, the policies sharing the worlds by holders; or
+    with `alone`, E = len(policies), line-up e being policy e alone (as a match
+    of that one policy: same keys), played one after the other on the same worlds."""
     a, p = config.num_agents, config.num_populations
     total = max(b for _, b in windows)
-    chunk = cpu_chunk(config, worlds)
+    devices = world_devices(worlds)
+    mesh = jax.make_mesh((len(devices),), (WORLDS,), devices=devices,
+                         axis_types=(jax.sharding.AxisType.Auto,))
+    chunk = cpu_chunk(config, worlds // len(devices))
     starts = jnp.asarray([s for s, _ in windows])
     stops = jnp.asarray([e for _, e in windows])
 
-    def run(holders, key):
-        owner = holders[:, jnp.arange(a) % p]  # [W, A]: the policy playing each slot
-        k_reset, k_run = jax.random.split(key)
-        obs, state = batch_reset(k_reset, config, worlds)
+    def shared_worlds(owner, k, obs):
+        """Every policy acts for every slot; each slot keeps its holder's actions."""
+        keys = jax.random.split(k, len(policies))
+        chosen = None
+        for i, policy in enumerate(policies):
+            acts = jax.vmap(policy)(world_keys(keys[i], worlds), obs)
+            chosen = acts if chosen is None else jax.tree.map(
+                lambda new, old: jnp.where(owner == i, new, old), acts, chosen)
+        return chosen
 
-        def act(k, obs):
-            keys = jax.random.split(k, len(policies))
-            chosen = None
-            for i, policy in enumerate(policies):
-                acts = jax.vmap(policy)(jax.random.split(keys[i], worlds), obs)
-                chosen = acts if chosen is None else jax.tree.map(
-                    lambda new, old: jnp.where(owner == i, new, old), acts, chosen)
-            return chosen
+    def one_policy(lineup, k, obs):
+        """Policy `lineup` acts for every slot, with the keys of a one-policy match;
+        a real branch (not a select), so the others cost nothing."""
+        k_policy = jax.random.split(k, 1)[0]
+        branches = [lambda o, fn=fn: jax.vmap(fn)(world_keys(k_policy, worlds), o)
+                    for fn in policies]
+        return jax.lax.switch(lineup, branches, obs)
 
-        zeros = lambda shape, dtype=jnp.int32: jnp.zeros((len(windows), worlds) + shape, dtype)
+    def play_lineup(owner, obs, state, k_run, lineup):
+        """This device's worlds (owner [w, A], obs, state [w, ...]) for `total` ticks."""
+        act = (lambda k, o: one_policy(lineup, k, o)) if alone else (
+            lambda k, o: shared_worlds(owner, k, o))
+        zeros = lambda shape, dtype=jnp.int32: jnp.zeros((len(windows), owner.shape[0]) + shape,
+                                                         dtype)
         acc = {"alive": zeros((p,)), "spawns": zeros((p,)), "ended": zeros((p,)),
                "ended_age": zeros((p,)), "deaths": zeros((p, 3)),
                "kills": zeros((p, p), jnp.float32), "food": zeros((p,), jnp.float32),
@@ -187,8 +236,8 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int):
             k_act, k_env = jax.random.split(k)
             inside = (t >= starts) & (t < stops)  # [N]
             opening = jnp.where(t == starts, 1, 0)[:, None] * forests(state)[None, :]
-            new_obs, new_state, _, done, info = batch_step(k_env, state, act(k_act, obs), config,
-                                                              chunk=chunk)
+            new_obs, new_state, _, done, info = step_worlds(
+                world_keys(k_env, worlds), state, act(k_act, obs), config, chunk=chunk)
             counts = jax.vmap(tick_counts, in_axes=(0, 0, 0, 0, None))(
                 state, new_state, done, info, config)
             mask = lambda x: jnp.where(inside.reshape((-1,) + (1,) * x.ndim), x[None], 0)
@@ -200,6 +249,26 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int):
 
         ticks = (jnp.arange(total), jax.random.split(k_run, total))
         (_, _, acc), _ = jax.lax.scan(tick, (obs, state, acc), ticks)
+        return acc
+
+    def play_share(holders, obs, state, k_run):
+        """This device's worlds, every line-up in turn."""
+        owner = holders[:, jnp.arange(a) % p]  # [w, A]: the policy playing each slot
+        lineups = jnp.arange(len(policies) if alone else 1)
+        acc = jax.lax.map(lambda e: play_lineup(owner, obs, state, k_run, e), lineups)
         return acc | {"forests_reset": forests(state)}
+
+    # Each device plays its own worlds; nothing crosses devices until the totals
+    # (check_vma off: the per-world totals start as constants and vary once played).
+    out_specs = {k: P(None, None, WORLDS) for k in Sums._fields if k != "forests_reset"}
+    on_devices = jax.shard_map(play_share, mesh=mesh,
+                               in_specs=(P(WORLDS), P(WORLDS), P(WORLDS), P()),
+                               out_specs=out_specs | {"forests_reset": P(WORLDS)},
+                               check_vma=False)
+
+    def run(holders, key):
+        k_reset, k_run = jax.random.split(key)
+        obs, state = batch_reset(k_reset, config, worlds)
+        return on_devices(holders, obs, state, k_run)
 
     return run

@@ -32,7 +32,7 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 import nmmo_jax as nj
-from envs.batch import batch_reset, step_worlds
+from envs.batch import WORLDS, batch_reset, step_worlds, world_keys
 from policies.baseline import ActorCritic
 from policies.io import Choice, Inputs, to_actions
 
@@ -118,17 +118,6 @@ def ppo_loss(model: ActorCritic, tc: TrainConfig, params, batch: dict,
              "approx_kl": mean_of((ratio - 1) - log_ratio),
              "clip_frac": mean_of((jnp.abs(ratio - 1) > tc.clip_eps).astype(jnp.float32))}
     return loss, stats
-
-
-WORLDS = "worlds"  # the mesh axis the worlds are split over
-
-
-def world_keys(key: jax.Array, num_worlds: int) -> jax.Array:
-    """This device's rows of `jax.random.split(key, num_worlds)` (inside the update's
-    shard_map): world w draws from key w whatever the number of devices."""
-    n = jax.lax.axis_size(WORLDS)
-    keys = jax.random.split(key, num_worlds)
-    return keys.reshape((n, num_worlds // n) + keys.shape[1:])[jax.lax.axis_index(WORLDS)]
 
 
 def psum_flat(tree: Any) -> Any:
