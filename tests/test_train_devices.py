@@ -41,14 +41,19 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.mark.slow
-def test_two_devices_match_one():
+def run_on_two_devices(script: str) -> None:
+    """Run `script` in a Python with two CPU devices; it must print OK last."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
                JAX_PLATFORMS="cpu")
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=root, env=env,
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.rstrip().endswith("OK"), done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_two_devices_match_one():
+    run_on_two_devices(SCRIPT)
 
 
 MATCH_SCRIPT = textwrap.dedent("""
@@ -75,12 +80,7 @@ MATCH_SCRIPT = textwrap.dedent("""
 def test_match_over_two_devices_equals_one():
     """The evaluation's matches split the worlds over the local devices with
     identical results."""
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
-               JAX_PLATFORMS="cpu")
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", MATCH_SCRIPT], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0 and done.stdout.rstrip().endswith("OK"), done.stdout + done.stderr
+    run_on_two_devices(MATCH_SCRIPT)
 
 
 def test_devices_flag_is_checked():
