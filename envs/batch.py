@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh
 
 import nmmo_jax as nj
 
@@ -103,6 +105,18 @@ def step_worlds(keys: jax.Array, state: nj.State, actions: nj.Actions, config: n
 
 
 WORLDS = "worlds"  # the mesh axis name of code that splits worlds over devices
+
+
+def devices_dividing(worlds: int) -> int:
+    """How many local devices to split `worlds` worlds over: the most that divide them."""
+    return max(d for d in range(1, jax.local_device_count() + 1) if worlds % d == 0)
+
+
+def world_mesh_of(devices: Sequence[jax.Device]) -> Mesh:
+    """The 1-D mesh, axis WORLDS, over `devices` for a `shard_map` that splits the
+    world axis (auto axes: the shard_map's specs say what is split)."""
+    return jax.make_mesh((len(devices),), (WORLDS,), devices=devices,
+                         axis_types=(jax.sharding.AxisType.Auto,))
 
 
 def world_keys(key: jax.Array, num_worlds: int) -> jax.Array:

@@ -28,7 +28,8 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 
 import nmmo_jax as nj
-from envs.batch import WORLDS, batch_reset, step_worlds, world_keys
+from envs.batch import (WORLDS, batch_reset, devices_dividing, step_worlds, world_keys,
+                        world_mesh_of)
 
 Policy = Callable[[jax.Array, nj.Obs], nj.Actions]  # one world: obs [A, ...] -> Actions [A]
 CAUSES = ("lava", "starvation", "combat")  # deaths columns, nj.CAUSE_* order from 1
@@ -180,12 +181,6 @@ def _compiled(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
     return _CACHE[cache_key]
 
 
-def world_devices(worlds: int) -> list:
-    """The local devices a match's worlds are split over: the most that divide them."""
-    have = jax.local_devices()
-    return have[:max(d for d in range(1, len(have) + 1) if worlds % d == 0)]
-
-
 def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, alone: bool):
     """run(holders [W, P], key) -> the Sums fields with a leading line-up axis E
     (forests_reset without): E = 1, the policies sharing the worlds by holders; or
@@ -193,10 +188,9 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
     of that one policy: same keys), played one after the other on the same worlds."""
     a, p = config.num_agents, config.num_populations
     total = max(b for _, b in windows)
-    devices = world_devices(worlds)
-    mesh = jax.make_mesh((len(devices),), (WORLDS,), devices=devices,
-                         axis_types=(jax.sharding.AxisType.Auto,))
-    chunk = cpu_chunk(config, worlds // len(devices))
+    devices = devices_dividing(worlds)
+    mesh = world_mesh_of(jax.local_devices()[:devices])
+    chunk = cpu_chunk(config, worlds // devices)
     starts = jnp.asarray([s for s, _ in windows])
     stops = jnp.asarray([e for _, e in windows])
 

@@ -32,7 +32,8 @@ from flax import struct
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 import nmmo_jax as nj
-from envs.batch import WORLDS, batch_reset, step_worlds, world_keys
+from envs.batch import (WORLDS, batch_reset, devices_dividing, step_worlds, world_keys,
+                        world_mesh_of)
 from policies.baseline import ActorCritic
 from policies.io import Choice, Inputs, to_actions
 
@@ -266,11 +267,8 @@ def world_mesh(tc: TrainConfig) -> Mesh:
         raise ValueError(f"--devices={tc.devices}: only {have} local device(s) "
                          f"({jax.local_devices()[0].platform}); on CPU set XLA_FLAGS="
                          f"--xla_force_host_platform_device_count={tc.devices}")
-    n = tc.devices or max(d for d in range(1, have + 1) if tc.num_worlds % (d * procs) == 0)
-    devices = [d for p in range(procs) for d in jax.local_devices(process_index=p)[:n]]
-    # Auto axes: XLA propagates the world sharding through the env and the model.
-    return jax.make_mesh((n * procs,), (WORLDS,), devices=devices,
-                         axis_types=(jax.sharding.AxisType.Auto,))
+    n = tc.devices or devices_dividing(tc.num_worlds // procs)  # procs divide the worlds
+    return world_mesh_of([d for p in range(procs) for d in jax.local_devices(process_index=p)[:n]])
 
 
 def init_runner(ppo: PPO, key: jax.Array, num_worlds: int) -> Runner:
