@@ -41,9 +41,9 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def run_on_two_devices(script: str) -> None:
-    """Run `script` in a Python with two CPU devices; it must print OK last."""
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+def run_on_devices(script: str, devices: int = 2) -> None:
+    """Run `script` in a Python with `devices` CPU devices; it must print OK last."""
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
                JAX_PLATFORMS="cpu")
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env,
@@ -53,7 +53,7 @@ def run_on_two_devices(script: str) -> None:
 
 @pytest.mark.slow
 def test_two_devices_match_one():
-    run_on_two_devices(SCRIPT)
+    run_on_devices(SCRIPT)
 
 
 MATCH_SCRIPT = textwrap.dedent("""
@@ -80,7 +80,7 @@ MATCH_SCRIPT = textwrap.dedent("""
 def test_match_over_two_devices_equals_one():
     """The evaluation's matches split the worlds over the local devices with
     identical results."""
-    run_on_two_devices(MATCH_SCRIPT)
+    run_on_devices(MATCH_SCRIPT)
 
 
 def test_devices_flag_is_checked():
@@ -90,3 +90,30 @@ def test_devices_flag_is_checked():
     with pytest.raises(ValueError, match="--devices=64: only"):
         world_mesh(TrainConfig(preset="small", num_worlds=64, devices=64))
     assert world_mesh(TrainConfig(preset="small", num_worlds=3)).size == 1  # 1 device here
+
+
+SUM_SCRIPT = textwrap.dedent("""
+    import jax, jax.numpy as jnp, numpy as np
+    from jax.sharding import PartitionSpec as P
+    from envs.batch import WORLDS, world_mesh_of
+    from train.ppo import world_sum
+    assert jax.device_count() == 4
+    for d in (1, 2, 3, 4):  # 2 and 4: the ppermute butterfly; 3: gather and add
+        summed = jax.jit(jax.shard_map(lambda x: world_sum(x[0])[None],
+                                       mesh=world_mesh_of(jax.devices()[:d]),
+                                       in_specs=P(WORLDS), out_specs=P(WORLDS)))
+        ints = (jnp.arange(d * 5, dtype=jnp.int32).reshape(d, 5) + 1) ** 3
+        assert (np.asarray(summed(ints)) == np.asarray(ints).sum(0)).all(), d
+        floats = jax.random.normal(jax.random.PRNGKey(d), (d, 300)) * 10.0 ** jnp.arange(d)[:, None]
+        got = np.asarray(summed(floats))
+        for row in got:  # every device holds the same bits
+            np.testing.assert_array_equal(row, got[0])
+        np.testing.assert_allclose(got[0], np.asarray(floats, np.float64).sum(0), rtol=1e-5, atol=1e-4)
+    print("OK")
+""")
+
+
+@pytest.mark.slow
+def test_world_sum_is_the_sum_and_identical_on_every_device():
+    """The trainer's cross-device sum, for power-of-two and other device counts."""
+    run_on_devices(SUM_SCRIPT, devices=4)

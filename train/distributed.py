@@ -4,9 +4,9 @@ Each process calls `jax.distributed.initialize` (`--coordinator HOST:PORT
 --num-processes N --process-id I`), and `train.ppo.world_mesh` then spans
 every device of every process, so `make_trainer` compiles the same program
 as on one process: each process holds and steps only its own worlds, the
-parameters and optimizer state are replicated, and XLA all-reduces the
-gradients inside the compiled update (gloo on CPU). Python does nothing per
-minibatch.
+parameters and optimizer state are replicated, and the devices sum the
+gradients inside the compiled update (train.ppo.world_sum over gloo on CPU).
+Python does nothing per minibatch.
 
 Process 0, the leader, runs train.loop with the `Leader` backend and alone
 writes logs, checkpoints and the evaluation; the others `follow`. Every

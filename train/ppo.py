@@ -82,8 +82,8 @@ class AdvantageNorm(NamedTuple):
 def advantage_norm(adv: jnp.ndarray, valid: jnp.ndarray,
                    total: Callable[[jnp.ndarray], jnp.ndarray] = lambda x: x) -> AdvantageNorm:
     """The AdvantageNorm of a minibatch: adv f32 [...], valid bool [...]. `total` adds a
-    sum up across the holders of the minibatch's shares (a psum inside the trainer's
-    shard_map; the identity for a minibatch held whole)."""
+    sum up across the holders of the minibatch's shares (`world_sum` inside the
+    trainer's shard_map; the identity for a minibatch held whole)."""
     m = valid.astype(jnp.float32)
     count, weighted = total(jnp.stack([m.sum(), jnp.sum(adv * m)]))
     mean = weighted / jnp.maximum(count, 1.0)
@@ -121,11 +121,33 @@ def ppo_loss(model: ActorCritic, tc: TrainConfig, params, batch: dict,
     return loss, stats
 
 
-def psum_flat(tree: Any) -> Any:
-    """`tree` summed over the devices in one all-reduce (one flat f32 buffer, not one
+def world_sum(x: jnp.ndarray) -> jnp.ndarray:
+    """x [...] summed over the devices of the "worlds" axis, the same bits on every device.
+
+    With a power-of-two device count it is a butterfly: in round r each device
+    adds the partial sum of the device whose index differs in bit r
+    (`ppermute`), log2(devices) exchanges of one message each way; both
+    partners add the same two numbers, so they hold the same bits after every
+    round. Between processes this is what makes it cheap: gloo's all-reduce
+    passes about a dozen messages per call and costs ~3x a swap
+    (scripts/bench_collectives). Other device counts gather every share and add
+    them in device order.
+    """
+    devices = jax.lax.axis_size(WORLDS)
+    if devices & (devices - 1):
+        return jax.lax.all_gather(x, WORLDS).sum(0)
+    bit = 1
+    while bit < devices:
+        x = x + jax.lax.ppermute(x, WORLDS, [(i, i ^ bit) for i in range(devices)])
+        bit <<= 1
+    return x
+
+
+def world_sum_flat(tree: Any) -> Any:
+    """`tree` summed over the devices in one collective (one flat f32 buffer, not one
     per leaf: between processes each collective costs a network round trip)."""
     flat, unflatten = ravel_pytree(tree)
-    return unflatten(jax.lax.psum(flat, WORLDS))
+    return unflatten(world_sum(flat))
 
 
 @dataclass(frozen=True)
@@ -134,9 +156,9 @@ class PPO:
 
     The methods run inside the trainer's `shard_map` over the "worlds" mesh
     axis: each device steps, stores and differentiates its own worlds, and
-    the only communication is explicit (`psum`): the rollout's metrics, the
-    advantage statistics (twice per update) and one flat all-reduce of
-    gradients and loss statistics per minibatch. On one device the sums are
+    the only communication is explicit (`world_sum`): the rollout's metrics, the
+    advantage statistics (twice per update) and one flat sum of gradients and
+    loss statistics per minibatch. On one device the sums are
     over that device alone.
     """
 
@@ -201,14 +223,14 @@ class PPO:
             deaths_starvation=(ended & (traj.cause == nj.CAUSE_STARVATION)).sum(),
             deaths_combat=(ended & (traj.cause == nj.CAUSE_COMBAT)).sum(),
         )
-        total = jax.lax.psum(jnp.stack([v.astype(jnp.int32) for v in sums.values()]), WORLDS)
+        total = world_sum(jnp.stack([v.astype(jnp.int32) for v in sums.values()]))
         return env_state, obs, data, dict(zip(sums, total))
 
     def norms(self, data: dict, orders: jnp.ndarray) -> AdvantageNorm:
         """The AdvantageNorm [epochs, num_minibatches] of every minibatch of `orders`,
-        over all devices' worlds, in two all-reduces (vmap batches the psums)."""
-        total = lambda x: jax.lax.psum(x, WORLDS)
-        one = lambda ticks: advantage_norm(data["adv"][:, ticks], data["valid"][:, ticks], total)
+        over all devices' worlds, in two sums (vmap batches the minibatches' sums)."""
+        one = lambda ticks: advantage_norm(data["adv"][:, ticks], data["valid"][:, ticks],
+                                           world_sum)
         return jax.vmap(jax.vmap(one))(orders)
 
     def grads(self, params, data: dict, ticks: jnp.ndarray, norm: AdvantageNorm
@@ -219,7 +241,7 @@ class PPO:
         batch = jax.tree.map(lambda x: x[:, ticks].reshape((w * ticks.shape[0],) + x.shape[2:]),
                              data)
         loss = lambda p: ppo_loss(self.model, self.tc, p, batch, norm)
-        return psum_flat(jax.grad(loss, has_aux=True)(params))
+        return world_sum_flat(jax.grad(loss, has_aux=True)(params))
 
     def apply(self, params, opt_state, grads) -> tuple[Any, Any]:
         """One optimizer step: (params, opt_state)."""
@@ -318,7 +340,8 @@ def _make_trainer(tc: TrainConfig) -> Trainer:
         return runner, summarize(stats, metrics, tc.rollout_len * tc.num_worlds)
 
     # Each device runs the whole chunk on its own worlds; parameters stay equal on
-    # all devices because every device applies the same all-reduced gradients.
+    # all devices because every device applies the same summed gradients (world_sum
+    # leaves the same bits on every device).
     # (check_vma off: the gradients are summed explicitly, in one buffer.)
     specs = Runner(params=P(), opt_state=P(), env_state=P(WORLDS), obs=P(WORLDS), key=P(),
                    update=P())
