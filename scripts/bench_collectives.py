@@ -14,7 +14,9 @@ compute while they exchange, as in a training; the table then gives the
 milliseconds each sum adds over the same loop without one. The three ways
 are timed in turn, `--rounds` times, in the same pair of processes, and
 the table gives each one's median. The default model's gradient is 12,569
-float32, summed once per optimizer step.
+float32, summed once per optimizer step. Each process is bound to its own
+share of the cores, as `--processes` binds them (train.distributed.core_share);
+`--unbound` leaves their placement to the scheduler.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from train.distributed import free_port, spawn
+from train.distributed import core_share, free_port, spawn
 
 WAYS = ("psum", "all_gather + sum", "world_sum (ppermute)")
 
@@ -68,12 +70,14 @@ print(*(statistics.median(ms[name]) for name in sums))
 """
 
 
-def time_sums(floats: int, repeats: int, busy: int, rounds: int) -> tuple[float, ...]:
+def time_sums(floats: int, repeats: int, busy: int, rounds: int, bound: bool = True
+              ) -> tuple[float, ...]:
     """Median milliseconds per iteration (no sum, then each of WAYS) of `floats` float32
-    between two fresh local processes."""
+    between two fresh local processes, each on cores of its own if `bound`."""
     address = f"127.0.0.1:{free_port()}"
     argv = [str(floats), str(repeats), str(busy), str(rounds)]
     procs = [spawn([sys.executable, "-c", WORKER, address, str(i), *argv],
+                   core_share(i, 2) if bound else None,
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                    env=dict(os.environ, JAX_PLATFORMS="cpu"))
              for i in range(2)]
@@ -98,15 +102,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--busy", type=int, default=0,
                    help="128x128 matrix products per iteration (computing beside the sums)")
     p.add_argument("--rounds", type=int, default=3, help="turns of the ways; medians shown")
+    p.add_argument("--unbound", action="store_true",
+                   help="leave the two processes' cores to the scheduler")
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.floats.split(",")]
     if args.repeats < 1 or args.rounds < 1 or min(sizes) < 1 or args.busy < 0:
         p.error("--floats, --repeats and --rounds must be positive, --busy not negative")
-    print(f"ms per iteration with --busy {args.busy} and no sum; then ms each sum adds\n")
+    print(f"ms per iteration with --busy {args.busy} and no sum; then ms each sum adds; "
+          f"processes {'unbound' if args.unbound else 'each on cores of its own'}\n")
     print("| float32 values | bytes | no sum | " + " | ".join(WAYS) + " |\n"
           "|---:|---:|---:|" + "---:|" * len(WAYS))
     for n in sizes:
-        print(format_row(n, time_sums(n, args.repeats, args.busy, args.rounds)))
+        print(format_row(n, time_sums(n, args.repeats, args.busy, args.rounds,
+                                      not args.unbound)))
         time.sleep(0.5)  # let the previous pair's port close
 
 

@@ -32,6 +32,9 @@ def test_ray_run_survives_a_killed_process(tmp_path):
                                 env=env, stdout=err, stderr=subprocess.STDOUT, text=True)
         try:
             pids = wait_for(log, r"process group started: pids \[(\d+), (\d+)\]")
+            if len(os.sched_getaffinity(0)) >= 2:  # two members on one node: cores apart
+                bound = [os.sched_getaffinity(int(pid)) for pid in pids.groups()]
+                assert all(bound) and not bound[0] & bound[1], bound
             deadline = time.monotonic() + 900
             while not (run / "checkpoints" / "ckpt_0000010.npz").exists():
                 assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]

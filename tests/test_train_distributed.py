@@ -90,6 +90,7 @@ class FakeGroup:
 
     def __init__(self, ends: dict, n: int = 2):
         self.ends, self.n, self.polls, self.killed, self.pids = ends, n, 0, False, list(range(n))
+        self.cores = [[i] for i in range(n)]
         self.signals: list[int] = []
 
     def poll(self):
@@ -126,6 +127,7 @@ def test_supervisor_restarts_the_group_when_a_process_is_killed(tmp_path, monkey
     assert starts == [(["--out", str(tmp_path), "--no-eval"], 0),
                       (["--resume", str(tmp_path), "--no-eval"], 1)]
     assert "process 1 was killed by SIGKILL: restarting the group from ckpt_0000004.npz" in log
+    assert log[0] == "process group started: pids [0, 1], cores [[0], [1]]"
 
 
 def test_supervisor_restarts_from_the_start_without_a_checkpoint(tmp_path, monkeypatch):
@@ -144,6 +146,29 @@ def test_supervisor_ends_with_the_leaders_own_status(tmp_path, monkeypatch):
     # after a normal end (the follower released first) nothing restarts
     code, starts, _ = supervised([FakeGroup({1: (2, 0), 0: (5, -signal.SIGKILL)})], tmp_path)
     assert code == -signal.SIGKILL and len(starts) == 1
+
+
+@pytest.mark.parametrize("cores, n, shares", [
+    ({0, 1}, 2, [[0], [1]]),
+    ({0, 1, 2, 3}, 2, [[0, 1], [2, 3]]),
+    ({9, 2, 7, 5, 11}, 2, [[2, 5], [7, 9]]),  # the one left over goes to none
+    ({3}, 1, [[3]]),
+    ({0, 1}, 3, [None, None, None]),  # fewer cores than processes: all share them
+])
+def test_each_local_process_gets_cores_of_its_own(monkeypatch, cores, n, shares):
+    monkeypatch.setattr(distributed.os, "sched_getaffinity", lambda pid: set(cores))
+    assert [distributed.core_share(i, n) for i in range(n)] == shares
+    assert distributed.share_devices(shares[0]) == (len(shares[0]) if shares[0] else 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_a_spawned_process_is_bound_to_its_cores():
+    core = min(os.sched_getaffinity(0))
+    show = [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"]
+    bound = distributed.spawn(show, [core], stdout=subprocess.PIPE, text=True)
+    free = distributed.spawn(show, stdout=subprocess.PIPE, text=True)
+    assert bound.communicate(timeout=60)[0].strip() == str([core])
+    assert free.communicate(timeout=60)[0].strip() == str(sorted(os.sched_getaffinity(0)))
 
 
 def run_train(argv: list[str], devices: int, cache: Path, **popen) -> subprocess.Popen:
@@ -205,6 +230,9 @@ def test_a_killed_process_is_restarted_and_ends_where_a_resume_by_hand_ends(tmp_
         proc = run_train(flags(tc) + ["--out", str(run), "--no-eval"], 2, cache,
                          stdout=subprocess.DEVNULL, stderr=err)
         pids = wait_for(log, r"process group started: pids \[(\d+), (\d+)\]")
+        if len(os.sched_getaffinity(0)) >= 2:  # each process is bound to cores of its own
+            bound = [os.sched_getaffinity(int(pid)) for pid in pids.groups()]
+            assert all(bound) and not bound[0] & bound[1], bound
         wait_for_file(run / "checkpoints" / "ckpt_0000010.npz", proc)
         os.kill(int(pids.group(2)), signal.SIGKILL)
         restart = wait_for(log, r"process 1 was killed by SIGKILL: restarting the group from (\S+)")

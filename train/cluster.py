@@ -31,8 +31,8 @@ from typing import Sequence
 
 from .ascend import Ascend, Worker, WorkerLost, _ray, runtime
 from .config import TrainConfig
-from .distributed import (command, cpu_share, free_port, member_configs, member_env,
-                          newest_checkpoint, spawn, supervise)
+from .distributed import (command, core_share, free_port, member_configs, member_env,
+                          newest_checkpoint, share_devices, spawn, supervise)
 
 
 class Member(Worker):
@@ -50,13 +50,17 @@ class Member(Worker):
         return free_port("0.0.0.0")
 
     @runtime
-    def start(self, argv: list[str], devices: int, sharing: int, restarts: int, cwd: str) -> int:
-        """Start the process `argv` (python -m train ...) with `devices` CPU devices, or
-        with 0 this node's cores over the `sharing` members on it; returns its pid."""
+    def start(self, argv: list[str], devices: int, slot: int, sharing: int, restarts: int,
+              cwd: str) -> tuple[int, list[int] | None]:
+        """Start the process `argv` (python -m train ...) as the `slot`-th of the
+        `sharing` members on this node, bound to its share of the node's cores, with
+        `devices` CPU devices or, with 0, one per core of that share; returns its pid
+        and cores."""
         self.stop()
-        env = member_env(devices or cpu_share(sharing), restarts)
-        self.proc = spawn([sys.executable] + argv[1:], env=env, cwd=cwd)
-        return self.proc.pid
+        cores = core_share(slot, sharing)
+        env = member_env(devices or share_devices(cores), restarts)
+        self.proc = spawn([sys.executable] + argv[1:], cores, env=env, cwd=cwd)
+        return self.proc.pid, cores
 
     def poll(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
@@ -86,11 +90,14 @@ class RayGroup:
         nodes = layer.step(method="node")
         coordinator = f"{nodes[0]}:{layer.call(0, method='port')}"
         per_node = collections.Counter(nodes)
+        slots = [nodes[:i].count(node) for i, node in enumerate(nodes)]
         argvs = [command(c, leader_paths if c.process_id == 0 else ())
                  for c in member_configs(tc, layer.n, coordinator)]
-        self.pids = layer.step(argvs, tc.devices, [per_node[n] for n in nodes], restarts,
-                               os.getcwd(), shard=(True, False, True, False, False),
-                               method="start")
+        started = layer.step(argvs, tc.devices, slots, [per_node[n] for n in nodes], restarts,
+                             os.getcwd(), shard=(True, False, True, True, False, False),
+                             method="start")
+        self.pids = [pid for pid, _ in started]
+        self.cores = [cores for _, cores in started]
 
     def poll(self) -> list[int | None]:
         """Exit statuses; a member whose node or actor was lost counts as killed."""

@@ -242,24 +242,41 @@ def command(tc: TrainConfig, paths: Sequence[str] = ()) -> list[str]:
     return argv + list(paths)
 
 
-def _die_with_parent() -> None:
+def _start_child(cores: Sequence[int] | None) -> None:
     """In a child before exec: SIGKILL it when its parent dies (Linux), so a
-    supervisor that is killed leaves no process blocked in a collective."""
+    supervisor that is killed leaves no process blocked in a collective; and
+    bind it to `cores`, if given (its threads inherit them)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if cores:
+        os.sched_setaffinity(0, cores)
 
 
-def spawn(argv: list[str], **popen) -> subprocess.Popen:
-    """Popen(argv) of a process that dies with this one."""
+def spawn(argv: list[str], cores: Sequence[int] | None = None, **popen) -> subprocess.Popen:
+    """Popen(argv) of a process that dies with this one, bound to `cores` if given."""
     with warnings.catch_warnings():  # JAX warns of fork in a threaded process; exec follows
         warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
-        return subprocess.Popen(argv, preexec_fn=_die_with_parent, **popen)
+        return subprocess.Popen(argv, preexec_fn=lambda: _start_child(cores), **popen)
 
 
-def cpu_share(n: int) -> int:
-    """This machine's CPU cores divided among n processes (at least 1 each)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // n)
+def core_share(slot: int, n: int) -> list[int] | None:
+    """The CPU cores of the `slot`-th of `n` processes that share this machine: an
+    equal, disjoint share of the cores this process may use (cores left over by
+    the division go to none), or None when there are fewer cores than processes.
+
+    Processes of one program meet at every cross-device sum, so each gets cores
+    of its own: left to the scheduler, a process woken by a sum often waits behind
+    the other's computing on the same core (docs/distributed.md, "What it costs").
+    """
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else list(range(os.cpu_count() or 1))
+    k = len(cores) // n
+    return cores[slot * k:(slot + 1) * k] if k else None
+
+
+def share_devices(cores: list[int] | None) -> int:
+    """CPU devices for a process bound to `cores` (one per core; 1 when unbound)."""
+    return len(cores) if cores else 1
 
 
 def member_env(devices: int, restarts: int) -> dict[str, str]:
@@ -273,13 +290,16 @@ def member_env(devices: int, restarts: int) -> dict[str, str]:
 
 
 class LocalGroup:
-    """n processes of one run on this machine, each with its share of the CPU devices."""
+    """n processes of one run on this machine, each bound to its share of the CPU cores
+    (core_share) with one CPU device per core of it, unless tc.devices says otherwise."""
 
     def __init__(self, tc: TrainConfig, n: int, leader_paths: Sequence[str], restarts: int):
-        env = member_env(tc.devices or cpu_share(n), restarts)
+        self.cores = [core_share(i, n) for i in range(n)]
+        env = member_env(tc.devices or share_devices(self.cores[0]), restarts)
         configs = member_configs(tc, n, f"127.0.0.1:{free_port()}")
-        self.procs = [spawn(command(c, leader_paths if c.process_id == 0 else ()), env=env,
-                            start_new_session=True) for c in configs]
+        self.procs = [spawn(command(c, leader_paths if c.process_id == 0 else ()), cores,
+                            env=env, start_new_session=True)
+                      for c, cores in zip(configs, self.cores)]
         self.pids = [p.pid for p in self.procs]
 
     def poll(self) -> list[int | None]:
@@ -309,7 +329,7 @@ def supervise(start: Callable[[Sequence[str], int], Any], out: Path, paths: Sequ
     """Run a group to its end, restarting it from the newest checkpoint when one of
     its processes dies. Returns the leader's exit status.
 
-    start(leader_paths, restarts) starts the group (an object with `pids`, `poll()`,
+    start(leader_paths, restarts) starts the group (an object with `pids`, `cores`, `poll()`,
     `signal_leader(signum)`, `kill()`); paths are the leader's other flags
     (--no-eval); newest() names the run's newest checkpoint, or None. A follower
     that fails, or a leader killed by a signal, restarts the group (see `_watch`);
@@ -334,7 +354,7 @@ def supervise(start: Callable[[Sequence[str], int], Any], out: Path, paths: Sequ
     try:
         for restarts in range(MAX_RESTARTS + 1):
             group = start(where + list(paths), restarts)
-            log(f"process group started: pids {group.pids}" + (
+            log(f"process group started: pids {group.pids}, cores {group.cores}" + (
                 f" (restart {restarts})" if restarts else ""))
             failed = _watch(group, grace_s)
             if failed is None:
