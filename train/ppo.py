@@ -129,9 +129,10 @@ def world_sum(x: jnp.ndarray) -> jnp.ndarray:
     (`ppermute`), log2(devices) exchanges of one message each way; both
     partners add the same two numbers, so they hold the same bits after every
     round. Between processes this is what makes it cheap: gloo's all-reduce
-    (`psum`) passes about a dozen messages per call, each paying the other
-    process's wake-up (scripts/bench_collectives times both). Other device
-    counts gather every share and add them in device order.
+    (`psum`) passes about a dozen messages per call, handed between threads and
+    processes that wait their turn on busy cores (scripts/bench_collectives
+    times both). Other device counts gather every share and add them in
+    device order.
     """
     devices = jax.lax.axis_size(WORLDS)
     if devices & (devices - 1):
