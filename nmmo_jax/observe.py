@@ -28,6 +28,7 @@ import jax.numpy as jnp
 
 from . import grid as tile_grid
 from .config import Config
+from .params import Params, resolve
 from .materialize import materialize, materialize_tree
 from .sortnet import bitonic_sort
 from .state import DEFENSE, LAVA, MELEE_SKILL, Obs, State
@@ -194,7 +195,7 @@ def nearest_entities(state: State, config: Config) -> tuple[jnp.ndarray, jnp.nda
     return _decode(keys, state.agents.alive, config)[:2]
 
 
-def agent_table(state: State, config: Config) -> jnp.ndarray:
+def agent_table(state: State, config: Config, params: Params) -> jnp.ndarray:
     """Per-agent float32 rows [A, F] in ENTITY_FEATURES order; the observer-relative
     columns (is_self, same_population, rel_row, rel_col) hold 0, population, row, col."""
     ag = state.agents
@@ -205,13 +206,13 @@ def agent_table(state: State, config: Config) -> jnp.ndarray:
     cols = [
         jnp.zeros(ag.alive.shape, jnp.float32), f32(ag.population),
         f32(ag.pos[:, 0]), f32(ag.pos[:, 1]),
-        f32(ag.damage) / config.constitution_start_level,
+        f32(ag.damage) / params.constitution_start_level,
         f32(ag.time_alive) / 100.0,
         frac(ag.food, max_food),
         frac(ag.water, max_water),
         frac(ag.health, max_health),
-        f32(ag.freeze) / config.freeze_ticks,
-        f32(ag.immune) / max(config.spawn_immunity, 1),
+        f32(ag.freeze) / params.freeze_ticks,
+        f32(ag.immune) / jnp.maximum(params.spawn_immunity, 1),
     ]
     cols += [f32(levels[:, s]) / config.max_level
              for s in (MELEE_SKILL, MELEE_SKILL + 1, MELEE_SKILL + 2, DEFENSE)]
@@ -219,9 +220,9 @@ def agent_table(state: State, config: Config) -> jnp.ndarray:
 
 
 def entity_features(state: State, slot: jnp.ndarray, mask: jnp.ndarray,
-                    config: Config) -> jnp.ndarray:
+                    config: Config, params: Params) -> jnp.ndarray:
     """float32 [A, K, F] in ENTITY_FEATURES order; padding rows are 0."""
-    table = agent_table(state, config)
+    table = agent_table(state, config, params)
     rows = table[slot]  # [A, K, F]: one gather of whole rows
     mine = table[:, None, 1:4]
     me = jnp.arange(config.num_agents)[:, None]
@@ -236,7 +237,8 @@ def entity_features(state: State, slot: jnp.ndarray, mask: jnp.ndarray,
 
 
 def action_masks(state: State, slot: jnp.ndarray, mask: jnp.ndarray, config: Config,
-                 distance: jnp.ndarray | None = None) -> tuple[jnp.ndarray, jnp.ndarray]:
+                 params: Params, distance: jnp.ndarray | None = None
+                 ) -> tuple[jnp.ndarray, jnp.ndarray]:
     """move_mask [A, 5] and target_mask [A, 3, K] for the next tick.
 
     A move is valid when it changes position next tick: the cell can be
@@ -256,18 +258,22 @@ def action_masks(state: State, slot: jnp.ndarray, mask: jnp.ndarray, config: Con
         distance = jnp.max(jnp.abs(ag.pos[slot] - ag.pos[:, None, :]), axis=-1)
     attackable = mask & (ag.immune[slot] <= 1)
     attackable = attackable.at[:, 0].set(False)
-    reach = jnp.asarray(config.style_ranges, jnp.int32)
+    reach = params.style_ranges
     target_mask = attackable[:, None, :] & (distance[:, None, :] <= reach[None, :, None])
     target_mask = target_mask.at[:, :, 0].set(True)
     return move_mask, target_mask
 
 
-def observe(state: State, config: Config) -> Obs:
-    """The observation of every slot (empty slots see only padding)."""
-    return observe_materialized(materialize_tree(state), config)
+def observe(state: State, config: Config, params: Params | None = None) -> Obs:
+    """The observation of every slot (empty slots see only padding).
+
+    params: the numbers its features and masks depend on (style ranges,
+    normalisers); None means `default_params(config)`.
+    """
+    return observe_materialized(materialize_tree(state), config, resolve(params, config))
 
 
-def observe_materialized(state: State, config: Config) -> Obs:
+def observe_materialized(state: State, config: Config, params: Params) -> Obs:
     """`observe` for a state whose arrays are already buffers (`materialize_tree`)."""
     grid = _Grid(state, config)
 
@@ -277,9 +283,9 @@ def observe_materialized(state: State, config: Config) -> Obs:
 
     tiles, tile_agents, keys = _by_block(windows_and_keys, config.num_agents)
     slot, mask, distance = _decode(keys, state.agents.alive, config)
-    move_mask, target_mask = action_masks(state, slot, mask, config, distance)
+    move_mask, target_mask = action_masks(state, slot, mask, config, params, distance)
     return Obs(tiles=tiles, tile_agents=tile_agents,
-               entities=entity_features(state, slot, mask, config),
+               entities=entity_features(state, slot, mask, config, params),
                entity_mask=mask, entity_slot=slot,
                move_mask=move_mask, target_mask=target_mask)
 

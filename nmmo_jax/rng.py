@@ -51,6 +51,17 @@ def bits(seed: jnp.ndarray, counter: jnp.ndarray) -> jnp.ndarray:
     return mix32(mix32(x) + seed)
 
 
+def threshold(prob: jnp.ndarray) -> jnp.ndarray:
+    """uint32 t with P(bits < t) = prob for a float32 prob in [0, 1] (traced or not).
+
+    The exact float32 value of prob times 2**32, rounded down: prob = 1 gives
+    2**32 - 1, all but one of the 2**32 draws.
+    """
+    scaled = jnp.floor(jnp.asarray(prob, jnp.float32) * jnp.float32(2.0 ** 32))
+    return jnp.where(scaled >= 2.0 ** 32, jnp.uint32(2 ** 32 - 1),
+                     jnp.clip(scaled, 0.0, 2.0 ** 32 - 256).astype(jnp.uint32))
+
+
 def uniform(seed: jnp.ndarray, counter: jnp.ndarray) -> jnp.ndarray:
     """float32 in [0, 1) with 24 random bits, one per counter value."""
     return (bits(seed, counter) >> 8).astype(jnp.float32) * (1.0 / (1 << 24))

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import Config
+from .params import Params, resolve
 from .state import FOREST, GRASS, LAVA, STONE, WATER
 
 # A fixed lattice hash (period 256); maps differ by their random offsets.
@@ -49,7 +50,7 @@ def simplex2d(x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
     return 70.0 * total
 
 
-def height_map(key: jax.Array, config: Config) -> jnp.ndarray:
+def height_map(key: jax.Array, config: Config, params: Params) -> jnp.ndarray:
     """Ridged multifractal height [H, W] float32, normalised to max 1."""
     n = config.map_size
     coords = jnp.arange(n, dtype=jnp.float32) / n - 0.5
@@ -59,10 +60,10 @@ def height_map(key: jax.Array, config: Config) -> jnp.ndarray:
     height = jnp.zeros((n, n), jnp.float32)
     running = jnp.zeros((n, n), jnp.float32)
     for octave in range(config.noise_octaves):
-        freq = config.noise_frequency * 2.0 ** octave
+        freq = params.noise_frequency * 2.0 ** octave
         s = simplex2d(rows * freq + offsets[octave, 0], cols * freq + offsets[octave, 1])
-        ridge = 1.0 - jnp.abs(jnp.clip(s * config.noise_scale, -1.0, 1.0))  # = 1 - |2n - 1| with n = (s + 1) / 2
-        term = ridge * config.noise_persistence ** octave
+        ridge = 1.0 - jnp.abs(jnp.clip(s * params.noise_scale, -1.0, 1.0))  # = 1 - |2n - 1| with n = (s + 1) / 2
+        term = ridge * params.noise_persistence ** octave
         if octave > 0:
             term = term * running
         running = running + term
@@ -70,13 +71,17 @@ def height_map(key: jax.Array, config: Config) -> jnp.ndarray:
     return height / jnp.max(height)
 
 
-def generate(key: jax.Array, config: Config) -> jnp.ndarray:
-    """Tile types [H, W] int8: lava border, grass spawn ring, noise interior."""
+def generate(key: jax.Array, config: Config, params: Params | None = None) -> jnp.ndarray:
+    """Tile types [H, W] int8: lava border, grass spawn ring, noise interior.
+
+    params: the noise and threshold numbers (None: `default_params(config)`).
+    """
+    params = resolve(params, config)
     n, b = config.map_size, config.border
-    h = height_map(key, config)
-    tiles = jnp.where(h < config.water_threshold, WATER,
-            jnp.where(h < config.grass_threshold, GRASS,
-            jnp.where(h < config.forest_threshold, FOREST, STONE)))
+    h = height_map(key, config, params)
+    tiles = jnp.where(h < params.water_threshold, WATER,
+            jnp.where(h < params.grass_threshold, GRASS,
+            jnp.where(h < params.forest_threshold, FOREST, STONE)))
     idx = jnp.arange(n)
     inside = (idx >= b) & (idx < n - b)
     interior = (idx > b) & (idx < n - 1 - b)

@@ -30,7 +30,7 @@ _REL_ROW = nj.ENTITY_FEATURES.index("rel_row")
 _REL_COL = nj.ENTITY_FEATURES.index("rel_col")
 _FAR = 10_000  # distance of an unreachable cell
 # The game's default style ranges (melee, range, mage); `combat` takes others.
-DEFAULT_RANGES = (nj.Config.melee_range, nj.Config.range_range, nj.Config.mage_range)
+DEFAULT_RANGES = tuple(nj.params.V13[f"{s}_range"] for s in ("melee", "range", "mage"))
 
 
 def masked_choice(key: jax.Array, mask: jnp.ndarray) -> jnp.ndarray:

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 
 from .. import rng
 from ..config import Config
+from ..params import Params
 from ..state import CONSTITUTION, DEFENSE, MAGE, MELEE_SKILL, NUM_STYLES, State
 from .skills import level, max_vitals
 
@@ -15,17 +16,17 @@ def chebyshev(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
     return jnp.max(jnp.abs(a - b), axis=-1)
 
 
-def style_damage(style: jnp.ndarray, style_level: jnp.ndarray, config: Config) -> jnp.ndarray:
+def style_damage(style: jnp.ndarray, style_level: jnp.ndarray, params: Params) -> jnp.ndarray:
     """int32 damage of a hit: floor(base + per_level * level / 99) for each style."""
-    base = jnp.asarray([d[0] for d in config.style_damage], jnp.float32)[style]
-    per_level = jnp.asarray([d[1] for d in config.style_damage], jnp.float32)[style]
-    div = config.damage_level_divisor
+    table = params.style_damage  # [3, 2]
+    base, per_level = table[style, 0], table[style, 1]
+    div = params.damage_level_divisor
     # One division of an exact numerator keeps integer results exact in float32.
     return jnp.floor((base * div + per_level * style_level) / div).astype(jnp.int32)
 
 
 def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray,
-           active: jnp.ndarray, config: Config) -> tuple[State, dict]:
+           active: jnp.ndarray, config: Config, params: Params) -> tuple[State, dict]:
     """Resolve every agent's attack on the post-move state, all at once.
 
     key: a PRNG key or a uint32 seed (`rng.seed_of`).
@@ -45,15 +46,15 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
     s = jnp.clip(style, 0, NUM_STYLES - 1)
     valid_target = (target >= 0) & (target < a) & (target != slots)
     t = jnp.clip(target, 0, a - 1)
-    reach = jnp.asarray(config.style_ranges, jnp.int32)[s]
+    reach = params.style_ranges[s]
     attacks = (active & valid_style & valid_target & ag.alive[t] & (ag.immune[t] == 0)
                & (chebyshev(ag.pos, ag.pos[t]) <= reach))
 
     levels = level(ag.xp, config)  # [A, 7]
     att_level = jnp.take_along_axis(levels, (MELEE_SKILL + s)[:, None], 1)[:, 0]
-    chance = config.hit_base + (att_level - levels[t, DEFENSE]) / config.hit_level_divisor
+    chance = params.hit_base + (att_level - levels[t, DEFENSE]) / params.hit_level_divisor
     hits = attacks & (rng.uniform(rng.seed_of(key), slots) < chance)
-    dealt = jnp.where(hits, style_damage(s, att_level, config), 0)  # [A] by attacker
+    dealt = jnp.where(hits, style_damage(s, att_level, params), 0)  # [A] by attacker
     received = jnp.zeros(a, jnp.int32).at[t].add(dealt)
     frozen = jnp.zeros(a, bool).at[t].max(hits & (s == MAGE))
 
@@ -65,11 +66,11 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
     food = jnp.clip(ag.food - received + dealt, 0, max_food)
     water = jnp.clip(ag.water - received + dealt, 0, max_water)
 
-    style_xp = jax.nn.one_hot(s, NUM_STYLES, dtype=jnp.int32) * (config.xp_combat_per_damage * dealt)[:, None]
+    style_xp = jax.nn.one_hot(s, NUM_STYLES, dtype=jnp.int32) * (params.xp_combat_per_damage * dealt)[:, None]
     xp = ag.xp.at[:, MELEE_SKILL:MELEE_SKILL + NUM_STYLES].add(style_xp)
-    xp = xp.at[:, CONSTITUTION].add(config.xp_constitution_per_damage * (dealt + received))
-    xp = xp.at[:, DEFENSE].add(config.xp_defense_per_damage * received)
+    xp = xp.at[:, CONSTITUTION].add(params.xp_constitution_per_damage * (dealt + received))
+    xp = xp.at[:, DEFENSE].add(params.xp_defense_per_damage * received)
     state = state.replace(agents=ag.replace(
         health=health, food=food, water=water, xp=xp, damage=received,
-        freeze=jnp.where(frozen, config.freeze_ticks, ag.freeze)))
+        freeze=jnp.where(frozen, params.freeze_ticks, ag.freeze)))
     return state, {"attack_target": jnp.where(attacks, t, slots), "attack_hit": hits}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..config import Config
+from ..params import Params
 from ..state import FISHING, FOREST, HUNTING, SCRUB, State, WATER
 from .skills import max_vitals_from_xp
 
@@ -16,17 +17,17 @@ def adjacent_to_water(tiles: jnp.ndarray, pos: jnp.ndarray) -> jnp.ndarray:
             | (padded[r, c - 1] == WATER) | (padded[r, c + 1] == WATER))
 
 
-def forage(state: State, active: jnp.ndarray, config: Config) -> State:
+def forage(state: State, active: jnp.ndarray, config: Config, params: Params) -> State:
     """Food and water decay, then drink and eat (lowest slot eats a shared forest)."""
     ag, tiles = state.agents, state.tiles
     a = config.num_agents
     r, c = ag.pos[:, 0], ag.pos[:, 1]
     _, max_food, max_water = max_vitals_from_xp(ag.xp, config)  # the hunting and fishing levels
-    food = jnp.where(active, jnp.maximum(ag.food - config.food_decay, 0), ag.food)
-    water = jnp.where(active, jnp.maximum(ag.water - config.water_decay, 0), ag.water)
+    food = jnp.where(active, jnp.maximum(ag.food - params.food_decay, 0), ag.food)
+    water = jnp.where(active, jnp.maximum(ag.water - params.water_decay, 0), ag.water)
 
     drinks = active & adjacent_to_water(tiles, ag.pos)
-    drink_gain = jnp.floor(config.drink_fraction * max_water).astype(jnp.int32)
+    drink_gain = jnp.floor(params.drink_fraction * max_water).astype(jnp.int32)
     water_gain = jnp.where(drinks, jnp.minimum(max_water - water, drink_gain), 0)
     water_gain = jnp.maximum(water_gain, 0)
 
@@ -34,13 +35,13 @@ def forage(state: State, active: jnp.ndarray, config: Config) -> State:
     slots = jnp.arange(a, dtype=jnp.int32)
     first_eater = jnp.full(tiles.shape, a, jnp.int32).at[r, c].min(jnp.where(on_forest, slots, a))
     eats = on_forest & (first_eater[r, c] == slots)
-    eat_gain = jnp.floor(config.eat_fraction * max_food).astype(jnp.int32)
+    eat_gain = jnp.floor(params.eat_fraction * max_food).astype(jnp.int32)
     food_gain = jnp.maximum(jnp.where(eats, jnp.minimum(max_food - food, eat_gain), 0), 0)
     # Non-eaters write one row past the map (dropped), so only consumed forests
     # change. A negative index would wrap onto the last row instead.
     tiles = tiles.at[jnp.where(eats, r, tiles.shape[0]), c].set(SCRUB, mode="drop")
 
-    xp = ag.xp.at[:, FISHING].add(config.xp_fishing_per_water * water_gain)
-    xp = xp.at[:, HUNTING].add(config.xp_hunting_per_food * food_gain)
+    xp = ag.xp.at[:, FISHING].add(params.xp_fishing_per_water * water_gain)
+    xp = xp.at[:, HUNTING].add(params.xp_hunting_per_food * food_gain)
     return state.replace(tiles=tiles, agents=ag.replace(
         food=food + food_gain, water=water + water_gain, xp=xp))

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..config import Config
+from ..params import Params
 from ..state import CONSTITUTION, FISHING, HUNTING, NUM_SKILLS
 
 
@@ -43,13 +44,13 @@ def level(xp: jnp.ndarray, config: Config) -> jnp.ndarray:
     return guess - (x < by_level[guess])
 
 
-def start_xp(config: Config) -> jnp.ndarray:
+def start_xp(params: Params) -> jnp.ndarray:
     """XP [NUM_SKILLS] int32 of a freshly spawned agent."""
-    levels = np.full(NUM_SKILLS, config.combat_start_level)
-    levels[CONSTITUTION] = config.constitution_start_level
-    levels[FISHING] = config.fishing_start_level
-    levels[HUNTING] = config.hunting_start_level
-    return jnp.asarray(XP_TABLE[levels - 1], dtype=jnp.int32)
+    start = {CONSTITUTION: params.constitution_start_level, FISHING: params.fishing_start_level,
+             HUNTING: params.hunting_start_level}
+    levels = jnp.stack([jnp.asarray(start.get(s, params.combat_start_level), jnp.int32)
+                        for s in range(NUM_SKILLS)])
+    return jnp.asarray(XP_TABLE, dtype=jnp.int32)[levels - 1]
 
 
 def max_vitals(levels: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 
 from .. import rng
 from ..config import Config
+from ..params import Params
 from ..state import Agents, State
 from ..terrain import ring_cell
 from .skills import max_vitals_from_xp, start_xp
@@ -50,7 +51,7 @@ def pick_empty(seed: jnp.ndarray, empty: jnp.ndarray, count: int) -> jnp.ndarray
     return empty & (priority >= cutoff)
 
 
-def spawn(key: jax.Array, state: State, config: Config) -> tuple[State, jnp.ndarray]:
+def spawn(key: jax.Array, state: State, config: Config, params: Params) -> tuple[State, jnp.ndarray]:
     """Fill empty slots chosen uniformly at random; returns (state, spawned [A] bool).
 
     key: a PRNG key or a uint32 seed (`rng.seed_of`). A new agent stands on a
@@ -67,15 +68,15 @@ def spawn(key: jax.Array, state: State, config: Config) -> tuple[State, jnp.ndar
     slots = jnp.arange(a, dtype=jnp.int32)
     cell = rng.below(rng.stream(seed, rng.STREAM_SPAWN_CELLS), slots, config.num_ring_cells)
     cells = ring_cell(cell, config)
-    xp0 = start_xp(config)
+    xp0 = start_xp(params)
     health0, _, _ = max_vitals_from_xp(xp0, config)
     fresh = Agents(
         alive=jnp.ones(a, bool), pos=cells,
         population=slots % config.num_populations,
         health=jnp.full(a, health0, jnp.int32),
-        food=jnp.full(a, config.hunting_start_level, jnp.int32),
-        water=jnp.full(a, config.fishing_start_level, jnp.int32),
-        immune=jnp.full(a, config.spawn_immunity, jnp.int32),
+        food=jnp.full(a, params.hunting_start_level, jnp.int32),
+        water=jnp.full(a, params.fishing_start_level, jnp.int32),
+        immune=jnp.full(a, params.spawn_immunity, jnp.int32),
         freeze=jnp.zeros(a, jnp.int32), time_alive=jnp.zeros(a, jnp.int32),
         damage=jnp.zeros(a, jnp.int32), xp=jnp.broadcast_to(xp0, (a, xp0.shape[0])),
         uid=state.tick.astype(jnp.int32) * a + slots,
