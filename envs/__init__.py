@@ -1,7 +1,8 @@
 """Wrappers and adapters around the pure nmmo_jax core.
 
 * Functional, jit/vmap-safe: `batch_reset` / `batch_step` / `step_worlds` /
-  `BatchEnv` (W worlds at once), `autoreset_step` (fresh world after max_ticks),
+  `BatchEnv` (W worlds at once, with per-world `Params`; `world_params` draws
+  them from `nmmo_jax.ParamRanges`), `autoreset_step` (fresh world after max_ticks),
   `LogState` / `log_init` / `log_update` / `reduce_stats` (lives that ended).
 * JaxMARL-style dict API: `MultiAgentEnv`.
 * PettingZoo: `ParallelEnv` (needs the optional extra
@@ -10,11 +11,11 @@
 from __future__ import annotations
 
 from .autoreset import autoreset_step
-from .batch import BatchEnv, batch_reset, batch_step, step_worlds
+from .batch import BatchEnv, batch_reset, batch_step, step_worlds, world_params
 from .log import LogState, log_init, log_update, reduce_stats
 from .multi_agent import MultiAgentEnv, MultiAgentState
 
-__all__ = ["batch_reset", "batch_step", "step_worlds", "BatchEnv", "autoreset_step", "LogState",
+__all__ = ["batch_reset", "batch_step", "step_worlds", "world_params", "BatchEnv", "autoreset_step", "LogState",
            "log_init", "log_update", "reduce_stats", "MultiAgentEnv", "MultiAgentState", "ParallelEnv"]
 
 

@@ -8,6 +8,11 @@ gains a leading world axis W. The functions are jitted with the config and
 sizes static (each setting compiles once); calling them inside your own jit
 or scan is fine.
 
+`params` gives the game's numbers: None (v1.3's), one `nmmo_jax.Params` for
+every world, or Params stacked to [W] (each world its own). With `ranges`
+(`nmmo_jax.ParamRanges`), a world that `batch_step` replaces draws new numbers
+for its next map (domain randomisation); `world_params` draws the first ones.
+
 `chunk` runs the worlds as `lax.map` over groups of `chunk` vmapped worlds:
 same results, much less scratch memory when W is large. On CPU it is also
 faster: about 128 agent slots per chunk (1 default or large world, 8 small
@@ -29,6 +34,8 @@ import nmmo_jax as nj
 
 from .autoreset import RESET_STREAM, check_max_ticks, mark_world_end
 
+PARAMS_STREAM = 2  # fold_in tag of the key a replaced world draws its numbers from
+
 
 def _check_chunk(chunk: int | None, num_worlds: int) -> None:
     if chunk is None:
@@ -48,18 +55,44 @@ def _over_worlds(fn, chunk: int | None, *args):
     return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
 
 
+def _per_world(params: nj.Params | None, config: nj.Config, num_worlds: int
+               ) -> nj.Params | None:
+    """params as a stack [W] (None stays None: the defaults, compiled in as constants)."""
+    if params is None:
+        return None
+    if not isinstance(params, nj.Params):
+        raise ValueError(f"params: expected a nmmo_jax.Params, got {type(params).__name__}")
+    batched = jnp.ndim(params.hit_base) == 1
+    nj.check_params(params, config, (num_worlds,) if batched else ())
+    if batched:
+        return params
+    return jax.tree.map(lambda x: jnp.broadcast_to(x, (num_worlds,) + jnp.shape(x)), params)
+
+
+def world_params(key: jax.Array, ranges: nj.ParamRanges, num_worlds: int) -> nj.Params:
+    """Params [W] drawn from `ranges`, world w from `jax.random.split(key, W)[w]`."""
+    return jax.vmap(nj.draw_params, in_axes=(0, None))(jax.random.split(key, num_worlds), ranges)
+
+
 def batch_reset(key: jax.Array, config: nj.Config, num_worlds: int,
-                chunk: int | None = None) -> tuple[nj.Obs, nj.State]:
-    """W = num_worlds new worlds. Returns (obs [W, A, ...], state [W, ...])."""
+                chunk: int | None = None, params: nj.Params | None = None
+                ) -> tuple[nj.Obs, nj.State]:
+    """W = num_worlds new worlds. Returns (obs [W, A, ...], state [W, ...]).
+
+    params: None (v1.3's numbers), one Params for all worlds, or Params [W].
+    """
     if not isinstance(num_worlds, int) or isinstance(num_worlds, bool) or num_worlds < 1:
         raise ValueError(f"num_worlds={num_worlds!r}: must be an integer >= 1")
     _check_chunk(chunk, num_worlds)
-    return _batch_reset(key, config, num_worlds, chunk)
+    return _batch_reset(key, _per_world(params, config, num_worlds), config, num_worlds, chunk)
 
 
 def _check_step(state: nj.State, actions: nj.Actions, config: nj.Config,
-                max_ticks: int | None, chunk: int | None) -> None:
+                max_ticks: int | None, chunk: int | None, params=None, ranges=None) -> None:
     check_max_ticks(max_ticks, config)
+    if ranges is not None and params is None:
+        raise ValueError("ranges: needs params, the numbers the worlds play with now "
+                         "(envs.batch.world_params draws the first ones)")
     if state.tick.ndim != 1:
         raise ValueError(f"state.tick has shape {state.tick.shape}: batch_step expects a "
                          "leading world axis (state from batch_reset)")
@@ -72,9 +105,15 @@ def _check_step(state: nj.State, actions: nj.Actions, config: nj.Config,
 
 
 def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.Config,
-               max_ticks: int | None = None, chunk: int | None = None
+               max_ticks: int | None = None, chunk: int | None = None,
+               params: nj.Params | None = None, ranges: nj.ParamRanges | None = None
                ) -> tuple[nj.Obs, nj.State, jnp.ndarray, jnp.ndarray, dict]:
     """Step W worlds one tick. state [W, ...], actions fields [W, A] int32.
+
+    params: None (v1.3's numbers), one Params for all worlds, or Params [W].
+    ranges: with it, each replaced world draws its next numbers from
+    `fold_in(key_w, PARAMS_STREAM)`, and info["params"] holds every world's
+    numbers for the next step (Params [W]: pass them back in).
 
     Returns (obs [W, A, ...], state [W, ...], reward [W, A] f32, done [W, A]
     bool, info) with info as `nmmo_jax.step`'s plus a world axis, and
@@ -84,13 +123,16 @@ def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.
     resets); with max_ticks None the worlds persist up to `config.max_tick`,
     the last tick whose uids are unique, and are replaced there.
     """
-    _check_step(state, actions, config, max_ticks, chunk)
-    keys = jax.random.split(key, state.tick.shape[0])
-    return _batch_step(keys, state, actions, config, max_ticks, chunk)
+    _check_step(state, actions, config, max_ticks, chunk, params, ranges)
+    w = state.tick.shape[0]
+    keys = jax.random.split(key, w)
+    return _batch_step(keys, state, actions, _per_world(params, config, w), ranges, config,
+                       max_ticks, chunk)
 
 
 def step_worlds(keys: jax.Array, state: nj.State, actions: nj.Actions, config: nj.Config,
-                max_ticks: int | None = None, chunk: int | None = None
+                max_ticks: int | None = None, chunk: int | None = None,
+                params: nj.Params | None = None, ranges: nj.ParamRanges | None = None
                 ) -> tuple[nj.Obs, nj.State, jnp.ndarray, jnp.ndarray, dict]:
     """`batch_step` with each world's key given: keys [W] (uint32 [W, 2] raw keys).
 
@@ -98,10 +140,12 @@ def step_worlds(keys: jax.Array, state: nj.State, actions: nj.Actions, config: n
     sharded trainer): passing its rows of `jax.random.split(key, W_total)`
     steps them exactly as `batch_step(key, ...)` steps the whole batch.
     """
-    _check_step(state, actions, config, max_ticks, chunk)
-    if keys.shape[0] != state.tick.shape[0]:
-        raise ValueError(f"keys has {keys.shape[0]} rows for {state.tick.shape[0]} worlds")
-    return _batch_step(keys, state, actions, config, max_ticks, chunk)
+    _check_step(state, actions, config, max_ticks, chunk, params, ranges)
+    w = state.tick.shape[0]
+    if keys.shape[0] != w:
+        raise ValueError(f"keys has {keys.shape[0]} rows for {w} worlds")
+    return _batch_step(keys, state, actions, _per_world(params, config, w), ranges, config,
+                       max_ticks, chunk)
 
 
 WORLDS = "worlds"  # the mesh axis name of code that splits worlds over devices
@@ -130,24 +174,43 @@ def world_keys(key: jax.Array, num_worlds: int) -> jax.Array:
 
 # The public functions check their arguments, then call these with the static
 # arguments always in the same (positional) form, so each setting compiles once.
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _batch_reset(key, config, num_worlds, chunk):
+def _reset_fn(config: nj.Config):
+    return lambda k, p=None: nj.reset(k, config, p)
+
+
+def _step_fn(config: nj.Config):
+    return lambda k, s, act, p=None: nj.step(k, s, act, config, p)
+
+
+def _with_params(params, *args):
+    """args, then params when given (None: each world uses the compiled-in defaults)."""
+    return args if params is None else (*args, params)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _batch_reset(key, params, config, num_worlds, chunk):
     keys = jax.random.split(key, num_worlds)
-    return _over_worlds(lambda k: nj.reset(k, config), chunk, keys)
+    return _over_worlds(_reset_fn(config), chunk, *_with_params(params, keys))
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5))
-def _batch_step(keys, state, actions, config, max_ticks, chunk):
-    step = lambda k, s, act: nj.step(k, s, act, config)
-    obs, state, reward, done, info = _over_worlds(step, chunk, keys, state, actions)
+@functools.partial(jax.jit, static_argnums=(5, 6, 7))
+def _batch_step(keys, state, actions, params, ranges, config, max_ticks, chunk):
+    obs, state, reward, done, info = _over_worlds(
+        _step_fn(config), chunk, *_with_params(params, keys, state, actions))
     done, info = mark_world_end(obs, state, done, info,
                                 config.max_tick if max_ticks is None else max_ticks)
     world_reset = info["world_reset"]
+    if ranges is not None:  # replaced worlds draw new numbers before their new map
+        w = world_reset.shape[0]
+        drawn = world_params_of(keys, ranges)
+        params = jax.tree.map(lambda new, old: jnp.where(
+            world_reset.reshape((w,) + (1,) * (old.ndim - 1)), new, old), drawn, params)
+        info["params"] = params
 
     def reset_some(carry):
         obs, state = carry
         reset_keys = jax.vmap(lambda k: jax.random.fold_in(k, RESET_STREAM))(keys)
-        new = _over_worlds(lambda k: nj.reset(k, config), chunk, reset_keys)
+        new = _over_worlds(_reset_fn(config), chunk, *_with_params(params, reset_keys))
 
         def pick(fresh, old):
             flag = world_reset.reshape(world_reset.shape + (1,) * (old.ndim - 1))
@@ -157,6 +220,12 @@ def _batch_step(keys, state, actions, config, max_ticks, chunk):
     # Scalar predicate outside the world axis: maps are generated only when needed.
     obs, state = jax.lax.cond(world_reset.any(), reset_some, lambda c: c, (obs, state))
     return obs, state, reward, done, info
+
+
+def world_params_of(keys: jax.Array, ranges: nj.ParamRanges) -> nj.Params:
+    """Params [W] that replaced worlds draw: world w from fold_in(keys[w], PARAMS_STREAM)."""
+    draw_keys = jax.vmap(lambda k: jax.random.fold_in(k, PARAMS_STREAM))(keys)
+    return jax.vmap(nj.draw_params, in_axes=(0, None))(draw_keys, ranges)
 
 
 @dataclass(frozen=True)
@@ -185,8 +254,11 @@ class BatchEnv:
     def num_agents(self) -> int:
         return self.config.num_agents
 
-    def reset(self, key: jax.Array) -> tuple[nj.Obs, nj.State]:
-        return batch_reset(key, self.config, self.num_worlds, self.chunk)
+    def reset(self, key: jax.Array, params: nj.Params | None = None
+              ) -> tuple[nj.Obs, nj.State]:
+        return batch_reset(key, self.config, self.num_worlds, self.chunk, params)
 
-    def step(self, key: jax.Array, state: nj.State, actions: nj.Actions):
-        return batch_step(key, state, actions, self.config, self.max_ticks, self.chunk)
+    def step(self, key: jax.Array, state: nj.State, actions: nj.Actions,
+             params: nj.Params | None = None, ranges: nj.ParamRanges | None = None):
+        return batch_step(key, state, actions, self.config, self.max_ticks, self.chunk, params,
+                          ranges)

@@ -59,6 +59,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--policy", choices=("fast", "scripted"), default="fast",
                    help="action sampler: hashed masked uniform, or policies.scripted.random_policy")
     p.add_argument("--no-phases", action="store_true", help="skip the state-only timing")
+    p.add_argument("--params", choices=("none", "shared", "per-world"), default="none",
+                   help="the game's numbers: compiled-in defaults (none), the defaults passed "
+                        "as data (shared), or each world its own draw (per-world)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # worker mode
@@ -161,27 +164,27 @@ def measure(args: argparse.Namespace) -> dict:
 
     # A world tick: (seed, state, actions) -> (state, next actions, living agents,
     # carried output). The full tick carries its observation out of the tick.
-    def full_tick(key, state, actions):
+    def full_tick(key, state, actions, params):
         k_step, k_act = nj.rng.stream(key, STREAM_STEP), nj.rng.stream(key, STREAM_ACT)
-        obs, state, _, _, info = nj.step(k_step, state, actions, config)
+        obs, state, _, _, info = nj.step(k_step, state, actions, config, params)
         return state, policy(k_act, obs), info["alive"].sum(), obs
 
-    def state_tick(key, state, actions):
+    def state_tick(key, state, actions, params):
         k_step, k_act = nj.rng.stream(key, STREAM_STEP), nj.rng.stream(key, STREAM_ACT)
-        state, _, _, info = advance(k_step, state, actions, config)
+        state, _, _, info = advance(k_step, state, actions, config, params)
         return state, uniform_actions(k_act), info["alive"].sum(), ()
 
     def make_run(world_tick):
         def chunk_run(args_):
-            keys, states, actions, t0 = args_
+            keys, states, actions, params, t0 = args_
             # The carried outputs' shapes, zero-filled, start the scan.
-            out_shape = jax.eval_shape(jax.vmap(world_tick), keys, states, actions)[3]
+            out_shape = jax.eval_shape(jax.vmap(world_tick), keys, states, actions, params)[3]
             out0 = jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), out_shape)
 
             def body(carry, t):
                 states, actions, alive, _ = carry
                 ks = nj.rng.bits(keys, t0 + t)  # per-world uint32 seeds for this tick
-                states, actions, n, out = jax.vmap(world_tick)(ks, states, actions)
+                states, actions, n, out = jax.vmap(world_tick)(ks, states, actions, params)
                 return (states, actions, alive + n.sum(), out), None
 
             (states, actions, alive, out), _ = jax.lax.scan(
@@ -191,16 +194,16 @@ def measure(args: argparse.Namespace) -> dict:
             used = sum(jnp.sum(x == 0, dtype=jnp.int32) for x in jax.tree.leaves(out))
             return states, actions, alive + (used < 0)
 
-        def run_local(keys, states, actions, t0):
+        def run_local(keys, states, actions, params, t0):
             n = keys.shape[0]
             group = lambda x: x.reshape((n // chunk, chunk) + x.shape[1:])
-            blocks = jax.tree.map(group, (keys, states, actions))
+            blocks = jax.tree.map(group, (keys, states, actions, params))
             t0s = jnp.broadcast_to(t0, (n // chunk,))
             states, actions, alive = jax.lax.map(chunk_run, blocks + (t0s,))
             flat = lambda x: x.reshape((n,) + x.shape[2:])
             return jax.tree.map(flat, states), jax.tree.map(flat, actions), alive.sum()[None]
 
-        sharded = jax.shard_map(run_local, mesh=mesh, in_specs=(P("w"), P("w"), P("w"), P()),
+        sharded = jax.shard_map(run_local, mesh=mesh, in_specs=(P("w"), P("w"), P("w"), P("w"), P()),
                                 out_specs=(P("w"), P("w"), P("w")), check_vma=False)
         return jax.jit(sharded, donate_argnums=(1, 2))
 
@@ -215,8 +218,22 @@ def measure(args: argparse.Namespace) -> dict:
     def start(keys):
         def one(k, i):
             state = nj.initial_state(maps[i % maps.shape[0]], config)
-            return spawn(k, state, config)[0]
+            return spawn(k, state, config, nj.default_params(config))[0]
         return jax.vmap(one)(keys, jnp.arange(worlds))
+
+    # None: the defaults compiled in as constants; else Params [W] passed as data.
+    if args.params == "none":
+        world_params = None
+    elif args.params == "shared":
+        world_params = nj.params.stack([nj.default_params(config)] * worlds)
+    else:  # near the defaults, so the game plays alike, but every world differs
+        base = nj.default_params(config)
+        ranges = nj.param_ranges(base, {"regrow_prob": (0.02, 0.03), "hit_base": (0.45, 0.55),
+                                        "eat_fraction": (0.4, 0.6), "drink_fraction": (0.4, 0.6),
+                                        "heal_fraction": (0.08, 0.12)}, config)
+        world_params = jax.vmap(nj.draw_params, in_axes=(0, None))(
+            jax.random.split(jax.random.fold_in(key, 3), worlds), ranges)
+    world_params = jax.device_put(world_params, shard)
 
     def fresh():
         states = jax.device_put(start(world_keys), shard)
@@ -231,21 +248,22 @@ def measure(args: argparse.Namespace) -> dict:
         states, actions = fresh()
         fn = make_run(world_tick)
         t = time.perf_counter()
-        compiled = fn.lower(keys, states, actions, jnp.int32(0)).compile()
+        compiled = fn.lower(keys, states, actions, world_params, jnp.int32(0)).compile()
         compile_s = time.perf_counter() - t
-        states, actions, _ = jax.block_until_ready(compiled(keys, states, actions, jnp.int32(0)))
+        states, actions, _ = jax.block_until_ready(
+            compiled(keys, states, actions, world_params, jnp.int32(0)))
         times, alive = [], []
         for r in range(args.repeats):
             t = time.perf_counter()
             states, actions, n = jax.block_until_ready(
-                compiled(keys, states, actions, jnp.int32((r + 1) * ticks)))
+                compiled(keys, states, actions, world_params, jnp.int32((r + 1) * ticks)))
             times.append(time.perf_counter() - t)
             alive.append(int(np.asarray(n).sum()))
         return compile_s, float(np.median(times)), float(np.mean(alive))
 
     compile_s, call_s, live = timed(full_tick)
     result = dict(
-        preset=preset, full=args.full, num_agents=a, map_size=config.map_size, worlds=worlds,
+        preset=preset, full=args.full, params=args.params, num_agents=a, map_size=config.map_size, worlds=worlds,
         devices=devices, chunk=chunk, ticks=ticks, repeats=args.repeats,
         slot_steps_per_s=worlds * a * ticks / call_s, live_steps_per_s=live / call_s,
         env_steps_per_s=worlds * ticks / call_s, us_per_world_tick=1e6 * call_s / (worlds * ticks),
@@ -294,7 +312,7 @@ def worker_argv(args: argparse.Namespace, preset: str, worlds: int) -> list[str]
     argv = [sys.executable, "-m", "scripts.bench_env", "--one", "--preset", preset,
             "--worlds", str(worlds), "--ticks", str(args.ticks), "--repeats", str(args.repeats),
             "--devices", str(args.devices), "--maps", str(args.maps),
-            "--seed", str(args.seed), "--policy", args.policy]
+            "--seed", str(args.seed), "--policy", args.policy, "--params", args.params]
     argv += ["--chunk", str(args.chunk)] if args.chunk else []
     return argv + ["--full"] * args.full + ["--no-phases"] * args.no_phases
 

@@ -2,6 +2,7 @@
 
     python -m scripts.bench_revisions 80f6e1c HEAD
     python -m scripts.bench_revisions 80f6e1c WORKTREE --worlds 1,64 --rounds 3
+    python -m scripts.bench_revisions 80f6e1c WORKTREE --new-args="--params per-world"
 
 This host's speed drifts by up to 2x within an hour, so two benchmark runs an
 hour apart cannot tell a change from the weather. Here each revision is
@@ -33,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--preset", default="default")
     p.add_argument("--worlds", default="1,64", help="comma list of world counts W")
     p.add_argument("--rounds", type=int, default=3, help="times each revision runs each case")
+    p.add_argument("--new-args", default="", help="extra scripts.bench_env flags for the new "
+                                                  "revision only (e.g. \"--params per-world\")")
     args = p.parse_args(argv)
     if args.rounds < 1:
         p.error(f"--rounds must be at least 1, got {args.rounds}")
@@ -54,12 +57,13 @@ def commit_of(rev: str) -> str:
     return done.stdout.strip()
 
 
-def bench(tree: Path, preset: str, worlds: int) -> float:
-    """Agent-slot steps/s of `scripts.bench_env` run from `tree` on one case."""
+def bench(tree: Path, preset: str, worlds: int, extra: list[str] = ()) -> float:
+    """Agent-slot steps/s of `scripts.bench_env` run from `tree` on one case
+    (`extra`: more bench_env flags)."""
     env = dict(os.environ, PYTHONPATH=str(tree))  # that tree's packages, not the installed ones
     done = subprocess.run(
         [sys.executable, "-m", "scripts.bench_env", "--json", "--preset", preset,
-         "--worlds", str(worlds), "--no-phases"],
+         "--worlds", str(worlds), "--no-phases", *extra],
         cwd=tree, env=env, capture_output=True, text=True)
     try:
         row = json.loads(done.stdout)["rows"][0]
@@ -97,14 +101,16 @@ def main(argv: list[str] | None = None) -> None:
             for r in range(args.rounds):
                 for w in args.worlds:
                     for n in (names if r % 2 == 0 else names[::-1]):  # alternate who goes first
-                        speeds[n][w].append(bench(trees[n], args.preset, w))
+                        extra = args.new_args.split() if n == args.new else []
+                        speeds[n][w].append(bench(trees[n], args.preset, w, extra))
                         print(f"  round {r + 1} W={w} {n}: {speeds[n][w][-1]:,.0f}",
                               file=sys.stderr, flush=True)
         finally:
             for name, tree in trees.items():
                 if tree != ROOT:
                     subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
-    print(f"preset {args.preset}, random masked play, median of {args.rounds} alternating rounds")
+    print(f"preset {args.preset}, random masked play, median of {args.rounds} alternating rounds"
+          + (f"; {args.new} with {args.new_args}" if args.new_args else ""))
     print(table(args.worlds, speeds, names))
 
 

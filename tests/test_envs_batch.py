@@ -245,3 +245,72 @@ def test_envs_exports():
         assert hasattr(envs, name)
     with pytest.raises(AttributeError):
         envs.NoSuchThing
+
+
+def _two_sets():
+    """Two clearly different sets of numbers for the small preset."""
+    return (nj.default_params(SMALL, food_decay=3, hit_base=1.0),
+            nj.default_params(SMALL, water_decay=2, regrow_prob=0.5, melee_range=2))
+
+
+def test_per_world_params_equal_single_worlds_with_their_own_numbers():
+    sets = _two_sets()
+    stacked = nj.params.stack(list(sets))
+    obs, state = batch_reset(jax.random.PRNGKey(1), SMALL, 2, params=stacked)
+    keys = jax.random.split(jax.random.PRNGKey(1), 2)
+    for w in range(2):
+        o, s = jit_reset(keys[w], SMALL, sets[w])
+        assert_trees_equal(world((obs, state), w), (o, s))
+    for t in range(5):
+        k = jax.random.PRNGKey(100 + t)
+        actions = jit_random_actions(jax.random.fold_in(k, 1), obs)
+        out = batch_step(k, state, actions, SMALL, params=stacked)
+        for w in range(2):
+            single = jit_step(jax.random.split(k, 2)[w], world(state, w), world(actions, w),
+                              SMALL, sets[w])
+            assert_trees_equal(world(out[:4], w), single[:4])
+        obs, state = out[0], out[1]
+    # The two worlds really play different games: food drains 3 a tick in world 0.
+    assert not np.array_equal(np.asarray(state.agents.food[0]), np.asarray(state.agents.food[1]))
+
+
+def test_one_params_for_all_worlds_equals_that_set_stacked():
+    p = _two_sets()[0]
+    a = batch_reset(jax.random.PRNGKey(2), SMALL, 2, params=p)
+    b = batch_reset(jax.random.PRNGKey(2), SMALL, 2, params=nj.params.stack([p, p]))
+    assert_trees_equal(a, b)
+
+
+def test_replaced_worlds_draw_new_numbers_from_the_ranges():
+    base = nj.default_params(SMALL)
+    ranges = nj.param_ranges(base, {"regrow_prob": (0.0, 1.0), "food_decay": (1, 5)}, SMALL)
+    params = envs.world_params(jax.random.PRNGKey(3), ranges, 4)
+    obs, state = batch_reset(jax.random.PRNGKey(3), SMALL, 4, params=params)
+    state = state.replace(tick=jnp.asarray([0, 3, 0, 3], jnp.int32))  # worlds 1 and 3 end now
+    actions = jit_random_actions(jax.random.PRNGKey(4), obs)
+    key = jax.random.PRNGKey(5)
+    obs, state, _, _, info = batch_step(key, state, actions, SMALL, max_ticks=4, params=params,
+                                        ranges=ranges)
+    new = info["params"]
+    np.testing.assert_array_equal(np.asarray(info["world_reset"]), [False, True, False, True])
+    for w in range(4):
+        same = np.asarray(new.regrow_prob[w]) == np.asarray(params.regrow_prob[w])
+        assert same == (w in (0, 2)), w  # kept unless replaced
+    assert np.all((np.asarray(new.regrow_prob) >= 0) & (np.asarray(new.regrow_prob) <= 1))
+    assert set(np.asarray(new.food_decay).tolist()) <= {1, 2, 3, 4, 5}
+    np.testing.assert_array_equal(np.asarray(new.hit_base), 0.5)  # not randomised: the base
+    # A replaced world is the reset of its key under its new numbers.
+    from envs.autoreset import RESET_STREAM
+    k1 = jax.random.fold_in(jax.random.split(key, 4)[1], RESET_STREAM)
+    assert_trees_equal(world((obs, state), 1), jit_reset(k1, SMALL, world(new, 1)))
+
+
+def test_ranges_need_params_and_params_are_checked():
+    obs, state = batch_reset(jax.random.PRNGKey(0), SMALL, 2)
+    actions = jax.vmap(lambda _: nj.Actions.noop(SMALL.num_agents))(jnp.arange(2))
+    ranges = nj.param_ranges(nj.default_params(SMALL), {"food_decay": (1, 2)}, SMALL)
+    with pytest.raises(ValueError, match="ranges: needs params"):
+        batch_step(jax.random.PRNGKey(0), state, actions, SMALL, ranges=ranges)
+    bad = nj.params.stack([nj.default_params(SMALL)] * 3)  # 3 sets for 2 worlds
+    with pytest.raises(ValueError, match=r"Params\.noise_frequency: expected shape \(2,\)"):
+        batch_step(jax.random.PRNGKey(0), state, actions, SMALL, params=bad)
