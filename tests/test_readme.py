@@ -49,6 +49,9 @@ def test_core_api(tmp_path, monkeypatch):
     assert ns["states"].tiles.shape == (8, 80, 80)
     assert np.asarray(ns["states"].tick).tolist() == [1] * 8
     assert set(ns["info"]) >= {"alive", "lifetime", "death_cause", "spawned"}
+    # each world plays its own regrowth rate
+    assert np.asarray(ns["sweep"].regrow_prob).tolist() == [np.float32(0.005 * (i + 1))
+                                                           for i in range(8)]
 
 
 @pytest.mark.slow
