@@ -52,21 +52,24 @@ def mark_world_end(obs: nj.Obs, state: nj.State, done: jnp.ndarray, info: dict,
 
 
 def autoreset_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.Config,
-                   max_ticks: int) -> tuple[nj.Obs, nj.State, jnp.ndarray, jnp.ndarray, dict]:
+                   max_ticks: int, params: nj.Params | None = None
+                   ) -> tuple[nj.Obs, nj.State, jnp.ndarray, jnp.ndarray, dict]:
     """`nmmo_jax.step` for one world, then a fresh world once tick reaches max_ticks.
 
-    Shapes as `nmmo_jax.step` ([A] per-agent arrays). On the reset tick the
-    returned obs and state are the new world's (tick 0). info adds
-    truncated [A] bool, world_reset bool scalar and terminal_obs (Obs [A, ...]).
+    Shapes as `nmmo_jax.step` ([A] per-agent arrays). params: the game's
+    numbers (`nmmo_jax.default_params`; None means v1.3's), used by the step
+    and by the fresh world alike. On the reset tick the returned obs and
+    state are the new world's (tick 0). info adds truncated [A] bool,
+    world_reset bool scalar and terminal_obs (Obs [A, ...]).
     The reset runs under `lax.cond`: paid only on reset ticks unless this
     function is vmapped (then use `envs.batch.batch_step(..., max_ticks=)`,
     which keeps the cond outside the world axis).
     """
     check_max_ticks(max_ticks, config)
-    obs, state, reward, done, info = nj.step(key, state, actions, config)
+    obs, state, reward, done, info = nj.step(key, state, actions, config, params)
     done, info = mark_world_end(obs, state, done, info, max_ticks)
     obs, state = jax.lax.cond(
         info["world_reset"],
-        lambda: nj.reset(jax.random.fold_in(key, RESET_STREAM), config),
+        lambda: nj.reset(jax.random.fold_in(key, RESET_STREAM), config, params),
         lambda: (obs, state))
     return obs, state, reward, done, info

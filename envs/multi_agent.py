@@ -21,8 +21,21 @@ is checked before the jitted step (envs.spaces.check_action: a ValueError
 naming the agent and field); values outside the space are left to the core,
 which treats them as stay / no attack.
 
-As in JaxMARL, the step is jitted with the env static (envs with equal
-config and max_ticks share the compiled code). Under `jax.vmap` the auto-reset's
+The game's numbers are data, as gymnax's env params: `reset` and `step`
+take `params` (a `nmmo_jax.Params`; None means `env.default_params`, the
+constructor's params or else v1.3's), so one env vmaps over worlds that
+each play with their own numbers:
+
+    stacked = nmmo_jax.params.stack([params_a, params_b])     # Params [2]
+    obs, states = jax.vmap(env.reset)(keys, stacked)
+    out = jax.vmap(env.step)(keys, states, actions, params=stacked)
+
+`step` keeps JaxMARL's `reset_state` as its fourth argument, so params is
+its fifth (in_axes=(0, 0, 0, None, 0)) or passed by name as above.
+
+As in JaxMARL, the step is jitted with the env static: envs with equal
+config and max_ticks share the compiled code, whatever their params (data,
+never read from the env inside jit). Under `jax.vmap` the auto-reset's
 `lax.cond` becomes a select that generates a new map every tick; pass
 `reset_state` (e.g. states from an earlier `reset`) to avoid that, or use
 envs.batch with `max_ticks` for the array API.
@@ -59,12 +72,17 @@ class MultiAgentEnv:
 
     name = "nmmo_jax"
 
-    def __init__(self, config: nj.Config | None = None, max_ticks: int | None = 1024):
+    def __init__(self, config: nj.Config | None = None, max_ticks: int | None = 1024,
+                 params: nj.Params | None = None):
+        """params: this env's numbers (checked with `nmmo_jax.check_params`); None: v1.3's."""
         config = nj.Config() if config is None else config
         if not isinstance(config, nj.Config):
             raise ValueError(f"config={config!r}: must be a nmmo_jax.Config")
         check_max_ticks(max_ticks, config)
+        if params is not None:
+            nj.check_params(params, config)
         self.config, self.max_ticks = config, max_ticks
+        self._params = nj.default_params(config) if params is None else params
         # None: the world persists up to config.max_tick (the last tick with unique uids)
         self._limit = config.max_tick if max_ticks is None else max_ticks
         self.num_agents = config.num_agents
@@ -90,6 +108,18 @@ class MultiAgentEnv:
         return self._action_space
 
     # ---------------------------------------------------------------- dynamics
+    @property
+    def default_params(self) -> nj.Params:
+        """The numbers `reset` and `step` use when given none (as gymnax's env.default_params)."""
+        return self._params
+
+    def _params_or_own(self, params: nj.Params | None) -> nj.Params:
+        """params checked (shapes only under jit or vmap), or this env's own when None."""
+        if params is None:
+            return self._params
+        nj.check_params(params, self.config)
+        return params
+
     def get_obs(self, state: MultiAgentState) -> dict:
         """{agent: {field: array}} for every slot (shapes: envs.per_agent.obs_shapes)."""
         return self._split_obs(state.obs)
@@ -111,9 +141,11 @@ class MultiAgentEnv:
                        "target": state.obs.target_mask[i]}
                 for i, name in enumerate(self.agents)}
 
-    def reset(self, key: jax.Array) -> tuple[dict, MultiAgentState]:
-        """A new world at tick 0. Returns (obs dict, state)."""
-        obs, world = _core_reset(key, self.config)
+    def reset(self, key: jax.Array, params: nj.Params | None = None
+              ) -> tuple[dict, MultiAgentState]:
+        """A new world at tick 0 with the numbers `params` (None: `default_params`).
+        Returns (obs dict, state)."""
+        obs, world = _core_reset(key, self.config, self._params_or_own(params))
         state = MultiAgentState(world=world, obs=obs)
         return self.get_obs(state), state
 
@@ -149,40 +181,45 @@ class MultiAgentEnv:
         dones["__all__"] = world_reset
         return self.get_obs(state), state, rewards, dones, info
 
-    def step_env(self, key: jax.Array, state: MultiAgentState, actions: dict
+    def step_env(self, key: jax.Array, state: MultiAgentState, actions: dict,
+                 params: nj.Params | None = None
                  ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
         """One tick without the auto-reset (the world may stand at max_ticks)."""
-        return self._step_env(key, state, self._check_actions(actions))
+        return self._step_env(key, state, self._check_actions(actions),
+                              self._params_or_own(params))
 
     @functools.partial(jax.jit, static_argnums=0)
-    def _step_env(self, key, state, actions):
+    def _step_env(self, key, state, actions, params):
         core_actions = rows_to_actions(self._stack(actions), state.obs.entity_slot)
-        obs, world, reward, done, info = nj.step(key, state.world, core_actions, self.config)
+        obs, world, reward, done, info = nj.step(key, state.world, core_actions, self.config,
+                                                 params)
         done, info = mark_world_end(obs, world, done, info, self._limit)
         return self._outputs(obs, world, reward, done, info)
 
     def step(self, key: jax.Array, state: MultiAgentState, actions: dict,
-             reset_state: MultiAgentState | None = None
+             reset_state: MultiAgentState | None = None, params: nj.Params | None = None
              ) -> tuple[dict, MultiAgentState, dict, dict, dict]:
         """One tick; on dones["__all__"] the returned obs and state are a fresh world's.
 
         Returns (obs {agent: {field}}, state, rewards {agent: f32}, dones
         {agent: bool, "__all__": bool}, infos {name: [A] array}). The fresh
-        world is `reset(fold_in(key, 1))` as in envs.autoreset, or
+        world is `reset(fold_in(key, 1), params)` as in envs.autoreset, or
         `reset_state` when given (so a vmapped caller can avoid generating a
-        map every tick).
+        map every tick). params: the numbers of this tick and of the fresh
+        world (None: `default_params`).
         """
-        return self._step(key, state, self._check_actions(actions), reset_state)
+        return self._step(key, state, self._check_actions(actions), reset_state,
+                          self._params_or_own(params))
 
     @functools.partial(jax.jit, static_argnums=0)
-    def _step(self, key, state, actions, reset_state):
+    def _step(self, key, state, actions, reset_state, params):
         if reset_state is not None:
-            _, stepped, rewards, dones, infos = self._step_env(key, state, actions)
+            _, stepped, rewards, dones, infos = self._step_env(key, state, actions, params)
             state = jax.tree.map(lambda new, old: jnp.where(dones["__all__"], new, old),
                                  reset_state, stepped)
             return self.get_obs(state), state, rewards, dones, infos
         core_actions = rows_to_actions(self._stack(actions), state.obs.entity_slot)
-        out = autoreset_step(key, state.world, core_actions, self.config, self._limit)
+        out = autoreset_step(key, state.world, core_actions, self.config, self._limit, params)
         return self._outputs(*out)
 
     # step is jitted with the env static (as in JaxMARL): equal settings share its compiled code.

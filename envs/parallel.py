@@ -29,6 +29,12 @@ for an agent that is not alive, raises ValueError naming the agent and the
 field (envs.spaces.check_action), and the world (and its random stream) is
 left unchanged. Seeds are integers in 0..2**32-1 (envs.spaces.check_seed).
 
+The game's numbers: `params`, a `nmmo_jax.Params` or a dict {field: value}
+of changes to v1.3's (`nmmo_jax.default_params`), checked when the env is
+made (a ValueError naming the field) and used by every reset and step:
+
+    env = envs.ParallelEnv(config, params={"food_decay": 2, "melee_damage": (5, 60)})
+
 This module imports gymnasium and pettingzoo (the optional extra
 `nmmo-jax[pettingzoo]`); `envs` loads it only when ParallelEnv is asked for.
 """
@@ -63,10 +69,12 @@ class ParallelEnv(pettingzoo.ParallelEnv):
                 "is_parallelizable": True}
 
     def __init__(self, config: nj.Config | None = None, seed: int | None = None,
-                 max_ticks: int = 1024, render_mode: str | None = None, render_scale: int = 4):
+                 max_ticks: int = 1024, render_mode: str | None = None, render_scale: int = 4,
+                 params: nj.Params | Mapping[str, Any] | None = None):
         config = nj.Config() if config is None else config
         if not isinstance(config, nj.Config):
             raise ValueError(f"config={config!r}: must be a nmmo_jax.Config")
+        self.params = _checked_params(params, config)
         if not isinstance(max_ticks, int) or isinstance(max_ticks, bool) or max_ticks < 1:
             raise ValueError(f"max_ticks={max_ticks!r}: must be an integer >= 1")
         check_max_ticks(max_ticks, config)
@@ -129,7 +137,7 @@ class ParallelEnv(pettingzoo.ParallelEnv):
             fresh = int(np.random.SeedSequence().generate_state(1)[0])  # a uint32
             self._key = jax.random.PRNGKey(fresh if self._seed is None else self._seed)
         self._key, k_reset = jax.random.split(self._key)
-        obs, state = _reset(k_reset, self.config)
+        obs, state = _reset(k_reset, self.config, self.params)
         self._slot_of, self._next_life, self.agents = {}, 0, []
         spawned = np.asarray(state.agents.alive)
         host = self._commit(obs, state)
@@ -152,7 +160,8 @@ class ParallelEnv(pettingzoo.ParallelEnv):
         rows = self._action_rows(actions)  # validates everything before touching the world
         key, k_step = jax.random.split(self._key)
         actions = _to_actions(rows, self._obs.entity_slot)
-        obs, state, reward, done, info = _step(k_step, self._state, actions, self.config)
+        obs, state, reward, done, info = _step(k_step, self._state, actions, self.config,
+                                               self.params)
         self._key = key
         reward, done, info = jax.device_get((reward, done, info))
         before = list(self.agents)
@@ -223,6 +232,22 @@ class ParallelEnv(pettingzoo.ParallelEnv):
             value = spaces.check_action(name, action, self._action_space.nvec, check_range=True)
             rows[slot] = value
         return rows
+
+
+def _checked_params(params: nj.Params | Mapping[str, Any] | None, config: nj.Config
+                    ) -> nj.Params:
+    """The env's numbers: v1.3's for None, changed by a dict {field: value}, or a
+    Params as it is; ValueError "params: ..." naming the first bad field."""
+    if not (params is None or isinstance(params, (Mapping, nj.Params))):
+        raise ValueError(f"params: expected a nmmo_jax.Params or a dict {{field: value}}, "
+                         f"got {type(params).__name__}")
+    try:
+        if isinstance(params, nj.Params):
+            nj.check_params(params, config)
+            return params
+        return nj.default_params(config, **{str(name): v for name, v in (params or {}).items()})
+    except ValueError as e:
+        raise ValueError(f"params: {e}") from None
 
 
 def _agent_info(slot: int, lifetime: int = 0, cause: int = nj.CAUSE_NONE) -> dict:

@@ -134,15 +134,15 @@ def _check_names(changes: dict) -> None:
     names = {f.name for f in dataclasses.fields(Config)}
     for name in changes:
         if name not in names:
-            if name in _params_fields():
+            if name in PARAMS_FIELDS:
                 raise ValueError(f"Config.{name}: a Params field (a number of the rules, data "
                                  f"under jit): nmmo_jax.default_params(config, {name}=...)")
             raise ValueError(f"Config.{name}: no such field (fields: {', '.join(sorted(names))})")
 
 
-def _params_fields() -> set[str]:
-    from .params import FIELDS
-    return set(FIELDS)
+# The Params fields' names, registered by nmmo_jax.params (which imports this module),
+# so that a number given to Config is named as a Params field.
+PARAMS_FIELDS: set[str] = set()
 
 
 # Fields each preset changes from the defaults (the noise frequency, a Params field,

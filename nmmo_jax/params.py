@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from . import config as config_module
 from .config import Config
 
 _LIMIT = 2 ** 30  # any two such int32 values add or subtract without overflow
@@ -89,6 +90,7 @@ V13 = {
     "damage_level_divisor": 99.0, "freeze_ticks": 3,
 }
 V13_MAP_SIZE = 80  # the map v1.3's noise frequency was set for
+config_module.PARAMS_FIELDS.update(FIELDS)
 
 
 @struct.dataclass
@@ -191,6 +193,20 @@ def resolve(params: Params | None, config: Config) -> Params:
         raise ValueError(f"params: expected a nmmo_jax.Params (from default_params), got "
                          f"{type(params).__name__}")
     return Params(**{name: jnp.asarray(getattr(params, name), dtype_of(name)) for name in FIELDS})
+
+
+def values(params: Params | None, config: Config) -> dict:
+    """{field: value} of every field (None: the defaults) as JSON numbers, a damage
+    pair as [base, per_level]."""
+    params = default_params(config) if params is None else params
+    return {name: np.asarray(getattr(params, name)).tolist() for name in FIELDS}
+
+
+def changes(params: Params | None, config: Config) -> dict:
+    """{field: value} of the fields that differ from `default_params(config)` ({} for
+    None or the defaults): what a result records of the numbers it was played with."""
+    defaults = values(None, config)
+    return {name: v for name, v in values(params, config).items() if v != defaults[name]}
 
 
 def stack(params: list[Params]) -> Params:
@@ -315,11 +331,13 @@ def _check_between(params: Params, config: Config) -> None:
         if np.any(config.num_agents * hit > _LIMIT):
             raise bad(name, f"Config.num_agents * the hit at max level ({float(np.max(hit)):g}) "
                             "is above 2**30: a tick's damage would overflow int32")
-    tick_damage = 2 * config.num_agents * np.max(np.stack(list(hits.values())))  # dealt + received
+    # dealt + received, per world: stacked params pair each world's XP with its own damage
+    tick_damage = 2 * config.num_agents * np.max(np.stack(list(hits.values())), axis=0)
     for name in ("xp_constitution_per_damage", "xp_combat_per_damage", "xp_defense_per_damage"):
-        if np.any(v[name].astype(np.float64) * tick_damage > _LIMIT):
-            raise bad(name, f"times a tick's damage (up to {tick_damage:g}) is above "
-                            "2**30: XP would overflow int32")
+        over = v[name].astype(np.float64) * tick_damage > _LIMIT
+        if np.any(over):
+            raise bad(name, f"times a tick's damage (up to {float(np.max(tick_damage[over])):g}) "
+                            "is above 2**30: XP would overflow int32")
     for name in ("xp_fishing_per_water", "xp_hunting_per_food"):
         if np.any(v[name].astype(np.float64) * config.max_level > _LIMIT):
             raise bad(name, "times Config.max_level is above 2**30: XP would overflow int32")
@@ -390,6 +408,16 @@ def param_ranges(params: Params, ranges: dict, config: Config) -> ParamRanges:
             raise ValueError(f"{lower}: its range reaches {getattr(both[1], lower).tolist()!r}, "
                              f"above the lowest {upper} {getattr(both[0], upper).tolist()!r}; "
                              "a draw could break water <= grass <= forest")
+    # A hit grows as damage_level_divisor shrinks: the worst draw for the damage and XP
+    # overflow checks pairs the highest damage and XP with the lowest divisor, which
+    # neither end holds.
+    worst = {**base, **high, "damage_level_divisor":
+             low.get("damage_level_divisor", base["damage_level_divisor"])}
+    try:
+        default_params(config, **worst)
+    except ValueError as error:
+        raise ValueError(f"{error} (the ranges' highest damage and XP with their lowest "
+                         "damage_level_divisor: a draw could reach it)") from None
     return ParamRanges(*both)
 
 

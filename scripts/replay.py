@@ -2,10 +2,13 @@
 
     python -m scripts.replay --policy random --ticks 1000 --out replay.html
     python -m scripts.replay --policy runs/ppo --ticks 500 --out replay.html --gif replay.gif --png-every 100
+    python -m scripts.replay --policy combat --preset small --params melee_damage=5,90 --params food_decay=2
 
 --policy is `random`, `forager`, `combat` (policies/scripted.py), `pretrained`
 (the checkpoint under policies/pretrained/) or a checkpoint file / run
-directory written by `python -m train`. Open the HTML file in any browser: it
+directory written by `python -m train`. --params FIELD=VALUE (repeatable)
+changes one of the game's numbers from v1.3's (a field of nmmo_jax.Params;
+"BASE,PER_LEVEL" for a damage pair). Open the HTML file in any browser: it
 needs no network and no install.
 """
 from __future__ import annotations
@@ -100,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=nj.Config.PRESETS, help="world preset for scripted policies "
                    "(default: default; a checkpoint brings its own)")
     p.add_argument("--seed", type=int, default=0, help="world and policy seed")
+    p.add_argument("--params", action="append", default=[], metavar="FIELD=VALUE",
+                   help="change one of the game's numbers (repeatable), e.g. food_decay=2 or "
+                   "melee_damage=5,90 (fields: nmmo_jax/params.py)")
     p.add_argument("--scale", type=int, default=4, help="pixels per tile in the GIF and PNGs")
     p.add_argument("--fps", type=float, default=10.0, help="GIF frames per second")
     return p
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--fps must be > 0 (got {args.fps})")
     try:
         check_seed(args.seed, "--seed")
+        changes = nj.params.parse_assignments(args.params)
         args.out = output_path(args.out, "--out")
         if args.gif is not None:
             args.gif = output_path(args.gif, "--gif")
@@ -132,12 +139,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"replay: --preset {args.preset} ignored: the checkpoint brings its own world config",
               file=sys.stderr)
     config = ckpt_config or nj.Config.preset(args.preset or "default")
+    try:  # values are checked against the world's config, known only now
+        params = nj.default_params(config, **changes)
+    except ValueError as e:
+        parser.error(str(e))
 
     from viz import record, write_gif, write_html, write_pngs
     start = time.time()
     progress = lambda done, total: print(f"recorded {done}/{total} ticks ({time.time() - start:.1f} s)",
                                          file=sys.stderr)
-    rec = record(policy, config, args.ticks, args.seed, name=label, progress=progress)
+    rec = record(policy, config, args.ticks, args.seed, name=label, progress=progress,
+                 params=params)
     out = write_html(rec, args.out)
     life = rec.mean_lifetime[-1]
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {rec.num_frames} frames; "

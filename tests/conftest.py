@@ -23,9 +23,12 @@ import pytest
 import nmmo_jax as nj
 from nmmo_jax.systems.skills import start_xp, xp_table
 
-# Compiled once per (config, shapes) for the whole test session.
-jit_step = jax.jit(nj.step, static_argnames="config")
-jit_reset = jax.jit(nj.reset, static_argnames="config")
+# Compiled once per (config, shapes) for the whole test session: the library's own
+# jitted functions, so tests and the code they call share one cache. The game's
+# numbers are a runtime argument (`jit_step(key, state, actions, config, params)`):
+# one compiled program serves every value; params=None (v1.3's) is another.
+jit_step = nj.jit_step
+jit_reset = nj.jit_reset
 SCENE = nj.Config.small(spawn_per_tick=0)  # hand-built scenes: nobody spawns
 
 
@@ -34,18 +37,19 @@ def xp_for(level: int) -> int:
 
 
 def scene(agents: list[dict], tiles: dict | None = None, config: nj.Config = SCENE,
-          fill: int = nj.GRASS) -> nj.State:
+          fill: int = nj.GRASS, params: nj.Params | None = None) -> nj.State:
     """A state on an all-`fill` map with `tiles` {(r, c): type} and the given agents.
 
     Each agent dict names its slot and pos and may override any Agents field
-    (plus `levels={skill_index: level}`); others start fresh and not immune.
+    (plus `levels={skill_index: level}`); others start fresh and not immune
+    (the start levels of `params`, default v1.3's, with health, food and water 10).
     """
     grid = np.full((config.map_size, config.map_size), fill, np.int8)
     for (r, c), kind in (tiles or {}).items():
         grid[r, c] = kind
     state = nj.initial_state(jnp.asarray(grid), config)
     ag = jax.tree.map(np.array, state.agents)
-    xp0 = np.asarray(start_xp(config))
+    xp0 = np.asarray(start_xp(params if params is not None else nj.default_params(config)))
     for spec in agents:
         spec = dict(spec)
         i = spec.pop("slot")
@@ -71,9 +75,10 @@ def act(config: nj.Config = SCENE, move=None, style=None, target=None) -> nj.Act
 
 
 def run(state: nj.State, actions: nj.Actions | None = None, seed: int = 0,
-        config: nj.Config = SCENE):
-    """One jitted step; returns (obs, state, reward, done, info)."""
-    return jit_step(jax.random.PRNGKey(seed), state, actions or act(config), config)
+        config: nj.Config = SCENE, params: nj.Params | None = None):
+    """One jitted step with the game's numbers `params` (None: v1.3's);
+    returns (obs, state, reward, done, info)."""
+    return jit_step(jax.random.PRNGKey(seed), state, actions or act(config), config, params)
 
 
 @pytest.fixture(scope="session")

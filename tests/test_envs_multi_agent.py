@@ -1,6 +1,8 @@
-"""envs.MultiAgentEnv: the JaxMARL-style dict API, and an IPPO loop written against it."""
+"""envs.MultiAgentEnv: the JaxMARL-style dict API, its params, and an IPPO loop written against it."""
+import functools
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,7 +13,7 @@ import nmmo_jax as nj
 from envs import MultiAgentEnv, MultiAgentState
 from envs.autoreset import RESET_STREAM
 from envs.per_agent import rows_to_actions
-from tests.conftest import jit_reset, jit_step
+from tests.conftest import jit_reset, jit_step, scene
 
 SMALL = nj.Config.small()
 ENV = MultiAgentEnv(SMALL, max_ticks=64)  # same settings as README: shares the compiled code
@@ -119,6 +121,14 @@ def test_bad_calls_raise_naming_the_field():
         MultiAgentEnv(SMALL, max_ticks=0)
     with pytest.raises(ValueError, match="config"):
         MultiAgentEnv({"num_agents": 4})
+    far = nj.default_params(SMALL).replace(melee_range=np.int32(SMALL.vision + 1))
+    with pytest.raises(ValueError, match="Params.melee_range=8: must be <= Config.vision=7"):
+        MultiAgentEnv(SMALL, params=far)
+    with pytest.raises(ValueError, match="params: expected a nmmo_jax.Params .* got dict"):
+        MultiAgentEnv(SMALL, params={"food_decay": 2})
+    with pytest.raises(ValueError, match=r"Params.noise_frequency: expected shape \(\), got \(2,\)"):
+        ENV.step(jax.random.PRNGKey(0), traced_state(), NOOP,
+                 params=nj.params.stack([ENV.default_params] * 2))  # stacked, but not vmapped
 
 
 @pytest.mark.parametrize("action,message", [
@@ -298,3 +308,74 @@ def test_jax_spaces_sample_and_contain():
     assert bool(d.contains(3)) and not bool(d.contains(4)) and 0 <= int(d.sample(jax.random.PRNGKey(2))) < 4
     with pytest.raises(ValueError, match="nvec"):
         spaces.MultiDiscrete([3, 0])
+
+
+# ------------------------------------------------------------------ params
+HUNGRY = nj.default_params(SMALL, food_decay=3)
+
+
+@functools.lru_cache(maxsize=1)
+def scene_state() -> MultiAgentState:
+    """Slots 0 and 5 on an all-grass map (no forest: their food only decays; newcomers
+    spawn into the other slots)."""
+    world = scene([dict(slot=0, pos=(10, 10)), dict(slot=5, pos=(20, 20))], config=SMALL)
+    return MultiAgentState(world=world, obs=jax.jit(nj.observe, static_argnums=1)(world, SMALL))
+
+
+def test_default_params_are_the_constructors_or_v13s():
+    chex.assert_trees_all_equal(ENV.default_params, nj.default_params(SMALL))
+    hungry = MultiAgentEnv(SMALL, max_ticks=64, params=HUNGRY)
+    assert hungry.default_params is HUNGRY
+    assert hungry == ENV and hash(hungry) == hash(ENV)  # params are data: one compiled step
+
+
+def test_food_decay_drains_food_by_its_value_each_tick():
+    """food_decay=3 takes exactly 3 food a tick where v1.3 takes 1, whichever door it enters by."""
+    key = jax.random.PRNGKey(0)
+    runs = {"default": (ENV, None), "constructor": (MultiAgentEnv(SMALL, 64, HUNGRY), None),
+            "argument": (ENV, HUNGRY)}
+    food = {}
+    for name, (env, params) in runs.items():
+        state, eaten = scene_state(), []
+        for _ in range(3):
+            _, state, *_ = env.step(key, state, NOOP, params=params)
+            eaten.append(np.asarray(state.world.agents.food)[[0, 5]].tolist())
+        food[name] = eaten
+    assert food["default"] == [[9, 9], [8, 8], [7, 7]]
+    assert food["constructor"] == food["argument"] == [[7, 7], [4, 4], [1, 1]]
+
+
+def test_vmap_over_stacked_params_gives_each_world_its_own_numbers():
+    """Two worlds, two sets of numbers, one vmapped step: each equals its own single-world run."""
+    sets = [HUNGRY, nj.default_params(SMALL, water_decay=2)]
+    stacked = nj.params.stack(sets)
+    state = scene_state()
+    states = jax.tree.map(lambda x: jnp.stack([x, x]), state)
+    keys = jax.random.split(jax.random.PRNGKey(3), 2)
+    actions = {a: jnp.zeros((2, 3), jnp.int32) for a in ENV.agents}
+    _, batch, rewards, dones, infos = jax.vmap(ENV.step)(keys, states, actions, params=stacked)
+    chex.assert_shape(batch.world.agents.food, (2, SMALL.num_agents))
+    for w, params in enumerate(sets):
+        single = ENV.step(keys[w], state, NOOP, params=params)
+        chex.assert_trees_all_equal(jax.tree.map(lambda x: x[w], (batch, rewards, dones, infos)),
+                                    single[1:])
+    assert np.asarray(batch.world.agents.food)[:, 0].tolist() == [7, 9]
+    assert np.asarray(batch.world.agents.water)[:, 0].tolist() == [9, 8]
+
+
+def test_reset_and_the_auto_reset_use_the_params():
+    """The map comes from the params (thresholds), in reset and in the fresh world at max_ticks."""
+    wet = nj.default_params(SMALL, water_threshold=0.5, grass_threshold=0.6)
+    key = jax.random.PRNGKey(2)
+    _, state = ENV.reset(key, wet)
+    chex.assert_trees_all_equal((state.obs, state.world), jit_reset(key, SMALL, wet))
+    plain = ENV.reset(key)[1]
+    assert not np.array_equal(state.world.tiles, plain.world.tiles)
+    _, both = jax.vmap(ENV.reset)(jnp.stack([key, key]), nj.params.stack([wet, ENV.default_params]))
+    chex.assert_trees_all_equal(jax.tree.map(lambda x: x[0], both), state)
+    chex.assert_trees_all_equal(jax.tree.map(lambda x: x[1], both), plain)
+    state = state.replace(world=state.world.replace(tick=jnp.int32(63)))
+    _, after, _, dones, _ = ENV.step(key, state, NOOP, params=wet)
+    assert bool(dones["__all__"])
+    chex.assert_trees_all_equal((after.obs, after.world),
+                                jit_reset(jax.random.fold_in(key, RESET_STREAM), SMALL, wet))

@@ -1,8 +1,10 @@
-"""envs.ParallelEnv: PettingZoo's own API and seed tests, naming of lives, bad actions, render."""
+"""envs.ParallelEnv: PettingZoo's own API and seed tests, naming of lives, bad actions, render,
+params."""
 import subprocess
 import sys
 import warnings
 
+import chex
 import jax
 import numpy as np
 import pytest
@@ -174,10 +176,18 @@ def test_render_rgb_array():
     (dict(render_mode="human"), "render_mode"), (dict(max_ticks=0), "max_ticks"),
     (dict(seed=-1), "seed"), (dict(seed=2 ** 64), "seed"), (dict(config="small"), "config"),
     (dict(render_scale=0), "render_scale"),
+    (dict(params={"bogus": 1}), r"^params: bogus: not a Params field \(fields: noise_frequency, "),
+    (dict(params={"map_size": 64}), r"^params: map_size: a Config field"),
+    (dict(params={"food_decay": -1}), r"^params: Params.food_decay=-1: must be >= 0"),
+    (dict(params={"melee_damage": 5}), r"^params: Params.melee_damage=5: must be a pair"),
+    (dict(params=nj.default_params(SMALL).replace(hit_base=np.float32(2))),
+     r"^params: Params.hit_base=2.0: must be >= 0.0 and <= 1.0"),
+    (dict(params=[("food_decay", 2)]), r"^params: expected a nmmo_jax.Params or a dict"),
 ])
 def test_constructor_errors(kwargs, field):
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ValueError, match=field) as error:
         ParallelEnv(**{"config": SMALL, **kwargs})
+    assert "\n" not in str(error.value)
 
 
 def test_spaces_and_names():
@@ -202,6 +212,26 @@ def test_reset_refuses_seeds_a_key_cannot_hold(seed, message):
     with pytest.raises(ValueError, match=message):
         env.reset(seed=seed)
     assert env.reset(seed=2 ** 32 - 1)[0]  # the largest seed a key holds whole
+
+
+def test_params_change_the_game():
+    """food_decay=3, as a dict of changes or as the Params itself: the first agent (standing
+    on no forest, so it never eats) loses 3 food a tick where v1.3's loses 1."""
+    food = {}
+    for name, params in [("v13", None), ("dict", {"food_decay": 3}),
+                         ("params", nj.default_params(SMALL, food_decay=3))]:
+        env = ParallelEnv(SMALL, seed=5, params=params)
+        _, infos = env.reset()
+        slot = infos["agent_0"]["slot"]
+        food[name] = []
+        for _ in range(3):
+            env.step({})  # everyone stays
+            world = jax.device_get(env.world)
+            assert world.tiles[tuple(world.agents.pos[slot])] != nj.FOREST
+            food[name].append(int(world.agents.food[slot]))
+    assert food == {"v13": [9, 8, 7], "dict": [7, 4, 1], "params": [7, 4, 1]}
+    chex.assert_trees_all_equal(ParallelEnv(SMALL, params={"food_decay": 3}).params,
+                                nj.default_params(SMALL, food_decay=3))
 
 
 def test_infos_have_the_same_keys_at_reset_and_step():

@@ -1,4 +1,5 @@
-"""nmmo_jax.config: the scale presets and the validation of every field."""
+"""nmmo_jax.config: the scale presets and the validation of every field (the
+numbers of the rules are Params fields: tests/test_nmmo_params.py)."""
 import dataclasses
 
 import jax
@@ -24,50 +25,54 @@ def test_unknown_preset_lists_the_names():
         nj.Config.preset("huge")
 
 
-INF, NAN = float("inf"), float("nan")
-
-
 def test_every_field_has_a_check():
     from nmmo_jax.config import _FIELDS
     assert list(_FIELDS) == [f.name for f in dataclasses.fields(nj.Config)]
+    assert list(_FIELDS) == ["map_size", "border", "noise_octaves", "num_agents",
+                             "num_populations", "spawn_per_tick", "max_level", "vision",
+                             "max_entities"]
 
 
 @pytest.mark.parametrize("field,value", [
-    # types: strings, bools, arrays and tuples are not numbers
-    ("regrow_prob", "0.5"), ("num_agents", "16"), ("map_size", 32.0), ("vision", 7.5),
-    ("combat_start_level", True), ("hit_base", False), ("spawn_per_tick", np.bool_(True)),
-    ("noise_scale", None), ("freeze_ticks", np.array([3])),
-    ("melee_damage", ("a", "b")), ("range_damage", (3.0,)), ("mage_damage", "15"),
-    ("mage_damage", (1.0, 2.0, 3.0)), ("melee_damage", 5.0),
-    # finiteness
-    ("noise_frequency", INF), ("noise_frequency", NAN), ("forest_threshold", NAN),
-    ("water_threshold", NAN), ("hit_level_divisor", INF), ("damage_level_divisor", NAN),
-    ("noise_scale", -INF), ("heal_fraction", NAN), ("melee_damage", (INF, 0.0)),
-    ("range_damage", (3.0, NAN)),
+    # types: strings, bools, floats, None and arrays are not integers
+    ("num_agents", "16"), ("map_size", 32.0), ("vision", 7.5), ("max_level", True),
+    ("spawn_per_tick", np.bool_(True)), ("border", None), ("noise_octaves", np.array([3])),
+    ("max_entities", float("inf")), ("num_populations", float("nan")),
     # ranges of one field
     ("map_size", 0), ("map_size", 46341), ("num_agents", 0), ("num_agents", 2 ** 31),
     ("num_populations", 0), ("noise_octaves", 0), ("noise_octaves", 25),
-    ("spawn_per_tick", -1), ("spawn_immunity", -1), ("border", -1), ("vision", -1),
-    ("max_entities", 0), ("max_level", 0), ("max_level", 100), ("freeze_ticks", 0),
-    ("combat_start_level", 0), ("hunting_start_level", 100), ("food_decay", -1),
-    ("starve_damage", 2 ** 31), ("mage_range", -2), ("xp_fishing_per_water", -1),
-    ("regrow_prob", 1.5), ("hit_base", -0.1), ("eat_fraction", 1.01), ("noise_persistence", 2.0),
-    ("water_threshold", 0.0), ("grass_threshold", -0.1), ("forest_threshold", 1.5),
-    ("noise_frequency", 0.0), ("noise_scale", -1.0), ("hit_level_divisor", 0.0),
-    ("damage_level_divisor", -99.0), ("melee_damage", (5.0, -1.0)),
+    ("spawn_per_tick", -1), ("border", -1), ("vision", -1),
+    ("max_entities", 0), ("max_level", 0), ("max_level", 100),
     # rules between fields
-    ("border", 39), ("vision", 40), ("water_threshold", 0.9), ("grass_threshold", 0.8),
-    ("num_populations", 3), ("num_populations", 200), ("spawn_per_tick", 129),
-    ("max_entities", 129), ("hunting_start_level", 60),
-    ("noise_frequency", 2.0 ** 20),  # top octave 2**27
-    ("melee_damage", (1e8, 0.0)), ("mage_damage", (0.0, 1e9)),  # a tick's damage overflows
-    ("xp_combat_per_damage", 2 ** 20), ("xp_defense_per_damage", 10 ** 6),
-    ("xp_constitution_per_damage", 2 ** 30), ("xp_hunting_per_food", 2 ** 24),
+    ("border", 39), ("vision", 40), ("num_populations", 3), ("num_populations", 200),
+    ("spawn_per_tick", 129), ("max_entities", 129),
 ])
 def test_bad_value_names_the_field(field, value):
-    overrides = {"max_level": 50} if field == "hunting_start_level" and value == 60 else {}
     with pytest.raises(ValueError, match=f"Config.{field}="):
-        nj.Config(**{field: value, **overrides})
+        nj.Config(**{field: value})
+
+
+@pytest.mark.parametrize("make", [
+    lambda name: nj.Config.small(**{name: 0.1}),
+    lambda name: nj.Config.preset("default", **{name: 0.1}),
+    lambda name: nj.Config.large(**{name: 0.1}),
+    lambda name: nj.Config().replace(**{name: 0.1}),
+])
+@pytest.mark.parametrize("name", ["regrow_prob", "hit_base", "melee_damage", "food_decay"])
+def test_a_params_field_given_to_config_is_named_as_one(make, name):
+    with pytest.raises(ValueError) as error:
+        make(name)
+    message = str(error.value)
+    assert message == (f"Config.{name}: a Params field (a number of the rules, data under "
+                       f"jit): nmmo_jax.default_params(config, {name}=...)")
+    assert "\n" not in message
+
+
+def test_an_unknown_field_lists_the_config_fields():
+    with pytest.raises(ValueError, match=r"^Config.speed: no such field \(fields: border, map_size, "
+                                         r"max_entities, max_level, noise_octaves, num_agents, "
+                                         r"num_populations, spawn_per_tick, vision\)$"):
+        nj.Config.small(speed=3)
 
 
 def test_entity_keys_bound_names_num_agents():
@@ -83,23 +88,20 @@ def test_small_with_four_agents_is_refused_clearly():
 
 
 def test_numpy_numbers_are_stored_as_python_numbers():
-    config = nj.Config.small(num_agents=np.int64(16), regrow_prob=np.float32(0.25),
-                             vision=np.int32(5), melee_damage=[np.int64(4), 40],
-                             noise_frequency=8)
+    config = nj.Config.small(num_agents=np.int64(16), vision=np.int32(5), max_level=np.uint8(50))
     assert config.num_agents == 16 and type(config.num_agents) is int
-    assert type(config.vision) is int and type(config.regrow_prob) is float
-    assert config.regrow_prob == 0.25 and config.noise_frequency == 8.0
-    assert config.melee_damage == (4.0, 40.0) and type(config.melee_damage) is tuple
-    assert config == nj.Config.small(vision=5, regrow_prob=0.25, melee_damage=(4.0, 40.0),
-                                     noise_frequency=8.0)
-    assert hash(config) == hash(config.replace())
+    assert type(config.vision) is int and type(config.max_level) is int
+    assert config == nj.Config.small(vision=5, max_level=50)
+    assert hash(config) == hash(config.replace()) == hash(nj.Config.small(vision=5, max_level=50))
 
 
 def test_presets_and_edge_values_are_valid():
     for name in nj.Config.PRESETS:
         nj.Config.preset(name)
-    nj.Config.small(spawn_per_tick=0, border=0, vision=0, regrow_prob=1.0, hit_base=0.0,
-                    max_entities=16, num_populations=16, max_level=10, combat_start_level=10)
+    nj.Config.small(spawn_per_tick=0, border=0, vision=0, max_entities=16, num_populations=16,
+                    max_level=10)
+    nj.Config(map_size=46340, num_agents=1, num_populations=1, max_entities=1, noise_octaves=24,
+              max_level=1)
 
 
 def test_reset_refuses_a_world_without_spawns():
@@ -120,8 +122,7 @@ def test_presets():
 
 @pytest.mark.parametrize("field,value", [
     ("map_size", 0), ("num_agents", -1), ("border", 39), ("vision", 40), ("max_entities", 0),
-    ("regrow_prob", 1.5), ("hit_base", -0.1), ("num_populations", 0), ("spawn_per_tick", -1),
-    ("melee_damage", (5.0,)), ("water_threshold", 0.9), ("constitution_start_level", 0),
+    ("num_populations", 0), ("spawn_per_tick", -1),
 ])
 def test_validation_names_field(field, value):
     with pytest.raises(ValueError, match=field):

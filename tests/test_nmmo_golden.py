@@ -31,16 +31,20 @@ def _leaves(prefix: str, tree) -> list[tuple[str, np.ndarray]]:
     return [(prefix + jax.tree_util.keystr(path), np.asarray(leaf)) for path, leaf in flat]
 
 
-def digests(preset: str, ticks: int, step=None) -> dict[str, str]:
+def digests(preset: str, ticks: int, step=None, params: nj.Params | None = None
+            ) -> dict[str, str]:
     """{field: sha256 hex} over `ticks` ticks of random play from reset.
 
     step: the step to run (default: `nmmo_jax.step` jitted with the config static).
+    params: the game's numbers, passed to reset and (as a runtime argument) to
+    every step; None leaves them out (each call uses v1.3's).
     """
     config = nj.Config.preset(preset)
     step = step or jax.jit(nj.step, static_argnames="config")
+    extra = () if params is None else (params,)
     act = jax.jit(random_policy)
     key = jax.random.PRNGKey(SEED)
-    obs, state = jax.jit(nj.reset, static_argnames="config")(key, config)
+    obs, state = jax.jit(nj.reset, static_argnames="config")(key, config, *extra)
     hashes: dict[str, "hashlib._Hash"] = {}
 
     def add(prefix, tree):
@@ -54,7 +58,7 @@ def digests(preset: str, ticks: int, step=None) -> dict[str, str]:
     for t in range(ticks):
         k_act, k_step = jax.random.split(jax.random.fold_in(key, t))
         actions = act(k_act, obs)
-        obs, state, reward, done, info = step(k_step, state, actions, config)
+        obs, state, reward, done, info = step(k_step, state, actions, config, *extra)
         for prefix, tree in (("obs", obs), ("state", state), ("reward", reward),
                              ("done", done), ("info", info)):
             add(prefix, tree)
@@ -65,6 +69,27 @@ def digests(preset: str, ticks: int, step=None) -> dict[str, str]:
 def test_v13_is_bit_for_bit_the_recorded_game(preset):
     recorded = json.loads(GOLDEN.read_text())[preset]
     now = digests(preset, RUNS[preset])
+    assert sorted(now) == sorted(recorded), "the set of output fields changed"
+    differ = [name for name in recorded if now[name] != recorded[name]]
+    assert not differ, f"fields that differ from the recorded v1.3 game: {differ}"
+
+
+@pytest.mark.parametrize("preset", sorted(RUNS))
+def test_v13_with_explicit_default_params_is_the_recorded_game(preset):
+    """The same game when v1.3's numbers come in as data: `default_params` passed
+    to reset and, as a runtime argument (traced, not baked in), to a jitted step."""
+    recorded = json.loads(GOLDEN.read_text())[preset]
+    config = nj.Config.preset(preset)
+    traces = []
+
+    def step(key, state, actions, config, params):
+        traces.append(1)
+        assert isinstance(params.hit_base, jax.core.Tracer)  # data, not a constant
+        return nj.step(key, state, actions, config, params)
+
+    now = digests(preset, RUNS[preset], step=jax.jit(step, static_argnames="config"),
+                  params=nj.default_params(config))
+    assert len(traces) == 1
     assert sorted(now) == sorted(recorded), "the set of output fields changed"
     differ = [name for name in recorded if now[name] != recorded[name]]
     assert not differ, f"fields that differ from the recorded v1.3 game: {differ}"

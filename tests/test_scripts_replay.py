@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import nmmo_jax as nj
 from policies.scripted import random_policy
 from scripts import replay as replay_script
 from tests.test_viz_page import page_data
 from tests.test_viz_record import SEED, TICKS, small_recording
 from viz.page import replay_data
+from viz.record import record
 
 
 @pytest.mark.slow
@@ -93,6 +95,52 @@ def test_out_into_a_bad_place_is_refused_before_any_work(tmp_path, capsys, no_wo
     for flags, message in cases:
         last = run_script_error(["--policy", "random", *flags], capsys).strip().splitlines()[-1]
         assert last.startswith("python -m scripts.replay: error: ") and message in last, flags
+
+
+def test_params_change_the_recorded_game(tmp_path):
+    """--params (repeatable, spaces allowed) records the game with those numbers: the page is
+    viz.record's with them, differs from v1.3's, and its meta names the changes."""
+    pages = {}
+    for name, flags in [("v13", []), ("thirsty", ["--params", "food_decay=3",
+                                                  "--params", "water_decay = 2"])]:
+        out = tmp_path / f"{name}.html"
+        assert replay_script.main(["--policy", "random", "--preset", "small", "--ticks", "3",
+                                   "--seed", "1", "--out", str(out), *flags]) == 0
+        pages[name] = page_data(out.read_text())
+    small = nj.Config.small()
+    expected = replay_data(record(random_policy, small, 3, 1, name="random",
+                                  params=nj.default_params(small, food_decay=3, water_decay=2)))
+    assert pages["thirsty"] == expected
+    assert pages["thirsty"]["meta"]["params"] == {"food_decay": 3, "water_decay": 2}
+    assert pages["v13"]["meta"]["params"] == {}
+    assert pages["thirsty"]["agents"]["food"] != pages["v13"]["agents"]["food"]
+
+
+def test_bad_params_fail_with_one_line_naming_the_field(capsys, no_work):
+    cases = [
+        (["--params", "bogus=1"], "bogus: not a Params field (fields: noise_frequency, "),
+        (["--params", "map_size=64"], "map_size: a Config field"),
+        (["--params", "food_decay"], "--params 'food_decay': expected FIELD=VALUE"),
+        (["--params", "food_decay=lots"], "Params.food_decay='lots': not a number"),
+    ]
+    for flags, message in cases:
+        lines = run_script_error(["--policy", "random", *flags], capsys).strip().splitlines()
+        assert lines[-1].startswith("python -m scripts.replay: error: ") and message in lines[-1], flags
+
+
+def test_bad_param_values_fail_with_one_line_naming_the_field(capsys, tmp_path):
+    """Values are checked against the world's config (a checkpoint brings its own), before recording."""
+    cases = [
+        (["--params", "food_decay=-1"], "Params.food_decay=-1: must be >= 0"),
+        (["--params", "melee_range=8", "--preset", "small"], "Params.melee_range=8: must be <= "
+         "Config.vision=7"),
+        (["--params", "melee_damage=5"], "Params.melee_damage='5': must be a pair"),
+    ]
+    for flags, message in cases:
+        lines = run_script_error(["--policy", "random", "--out", str(tmp_path / "r.html"), *flags],
+                                 capsys).strip().splitlines()
+        assert lines[-1].startswith("python -m scripts.replay: error: ") and message in lines[-1], flags
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_out_into_an_unwritable_folder_is_refused(tmp_path, capsys, no_work, monkeypatch):

@@ -1,6 +1,4 @@
 """Combat (docs/rules.md §3.6) on hand-built scenes: damage, hits, ranges, freezes, the attack report."""
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,12 +8,12 @@ import nmmo_jax as nj
 from nmmo_jax.systems.skills import level, xp_table
 from tests.conftest import SCENE, act, jit_step, run, scene
 
-SURE = dataclasses.replace(SCENE, hit_base=1.0)  # every attack hits
+SURE = nj.default_params(SCENE, hit_base=1.0)  # every attack hits
 
 
 def test_mage_hit_freezes_for_two_ticks():
     s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 13))])
-    _, s, *_ = run(s, act(SURE, style={0: nj.MAGE}, target={0: 1}), config=SURE)
+    _, s, *_ = run(s, act(style={0: nj.MAGE}, target={0: 1}), params=SURE)
     assert int(s.agents.freeze[1]) == 3
     cols = []
     for tick in range(3):
@@ -29,7 +27,7 @@ def test_mage_hit_freezes_for_two_ticks():
 def test_damage_per_style_and_level(style, lvl, dmg):
     s = scene([dict(slot=0, pos=(10, 10), levels={nj.MELEE_SKILL + style: lvl}),
                dict(slot=1, pos=(10, 11), health=10)])
-    _, s, *_ = run(s, act(SURE, style={0: style}, target={0: 1}), config=SURE)
+    _, s, *_ = run(s, act(style={0: style}, target={0: 1}), params=SURE)
     assert int(s.agents.damage[1]) == dmg
     assert int(s.agents.health[1]) == 10 - dmg
 
@@ -38,7 +36,7 @@ def test_transfer_and_xp_on_hit():
     s = scene([dict(slot=0, pos=(10, 10), food=4, water=6),
                dict(slot=1, pos=(10, 11), food=8, water=2, health=10)])
     xp0 = np.asarray(s.agents.xp)
-    _, s, *_ = run(s, act(SURE, style={0: nj.MELEE}, target={0: 1}), config=SURE)
+    _, s, *_ = run(s, act(style={0: nj.MELEE}, target={0: 1}), params=SURE)
     ag = s.agents
     # Decay first (-1 each), then the 5 damage melee hit moves food and water.
     assert (int(ag.food[0]), int(ag.water[0])) == (8, 10)  # 3 + 5, min(5 + 5, 10)
@@ -71,21 +69,21 @@ def test_hit_chance_uses_defense():
 def test_range_checked_after_moves(style, hits):
     # Distance 2 before the tick; the target steps away to distance 3.
     s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 12))])
-    _, s, *_ = run(s, act(SURE, move={1: nj.EAST}, style={0: style}, target={0: 1}), config=SURE)
+    _, s, *_ = run(s, act(move={1: nj.EAST}, style={0: style}, target={0: 1}), params=SURE)
     assert (int(s.agents.damage[1]) > 0) == hits
 
 
 def test_melee_reaches_after_closing_in():
     s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 12))])
-    _, s, *_ = run(s, act(SURE, move={0: nj.EAST}, style={0: nj.MELEE}, target={0: 1}),
-                   config=SURE)
+    _, s, *_ = run(s, act(move={0: nj.EAST}, style={0: nj.MELEE}, target={0: 1}),
+                   params=SURE)
     assert int(s.agents.damage[1]) == 5
 
 
 def test_immune_target_takes_nothing():
     s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11), immune=5)])
     xp0 = np.asarray(s.agents.xp)
-    _, s, *_ = run(s, act(SURE, target={0: 1}), config=SURE)
+    _, s, *_ = run(s, act(target={0: 1}), params=SURE)
     assert int(s.agents.damage[1]) == 0 and int(s.agents.health[1]) == 10
     assert np.array_equal(np.asarray(s.agents.xp), xp0)
 
@@ -93,7 +91,7 @@ def test_immune_target_takes_nothing():
 def test_invalid_attacks_do_nothing():
     s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11))])
     for style, target in [(5, 1), (-1, 1), (0, 99), (0, -3), (0, 0), (0, 2)]:
-        _, out, *_ = run(s, act(SURE, style={0: style}, target={0: target}), config=SURE)
+        _, out, *_ = run(s, act(style={0: style}, target={0: target}), params=SURE)
         assert int(out.agents.damage.sum()) == 0
 
 
@@ -101,7 +99,7 @@ def test_dying_agent_still_attacks_and_spawned_immune():
     # Agent 0 starts at health 1 and starves to 0 this tick, yet still hits.
     s = scene([dict(slot=0, pos=(10, 10), health=1, food=0),
                dict(slot=1, pos=(10, 11))])
-    _, s, _, done, _ = run(s, act(SURE, target={0: 1}), config=SURE)
+    _, s, _, done, _ = run(s, act(target={0: 1}), params=SURE)
     assert bool(done[0]) and int(s.agents.damage[1]) == 5
 
 
@@ -112,24 +110,24 @@ def test_info_reports_each_attack_and_hit():
                dict(slot=2, pos=(5, 5)), dict(slot=3, pos=(5, 7)),
                dict(slot=4, pos=(20, 20)), dict(slot=5, pos=(20, 21), immune=5),
                dict(slot=6, pos=(20, 22))])
-    acts = act(SURE, style={0: nj.MELEE, 2: nj.MELEE, 4: nj.MAGE, 6: 7},
+    acts = act(style={0: nj.MELEE, 2: nj.MELEE, 4: nj.MAGE, 6: 7},
                target={0: 1, 1: 1, 2: 3, 4: 5, 5: 12, 6: 5})
-    _, _, _, _, info = run(s, acts, config=SURE)
+    _, _, _, _, info = run(s, acts, params=SURE)
     target, hit = np.asarray(info["attack_target"]), np.asarray(info["attack_hit"])
     assert target.dtype == np.int32 and hit.dtype == bool
-    assert target.tolist() == [1] + list(range(1, SURE.num_agents))
-    assert hit.tolist() == [True] + [False] * (SURE.num_agents - 1)
+    assert target.tolist() == [1] + list(range(1, SCENE.num_agents))
+    assert hit.tolist() == [True] + [False] * (SCENE.num_agents - 1)
 
 
 def test_info_reports_a_miss_and_a_mutual_hit():
-    never = dataclasses.replace(SCENE, hit_base=0.0)  # equal levels: chance 0
+    never = nj.default_params(SCENE, hit_base=0.0)  # equal levels: chance 0
     s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11))])
-    acts = act(never, style={0: nj.RANGE, 1: nj.MELEE}, target={0: 1, 1: 0})
-    _, _, _, _, info = run(s, acts, config=never)
+    acts = act(style={0: nj.RANGE, 1: nj.MELEE}, target={0: 1, 1: 0})
+    _, _, _, _, info = run(s, acts, params=never)
     assert np.asarray(info["attack_target"])[:3].tolist() == [1, 0, 2]
     assert not np.asarray(info["attack_hit"]).any()
-    _, _, _, _, info = run(s, act(SURE, style={0: nj.RANGE, 1: nj.MELEE}, target={0: 1, 1: 0}),
-                           config=SURE)
+    _, _, _, _, info = run(s, act(style={0: nj.RANGE, 1: nj.MELEE}, target={0: 1, 1: 0}),
+                           params=SURE)
     assert np.asarray(info["attack_hit"])[:3].tolist() == [True, True, False]
 
 

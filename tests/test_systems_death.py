@@ -1,6 +1,4 @@
 """Death by lava and in combat (docs/rules.md §3.7) on hand-built scenes."""
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +8,7 @@ import nmmo_jax as nj
 from nmmo_jax.systems.skills import level, xp_table
 from tests.conftest import SCENE, act, jit_step, run, scene
 
-SURE = dataclasses.replace(SCENE, hit_base=1.0)  # every attack hits
+SURE = nj.default_params(SCENE, hit_base=1.0)  # every attack hits
 
 
 def test_lava_death_same_tick():
@@ -24,8 +22,8 @@ def test_lava_death_same_tick():
 
 def test_mutual_kill_same_tick():
     s = scene([dict(slot=0, pos=(10, 10), health=3), dict(slot=1, pos=(10, 11), health=2)])
-    acts = act(SURE, style={0: nj.MELEE, 1: nj.MELEE}, target={0: 1, 1: 0})
-    _, s, reward, done, info = run(s, acts, config=SURE)
+    acts = act(style={0: nj.MELEE, 1: nj.MELEE}, target={0: 1, 1: 0})
+    _, s, reward, done, info = run(s, acts, params=SURE)
     assert bool(done[0]) and bool(done[1])
     assert (info["death_cause"][:2] == nj.CAUSE_COMBAT).all()
     assert reward[:2].tolist() == [-1.0, -1.0]

@@ -1,6 +1,4 @@
 """Movement (docs/rules.md §3.5) on hand-built scenes."""
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,8 +7,6 @@ import pytest
 import nmmo_jax as nj
 from nmmo_jax.systems.skills import level, xp_table
 from tests.conftest import SCENE, act, jit_step, run, scene
-
-SURE = dataclasses.replace(SCENE, hit_base=1.0)  # every attack hits
 
 
 @pytest.mark.parametrize("move,expected", [(1, (9, 10)), (2, (11, 10)), (3, (10, 11)),

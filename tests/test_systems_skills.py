@@ -1,6 +1,4 @@
 """Skill levels and XP (docs/rules.md §2)."""
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,8 +7,6 @@ import pytest
 import nmmo_jax as nj
 from nmmo_jax.systems.skills import level, xp_table
 from tests.conftest import SCENE, act, jit_step, run, scene
-
-SURE = dataclasses.replace(SCENE, hit_base=1.0)  # every attack hits
 
 
 def test_xp_table():

@@ -1,6 +1,4 @@
 """Spawning on the ring by population (docs/rules.md §3.1)."""
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,8 +7,6 @@ import pytest
 import nmmo_jax as nj
 from nmmo_jax.systems.skills import level, xp_table
 from tests.conftest import SCENE, act, jit_step, run, scene
-
-SURE = dataclasses.replace(SCENE, hit_base=1.0)  # every attack hits
 
 
 def test_spawn_on_ring_by_population(small):

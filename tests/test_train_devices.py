@@ -56,6 +56,34 @@ def test_two_devices_match_one():
     run_on_devices(SCRIPT)
 
 
+RANDOMIZED_SCRIPT = textwrap.dedent("""
+    import jax, numpy as np
+    from train.config import TrainConfig
+    from train.ppo import make_trainer
+    tc = TrainConfig(preset="small", num_worlds=4, rollout_len=8, num_minibatches=2, epochs=1,
+                     updates_per_chunk=2, width=16, minutes=0.0, max_ticks=5,
+                     randomize=("food_decay=0:4", "hit_base=0.2:0.8", "melee_damage=1,10:5,40"))
+    games = {}
+    for d in (1, 2):
+        trainer = make_trainer(tc.replace(devices=d))
+        start = trainer.init(jax.random.PRNGKey(0))
+        first = [np.asarray(x) for x in jax.tree.leaves(start.game)]
+        runner, _ = trainer.train_chunk(start)  # every world is replaced and draws again
+        games[d] = first + [np.asarray(x) for x in jax.tree.leaves(runner.game)]
+        assert len(runner.game.hit_base.sharding.device_set) == d
+    for a, b in zip(games[1], games[2]):
+        np.testing.assert_array_equal(a, b)
+    print("OK")
+""")
+
+
+@pytest.mark.slow
+def test_randomized_numbers_do_not_depend_on_the_devices():
+    """World w draws its numbers from key w, at the start and at each replacement, and
+    they are split over the devices like the worlds."""
+    run_on_devices(RANDOMIZED_SCRIPT)
+
+
 MATCH_SCRIPT = textwrap.dedent("""
     import jax, numpy as np
     import nmmo_jax as nj

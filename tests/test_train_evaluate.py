@@ -1,4 +1,5 @@
 """train/evaluate.py and train/matches.py: the population evaluation's numbers."""
+import hashlib
 import json
 
 import chex
@@ -9,7 +10,10 @@ import pytest
 
 import nmmo_jax as nj
 from policies.scripted import forager, random_policy
-from train.evaluate import evaluate, evaluate_settings, format_table, summarize, yardsticks
+import train.evaluate as ev
+import train.matches as matches
+from train.evaluate import (evaluate, evaluate_settings, format_table, params_changes, summarize,
+                            yardstick_key, yardsticks)
 from train.matches import Sums, holders_for_all, play, play_each, tick_counts
 
 
@@ -72,6 +76,26 @@ def test_tick_counts_credit_a_combat_death_to_its_hitters():
     np.testing.assert_array_equal(c["deaths"], [[0, 0, 0], [0, 0, 1]])
     np.testing.assert_array_equal(c["alive"], [2, 0])
     np.testing.assert_array_equal(c["ended_age"], [0, 17])
+
+
+def test_food_and_water_are_counted_at_the_played_xp_rates():
+    """XP gained / XP per point: 40 hunting XP is 4 food points at v1.3's 10 per
+    point, 2 at 20; a rate of 0 counts none."""
+    cfg = nj.Config.small()
+    before = nj.initial_state(jnp.full((cfg.map_size, cfg.map_size), nj.GRASS, jnp.int8), cfg)
+    xp = before.agents.xp.at[0, nj.HUNTING].add(40).at[1, nj.FISHING].add(30)
+    after = before.replace(agents=before.agents.replace(xp=xp))
+    a = cfg.num_agents
+    info = {"death_cause": jnp.zeros(a, jnp.int32), "attack_target": jnp.arange(a),
+            "attack_hit": jnp.zeros(a, bool), "alive": jnp.ones(a, bool),
+            "spawned": jnp.zeros(a, bool), "lifetime": jnp.zeros(a, jnp.int32)}
+    count = lambda params: tick_counts(before, after, jnp.zeros(a, bool), info, cfg, params)
+    v13 = count(None)
+    np.testing.assert_array_equal(v13["food"], [4, 0, 0, 0])   # slot 0: population 0
+    np.testing.assert_array_equal(v13["water"], [0, 3, 0, 0])  # slot 1: population 1
+    other = count(nj.default_params(cfg, xp_hunting_per_food=20, xp_fishing_per_water=0))
+    np.testing.assert_array_equal(other["food"], [2, 0, 0, 0])
+    np.testing.assert_array_equal(other["water"], [0, 0, 0, 0])
 
 
 def test_first_ticks_of_a_fresh_map_are_exact(small):
@@ -157,3 +181,106 @@ def test_shipped_pretrained_policy_keeps_more_alive_than_the_forager():
     # fixed seed: deterministic; the margin is two standard errors of the difference
     se = (rows["trained"]["se_alive"] ** 2 + rows["forager"]["se_alive"] ** 2) ** 0.5
     assert rows["trained"]["mean_alive"] > rows["forager"]["mean_alive"] + 2 * se, rows
+
+
+# ---------------------------------------------------------------- the game's numbers
+HARD_TICKS, HARD_WORLDS = 60, 2  # one compiled match shared by the tests below
+
+
+def test_harder_numbers_keep_fewer_alive_on_the_same_worlds(small):
+    """Food or water decaying 3 a tick instead of 1 starves foragers that v1.3's
+    numbers keep alive (60 ticks, 2 worlds; measured: 14.1 alive per world vs 12.9
+    and 13.8, starvation deaths 18 vs 72 and 41)."""
+    row = lambda params: evaluate(forager, small, HARD_TICKS, HARD_WORLDS, params=params)
+    v13 = row(None)
+    np.testing.assert_equal(row(nj.default_params(small)), v13)  # explicit defaults: v1.3's
+    for change in ({"food_decay": 3}, {"water_decay": 3}):
+        hard = row(nj.default_params(small, **change))
+        assert hard["mean_alive"] < v13["mean_alive"], change
+        assert hard["deaths_starvation"] > v13["deaths_starvation"], change
+
+
+def test_other_numbers_play_without_recompiling(small, monkeypatch):
+    """params are data of the compiled match: a second value neither retraces nor
+    adds a compiled match; None and Params are the only two programs."""
+    monkeypatch.setattr(matches, "_CACHE", {})
+    traces = []
+    step = matches.step_worlds
+    monkeypatch.setattr(matches, "step_worlds", lambda *a, **k: traces.append(1) or step(*a, **k))
+    row = lambda **change: evaluate(forager, small, HARD_TICKS, HARD_WORLDS,
+                                    params=nj.default_params(small, **change))
+    first = row(food_decay=2)
+    assert len(traces) >= 1 and len(matches._CACHE) == 1
+    traced = len(traces)
+    second = row(food_decay=3, hit_base=0.9)  # other values, same dtypes and shapes
+    assert len(traces) == traced and len(matches._CACHE) == 1
+    assert second["mean_alive"] < first["mean_alive"]  # the new numbers were played
+
+
+def test_yardstick_key_holds_every_number_jax_and_backend(small):
+    key = lambda params=None: yardstick_key(small, 5, 1, ev.EVAL_SEED, 3, params)
+    assert key() == key(nj.default_params(small))  # None means the defaults
+    assert key(nj.default_params(small, food_decay=2)) != key()
+    assert key(nj.default_params(small, food_decay=2)) != key(nj.default_params(small,
+                                                                                water_decay=2))
+    doc = json.loads(key(nj.default_params(small, melee_damage=(6, 45))))
+    assert doc["params"]["melee_damage"] == [6.0, 45.0] and set(doc["params"]) == set(
+        nj.params.FIELDS)
+    assert doc["jax"] == jax.__version__ and doc["backend"] == jax.default_backend()
+    assert params_changes(None, small) == {} == params_changes(nj.default_params(small), small)
+    assert params_changes(nj.default_params(small, food_decay=2, hit_base=0.25), small) == {
+        "food_decay": 2, "hit_base": 0.25}
+
+
+def test_shipped_rows_are_read_only_when_asked(small, tmp_path, monkeypatch):
+    """A row in SHIPPED_DIR with the evaluation's key is used unless shipped=False
+    (--no-cache), which plays instead (settings_sums stubbed: nothing is played)."""
+    played = []
+    both = Sums(**{k: v if k == "forests_reset" else np.concatenate([v, v])  # fresh, settled
+                   for k, v in hand_sums()._asdict().items()})
+    fake = lambda value: {"forager": both._replace(alive=both.alive * value)}
+    monkeypatch.setattr(ev, "settings_sums", lambda *a, **k: played.append(a) or fake(1))
+    monkeypatch.setattr(ev, "SHIPPED_DIR", tmp_path)
+    key = yardstick_key(small, 10, 2, ev.EVAL_SEED, 0)
+    doc = {"key": key, "sums": {n: {f: np.asarray(v).tolist() for f, v in s._asdict().items()}
+                                for n, s in fake(3).items()}}
+    (tmp_path / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json").write_text(
+        json.dumps(doc))
+    shipped = yardsticks(small, 10, 2, warmup=0)["forager"]["fresh"]["mean_alive"]
+    assert shipped == 15.0 and not played  # the shipped row: 3 x 5 alive
+    assert yardsticks(small, 10, 2, warmup=0, shipped=False)["forager"]["fresh"]["mean_alive"] \
+        == 5.0 and len(played) == 1
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    assert ev.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_bad_params_are_one_line_errors_naming_the_field(capsys):
+    assert "bogus" in one_line_error(capsys, ["pretrained", "--params", "bogus=1"])
+    assert "food_decay" in one_line_error(capsys, ["pretrained", "--params", "food_decay=-1"])
+    assert "food_decay" in one_line_error(capsys, ["pretrained", "--params", "food_decay=x"])
+    assert "FIELD=VALUE" in one_line_error(capsys, ["pretrained", "--params", "food_decay"])
+
+
+def test_command_line_passes_params_and_no_cache_through(small, tmp_path, monkeypatch, capsys):
+    """--params reaches every row, --no-cache reads neither cache nor shipped rows,
+    and the JSON records the changed numbers (evaluate_trained stubbed)."""
+    calls = []
+    model = type("Model", (), {"policy_fn": lambda self, w: forager})()
+    monkeypatch.setattr(ev, "load_trained", lambda spec: (model, {}, small))
+    monkeypatch.setattr(ev, "evaluate_trained", lambda *a, **k: calls.append((a, k)) or {})
+    out = tmp_path / "eval.json"
+    assert ev.main(["run", "--params", "food_decay=2", "--params", "melee_damage=6,45",
+                    "--no-cache", "--out", str(out)]) == 0
+    (args, kwargs), = calls
+    assert args[6] is None and kwargs["shipped"] is False  # cache_dir, shipped rows
+    assert int(args[7].food_decay) == 2 and args[7].melee_damage.tolist() == [6, 45]
+    assert json.loads(out.read_text())["params"] == {"food_decay": 2, "melee_damage": [6.0, 45.0]}
+    assert "food_decay=2, melee_damage=6,45" in capsys.readouterr().out
+    assert ev.main(["run"]) == 0
+    assert calls[-1][0][6] == ev.default_cache_dir() and calls[-1][1]["shipped"] is True
+    assert params_changes(calls[-1][0][7], small) == {}

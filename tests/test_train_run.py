@@ -30,14 +30,7 @@ def leaves(path):
 
 def flags(tc: TrainConfig) -> list[str]:
     """The command line of a config."""
-    out = []
-    for name, value in tc.to_dict().items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            out.append(flag if value else "--no-" + flag[2:])
-        else:
-            out += [flag, str(value)]
-    return out
+    return tc.flags()
 
 
 def rows(out) -> list[int]:

@@ -11,7 +11,7 @@ import pytest
 import nmmo_jax as nj
 from nmmo_jax.systems.skills import level
 from policies.scripted import random_policy
-from tests.conftest import scene
+from tests.conftest import SCENE, scene
 from viz.draw import TILE_COLORS
 from viz.record import DIED, SPAWNED, Recording, _attacks, record
 
@@ -58,7 +58,8 @@ def test_recording_matches_the_game_tick_by_tick():
     from tests.conftest import jit_reset, jit_step
     rec = small_recording()
     assert rec.num_frames == TICKS + 1 and rec.meta == {"policy": "random", "seed": SEED,
-                                                       "ticks": TICKS, "start_tick": 0}
+                                                       "ticks": TICKS, "start_tick": 0,
+                                                       "params": {}}
     key = jax.random.PRNGKey(SEED)
     obs, state = jit_reset(key, SMALL)
     policy = jax.jit(random_policy)
@@ -97,7 +98,7 @@ def test_recording_matches_the_game_tick_by_tick():
     assert np.isclose(rec.mean_lifetime[-1], life / ended)
 
 
-SURE = nj.Config.small(spawn_per_tick=0, hit_base=1.0)  # a hand-built scene where every attack hits
+SURE = nj.default_params(SCENE, hit_base=1.0)  # on a hand-built scene, every attack hits
 
 
 @pytest.mark.slow
@@ -108,13 +109,14 @@ def test_scene_records_attacks_deaths_and_tile_changes():
                    dict(slot=3, pos=forest_cell),                           # eats the forest
                    dict(slot=4, pos=(16, 16)), dict(slot=5, pos=(16, 20)),  # mage out of range (4)
                    dict(slot=6, pos=(20, 10)), dict(slot=7, pos=(20, 13), immune=5)],  # immune target
-                  tiles={forest_cell: nj.FOREST, lava_cell: nj.LAVA}, config=SURE)
+                  tiles={forest_cell: nj.FOREST, lava_cell: nj.LAVA}, config=SCENE)
     target = np.arange(16, dtype=np.int32)
     style = np.zeros(16, np.int32)
     target[[0, 4, 6]] = [1, 5, 7]
     style[[4, 6]] = nj.MAGE
     fixed = nj.Actions(move=jnp.zeros(16, jnp.int32), style=jnp.asarray(style), target=jnp.asarray(target))
-    rec = record(lambda key, obs: fixed, SURE, 4, state=start, name="scene")
+    rec = record(lambda key, obs: fixed, SCENE, 4, state=start, name="scene", params=SURE)
+    assert rec.meta["params"] == {"hit_base": 1.0}
 
     first = rec.agents_at(0)
     assert first["slot"].tolist() == list(range(8)) and (first["flags"] == SPAWNED).all()
@@ -138,7 +140,7 @@ def test_scene_records_attacks_deaths_and_tile_changes():
     # The forest under slot 3 turned to scrub in tick 1.
     lo, hi = rec.tile_off[1], rec.tile_off[2]
     changes = dict(zip(rec.tile_idx[lo:hi].tolist(), rec.tile_val[lo:hi].tolist()))
-    assert changes[forest_cell[0] * SURE.map_size + forest_cell[1]] == nj.SCRUB
+    assert changes[forest_cell[0] * SCENE.map_size + forest_cell[1]] == nj.SCRUB
     assert rec.tiles_at(1)[forest_cell] == nj.SCRUB and rec.tiles_at(0)[forest_cell] == nj.FOREST
     # frame_image draws it with viz.draw: the attack line and the cross are there.
     img = rec.frame_image(1, scale=8)
@@ -157,6 +159,25 @@ def test_record_refuses_bad_arguments():
         record(random_policy, {"map_size": 32}, 5)
     with pytest.raises(ValueError, match="frame 41"):
         synthetic_recording(SMALL, 40).agents_at(41)
+    with pytest.raises(ValueError, match="Params.combat_start_level=120: must be"):
+        record(random_policy, SMALL, 5, params=nj.default_params(SMALL).replace(
+            combat_start_level=np.int32(120)))
+    with pytest.raises(ValueError, match="params: expected a nmmo_jax.Params"):
+        record(random_policy, SMALL, 5, params={"food_decay": 2})
+
+
+def test_params_play_every_tick_and_are_kept_in_meta():
+    """food_decay=3 and water_decay=2 on a hand-built scene: each tick takes exactly that much."""
+    start = scene([dict(slot=0, pos=(10, 10)), dict(slot=9, pos=(20, 20))])
+    thirsty = nj.default_params(SCENE, food_decay=3, water_decay=2)
+    stay = nj.Actions(move=jnp.zeros(16, jnp.int32), style=jnp.zeros(16, jnp.int32),
+                      target=jnp.arange(16, dtype=jnp.int32))
+    rec = record(lambda key, obs: stay, SCENE, 3, state=start, name="thirsty", params=thirsty)
+    assert rec.meta["params"] == {"food_decay": 3, "water_decay": 2}
+    for f in range(4):
+        rows = rec.agents_at(f)
+        assert rows["slot"].tolist() == [0, 9]
+        assert rows["food"].tolist() == [10 - 3 * f] * 2 and rows["water"].tolist() == [10 - 2 * f] * 2
 
 
 def test_attacks_are_the_steps_own_report():

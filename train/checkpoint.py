@@ -1,9 +1,11 @@
 """Atomic checkpoints of a whole run, exact resumption, and loading a policy.
 
 A checkpoint is one `.npz` file (no pickles): the leaves of the Runner pytree
-plus a JSON header with the TrainConfig, the update count and the leaf
-shapes. It is written to a temporary file, flushed to disk and renamed, so a
-crash mid-write never leaves a corrupt checkpoint under the final name. A run
+(each world's drawn numbers among them when the run randomizes the game) plus
+a JSON header with the TrainConfig (its --params and --randomize included),
+the update count and the leaf shapes. It is written to a temporary file,
+flushed to disk and renamed, so a crash mid-write never leaves a corrupt
+checkpoint under the final name. A run
 directory whose newest checkpoint is unreadable anyway (a damaged disk, a
 copy cut short) is read from its newest valid one, with a note on stderr.
 """
@@ -259,7 +261,9 @@ def load_policy(path: str | os.PathLike) -> tuple[Callable, nj.Config]:
 
 def export_policy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     """Write the parameters of checkpoint `src` (file or run directory) alone to `dst`
-    (atomically): a small file that `load_policy` reads. Returns dst."""
+    (atomically): a small file that `load_policy` reads. Its header keeps the run's
+    TrainConfig, so the game's numbers it trained on (--params, --randomize) with
+    it. Returns dst."""
     source = load(src)
     _, params, tc = _model(source)
     leaves = [np.asarray(x) for x in jax.tree.leaves(params)]

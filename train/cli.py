@@ -15,10 +15,20 @@ from pathlib import Path
 from scripts.replay import output_path
 
 from . import checkpoint, loop
-from .config import PRESETS, TrainConfig
+from .config import PRESETS, REPEATED_FIELDS, TrainConfig
 
 EXIT_ERROR = 1  # the run diverged, or no checkpoint could be written
 EXIT_USAGE = 2  # bad flags or a run that cannot start
+# The repeatable flags (TrainConfig's tuple fields): (metavar, help).
+REPEATED_HELP = {
+    "params": ("FIELD=VALUE", "Change one of the game's numbers (a nmmo_jax.Params field, "
+                              "docs/rules.md; a damage pair as FIELD=BASE,PER_LEVEL) for the "
+                              "whole run and its closing evaluation; repeatable."),
+    "randomize": ("FIELD=LO:HI", "Draw this field uniformly from LO..HI (a damage pair as "
+                                 "FIELD=B1,P1:B2,P2) for each world at every world reset, the "
+                                 "start and each --max-ticks replacement (so it needs "
+                                 "--max-ticks > 0), training only; repeatable."),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         common = {"default": argparse.SUPPRESS, "help": f"(default: {f.default!r})"}
-        if f.type in ("bool", bool):
+        if f.name in REPEATED_FIELDS:
+            metavar, text = REPEATED_HELP[f.name]
+            p.add_argument(flag, action="append", metavar=metavar, default=argparse.SUPPRESS,
+                           help=text)
+        elif f.type in ("bool", bool):
             p.add_argument(flag, action=argparse.BooleanOptionalAction, **common)
         elif f.name == "preset":
             p.add_argument(flag, choices=sorted(PRESETS), **common)

@@ -9,6 +9,8 @@ import nmmo_jax as nj
 from envs.spaces import check_seed
 
 PRESETS = nj.Config.PRESETS
+# Fields holding a tuple of strings, one per use of a repeatable flag.
+REPEATED_FIELDS = ("params", "randomize")
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class TrainConfig:
     # fresh maps every 3,000 ticks.
     rollout_len: int = 32
     max_ticks: int = 3000  # replace a world by a fresh map at this tick; 0 = persistent worlds
+    # The game's numbers (nmmo_jax.Params): fixed changes "FIELD=VALUE", and fields each
+    # world draws at every reset (start, each max_ticks replacement) "FIELD=LO:HI". A field
+    # in both is drawn in training and evaluated at its --params value.
+    params: tuple[str, ...] = ()
+    randomize: tuple[str, ...] = ()
     gamma: float = 0.995
     gae_lambda: float = 0.95
     lr: float = 1e-3
@@ -59,12 +66,36 @@ class TrainConfig:
     eval_warmup: int = 2000  # ticks before the settled window
 
     def __post_init__(self) -> None:
+        for name in REPEATED_FIELDS:  # a list (from JSON or argparse) becomes a hashable tuple
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
         self.validate()
 
     @property
     def env_config(self) -> nj.Config:
         return nj.Config.preset(self.preset, **({"num_agents": self.num_agents}
                                                  if self.num_agents else {}))
+
+    @property
+    def game_params(self) -> nj.Params:
+        """The run's fixed numbers: v1.3's for `env_config` with `--params` applied
+        (leaves are scalars, or [2] for damage pairs). The closing evaluation plays
+        them; randomized fields are drawn around them during training only."""
+        return nj.default_params(self.env_config, **_assignments(self.params))
+
+    @property
+    def env_params(self) -> nj.Params | None:
+        """`game_params` as the worlds take them: None without --params (v1.3's
+        numbers, compiled in as constants, the program of a run without the flag)."""
+        return self.game_params if self.params else None
+
+    @property
+    def param_ranges(self) -> nj.ParamRanges | None:
+        """The `--randomize` ranges over `game_params` (fields not named stay fixed), or
+        None when nothing is randomized."""
+        if not self.randomize:
+            return None
+        return nj.param_ranges(self.game_params, _ranges(self.randomize), self.env_config)
 
     @property
     def steps_per_update(self) -> int:
@@ -74,7 +105,9 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields as JSON has them (the repeated flags' tuples as lists), as saved."""
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name, value in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, saved: dict) -> "TrainConfig":
@@ -144,6 +177,7 @@ class TrainConfig:
         for name in ("vf_coef", "ent_coef", "kill_penalty", "vitals_shaping"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
+        self._validate_game()
         if self.rollout_len % self.num_minibatches:
             bad("num_minibatches", f"must divide --rollout-len={self.rollout_len}")
         if self.devices and self.num_worlds % self.devices:
@@ -151,6 +185,60 @@ class TrainConfig:
         if not isinstance(self.ray_address, str):
             bad("ray_address", "must be a string (HOST:PORT of a Ray head, or empty)")
         self._validate_placement(bad)
+
+    def _validate_game(self) -> None:
+        """--params and --randomize: tuples of well-formed "FIELD=VALUE" / "FIELD=LO:HI"
+        strings naming each Params field once, with values the game accepts; and
+        --randomize only where worlds are reset (--max-ticks > 0)."""
+        for name in REPEATED_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+                raise ValueError(f"{_flag(name)}={value!r}: must be a tuple of strings "
+                                 f"{'FIELD=VALUE' if name == 'params' else 'FIELD=LO:HI'}")
+        for text in self.params:  # each alone first, so that the error names the one at fault
+            try:
+                nj.default_params(self.env_config, **_assignments((text,)))
+            except ValueError as e:
+                raise ValueError(_prefixed("--params", text, e)) from None
+        _assignments(self.params)  # no field twice
+        try:
+            self.game_params  # the values together (terrain thresholds)
+        except ValueError as e:
+            raise ValueError(f"--params: {e}") from None
+        if not self.randomize:
+            return
+        if not self.max_ticks:
+            raise ValueError(f"--randomize {self.randomize[0]}: a world draws its numbers only "
+                             "when it is reset (at the start and every --max-ticks ticks), so "
+                             "--max-ticks=0 (worlds never replaced) would keep the first draw; "
+                             "give --max-ticks > 0")
+        for text in self.randomize:
+            try:
+                nj.param_ranges(self.game_params, _ranges((text,)), self.env_config)
+            except ValueError as e:
+                raise ValueError(_prefixed("--randomize", text, e)) from None
+        _ranges(self.randomize)  # no field twice
+        try:
+            self.param_ranges  # the ranges together (terrain thresholds)
+        except ValueError as e:
+            raise ValueError(f"--randomize: {e}") from None
+
+    def flags(self, changed_only: bool = False) -> list[str]:
+        """The command line of this config (a flag per field, a repeated flag per entry of
+        --params and --randomize); with changed_only, only fields that differ from the
+        defaults."""
+        argv = []
+        for f in fields(self):
+            value, flag = getattr(self, f.name), _flag(f.name)
+            if changed_only and value == f.default:
+                continue
+            if isinstance(value, bool):
+                argv.append(flag if value else "--no-" + flag[2:])
+            elif f.name in REPEATED_FIELDS:
+                argv += [f"{flag}={text}" for text in value]  # "=": a value may start with "-"
+            else:
+                argv += [flag, str(value)]
+        return argv
 
     def _validate_placement(self, bad) -> None:
         """The flags of where the run goes: one way at a time, process counts that divide
@@ -206,15 +294,59 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _assignments(texts: tuple[str, ...]) -> dict:
+    """{field: value} of --params "FIELD=VALUE" entries (values unchecked); ValueError
+    naming --params and the entry for bad syntax, a field that is not a Params field
+    (a Config field included) or a field given twice."""
+    out = {}
+    for text in texts:
+        try:
+            (name, value), = nj.params.parse_assignments([text]).items()
+        except ValueError as e:
+            raise ValueError(_prefixed("--params", text, e)) from None
+        if name in out:
+            raise ValueError(f"--params {text}: {name} is given twice")
+        out[name] = value
+    return out
+
+
+def _ranges(texts: tuple[str, ...]) -> dict:
+    """{field: (low, high)} of --randomize "FIELD=LO:HI" entries (damage pairs
+    "FIELD=B1,P1:B2,P2"; bounds unchecked); ValueError naming --randomize and the
+    entry for bad syntax, a field that is not a Params field or a field given twice."""
+    out = {}
+    for text in texts:
+        name, eq, bounds = (part.strip() for part in text.partition("="))
+        low, colon, high = (part.strip() for part in bounds.partition(":"))
+        if not eq or not colon or not name:
+            raise ValueError(f"--randomize {text}: expected FIELD=LO:HI (a damage pair "
+                             "FIELD=B1,P1:B2,P2)")
+        try:
+            bounds = (nj.params.parse_value(name, low), nj.params.parse_value(name, high))
+        except ValueError as e:
+            raise ValueError(_prefixed("--randomize", text, e)) from None
+        if name in out:
+            raise ValueError(f"--randomize {text}: {name} is given twice")
+        out[name] = bounds
+    return out
+
+
+def _prefixed(flag: str, text: str, error: ValueError) -> str:
+    """error's message led by the flag and entry it is about (once)."""
+    message = str(error)
+    return message if message.startswith(flag) else f"{flag} {text}: {message}"
+
+
 def _conflicts(saved: dict, current: TrainConfig) -> list[tuple[str, object, object]]:
     """(field, saved value, current value) of the fields that make `current`
     incompatible with a saved run."""
-    now = current.to_dict()
     out = []
     for f in fields(TrainConfig):
         was = saved.get(f.name, f.default)  # a field newer than the file: its default
-        if f.name not in RESUMABLE_CHANGES and was != now[f.name]:
-            out.append((f.name, was, now[f.name]))
+        was, now = (tuple(v) if isinstance(v, list) else v  # JSON has lists, fields tuples
+                    for v in (was, getattr(current, f.name)))
+        if f.name not in RESUMABLE_CHANGES and was != now:
+            out.append((f.name, was, now))
     return out
 
 

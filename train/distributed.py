@@ -37,7 +37,6 @@ import sys
 import threading
 import time
 import warnings
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -230,16 +229,7 @@ def member_configs(tc: TrainConfig, n: int, coordinator: str) -> list[TrainConfi
 
 def command(tc: TrainConfig, paths: Sequence[str] = ()) -> list[str]:
     """`python -m train` with the fields of tc that differ from the defaults, then paths."""
-    argv = [sys.executable, "-m", "train"]
-    for f in fields(TrainConfig):
-        value, flag = getattr(tc, f.name), "--" + f.name.replace("_", "-")
-        if value == f.default:
-            continue
-        if isinstance(value, bool):
-            argv.append(flag if value else "--no-" + flag[2:])
-        else:
-            argv += [flag, str(value)]
-    return argv + list(paths)
+    return [sys.executable, "-m", "train", *tc.flags(changed_only=True), *paths]
 
 
 def _start_child(cores: Sequence[int] | None) -> None:

@@ -1,7 +1,8 @@
 """Population evaluation on held-out maps: how many agents a policy keeps alive.
 
     python -m train.evaluate RUN_DIR_OR_CHECKPOINT|pretrained [--ticks 1000] [--worlds 32]
-                             [--warmup 2000] [--seed N] [--out eval.json] [--no-cache]
+                             [--warmup 2000] [--seed N] [--params FIELD=VALUE ...]
+                             [--out eval.json] [--no-cache]
 
 The headline is the mean number of agents alive per world in two settings
 side by side: fresh (the first `ticks` ticks after reset) and settled
@@ -10,8 +11,15 @@ side by side: fresh (the first `ticks` ticks after reset) and settled
 long lives that outlast the window are left out), deaths by cause and
 resource use (docs/experiments.md, "Population evaluation", defines them).
 The trained policy plays sampled and greedy; every scripted yardstick has a
-row. Yardstick rows depend only on (config, seed, ticks, worlds, code), so
-they are cached as JSON under the user's cache directory.
+row. Yardstick rows depend only on (config, params, seed, ticks, warmup,
+worlds, code, JAX version and backend), so they are cached as JSON under the
+user's cache directory; `--no-cache` recomputes them (neither the cache nor
+the rows shipped in train/yardsticks/ are read).
+
+`--params FIELD=VALUE` (repeatable; `nmmo_jax.Params` fields, a damage pair
+as BASE,PER_LEVEL) plays every policy under other numbers than v1.3's, e.g.
+held-out settings for a policy trained on others. The results JSON records
+them as "params": the fields that differ from the defaults ({} for v1.3's).
 """
 from __future__ import annotations
 
@@ -30,7 +38,7 @@ import numpy as np
 import nmmo_jax as nj
 
 from .config import TrainConfig
-from .matches import CAUSES, Policy, Sums, holders_for_all, play, play_each
+from .matches import CAUSES, Policy, Sums, holders_for_all, match_params, play, play_each
 
 EVAL_SEED = 1_000_003  # held-out maps: training keys never come from this seed
 SETTLE_TICKS = 2000  # warmup before the settled window
@@ -83,20 +91,23 @@ def windows_of(ticks: int, warmup: int) -> dict[str, tuple[int, int]]:
 
 
 def evaluate(policy: Policy, config: nj.Config, ticks: int = 1000, worlds: int = 4,
-             seed: int = EVAL_SEED, warmup: int = 0) -> dict:
+             seed: int = EVAL_SEED, warmup: int = 0, params: nj.Params | None = None) -> dict:
     """`policy(key, obs) -> Actions` (one world) alone on `worlds` held-out maps:
-    the `summarize` row of the `ticks` ticks that follow `warmup` uncounted ones."""
+    the `summarize` row of the `ticks` ticks that follow `warmup` uncounted ones.
+    params: the game's numbers (None: v1.3's)."""
     window = windows_of(ticks, warmup)["settled"]
-    sums = play([policy], holders_for_all(worlds, config), config, [window], seed)
+    sums = play([policy], holders_for_all(worlds, config), config, [window], seed, params)
     return summarize(sums, 0, ticks)
 
 
 def settings_sums(policies: dict[str, Policy], config: nj.Config, ticks: int, worlds: int,
-                  seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS) -> dict[str, Sums]:
+                  seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS,
+                  params: nj.Params | None = None) -> dict[str, Sums]:
     """{name: Sums} of each policy alone for warmup + ticks ticks on the same
-    worlds, windows fresh then settled (one compiled program for all of them)."""
+    worlds, windows fresh then settled (one compiled program for all of them),
+    under the numbers `params` (None: v1.3's)."""
     windows = list(windows_of(ticks, warmup).values())
-    sums = play_each(list(policies.values()), config, worlds, windows, seed)
+    sums = play_each(list(policies.values()), config, worlds, windows, seed, params)
     return dict(zip(policies, sums))
 
 
@@ -106,12 +117,13 @@ def settings_rows(sums: Sums, ticks: int) -> dict[str, dict]:
 
 
 def evaluate_settings(policies: dict[str, Policy], config: nj.Config, ticks: int, worlds: int,
-                      seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS
-                      ) -> dict[str, dict[str, dict]]:
+                      seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS,
+                      params: nj.Params | None = None) -> dict[str, dict[str, dict]]:
     """{name: {"fresh": row, "settled": row}}: each policy alone for warmup + ticks
-    ticks (the fresh window is the start of the same worlds)."""
+    ticks (the fresh window is the start of the same worlds) under the numbers
+    `params` (None: v1.3's)."""
     return {name: settings_rows(sums, ticks) for name, sums in
-            settings_sums(policies, config, ticks, worlds, seed, warmup).items()}
+            settings_sums(policies, config, ticks, worlds, seed, warmup, params).items()}
 
 
 # --------------------------------------------------------------------- yardsticks
@@ -149,20 +161,54 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def yardsticks(config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED,
-               warmup: int = SETTLE_TICKS, cache_dir: Path | None = None) -> dict[str, dict]:
-    """{name: {"fresh": row, "settled": row}} for every scripted yardstick.
+def params_values(params: nj.Params | None, config: nj.Config) -> dict[str, float | int | list]:
+    """{field: value} of every field of `params` (None: `default_params(config)`),
+    as JSON numbers (a damage pair as [base, per_level]); None and the explicit
+    defaults give the same dict. ValueError naming the field for a bad value."""
+    return nj.params.values(match_params(params, config), config)
 
-    Each yardstick's Sums are read from SHIPPED_DIR or `cache_dir` when an
-    identical evaluation (config, seed, ticks, warmup, worlds, code) was
-    stored there, else played (and stored in `cache_dir`); the rows are
-    computed from them."""
-    key = json.dumps({"config": dataclasses.asdict(config), "seed": seed, "ticks": ticks,
-                      "warmup": warmup, "worlds": worlds, "code": _code_fingerprint()},
-                     sort_keys=True)
+
+def params_changes(params: nj.Params | None, config: nj.Config) -> dict[str, float | int | list]:
+    """{field: value} of the fields of `params` that differ from `default_params(config)`
+    ({} for None or the defaults): what a result records of the numbers it was played with."""
+    return nj.params.changes(match_params(params, config), config)
+
+
+def describe_params(changes: dict) -> str:
+    """One line naming the numbers of `params_changes` ("v1.3's" when there are none)."""
+    if not changes:
+        return "game numbers: v1.3's"
+    show = lambda v: ",".join(f"{x:g}" for x in v) if isinstance(v, list) else f"{v:g}"
+    return "game numbers: v1.3's but " + ", ".join(f"{k}={show(v)}" for k, v in changes.items())
+
+
+def yardstick_key(config: nj.Config, ticks: int, worlds: int, seed: int, warmup: int,
+                  params: nj.Params | None = None) -> str:
+    """The JSON text that identifies a yardstick evaluation: the config, every
+    Params field's value (None = the defaults' values), seed, ticks, warmup,
+    worlds, the code's fingerprint, and the JAX version and backend (another
+    XLA may round differently)."""
+    return json.dumps({"config": dataclasses.asdict(config),
+                       "params": params_values(params, config), "seed": seed, "ticks": ticks,
+                       "warmup": warmup, "worlds": worlds,
+                       "code": _code_fingerprint(), "jax": jax.__version__,
+                       "backend": jax.default_backend()}, sort_keys=True)
+
+
+def yardsticks(config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED,
+               warmup: int = SETTLE_TICKS, cache_dir: Path | None = None,
+               params: nj.Params | None = None, shipped: bool = True) -> dict[str, dict]:
+    """{name: {"fresh": row, "settled": row}} for every scripted yardstick, played
+    under the numbers `params` (None: v1.3's).
+
+    Each yardstick's Sums are read from SHIPPED_DIR (unless `shipped` is False)
+    or `cache_dir` when an identical evaluation (`yardstick_key`) was stored
+    there, else played (and stored in `cache_dir`); the rows are computed from
+    them. With shipped=False and cache_dir None everything is played."""
+    key = yardstick_key(config, ticks, worlds, seed, warmup, params)
     file_name = f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
     stored = None
-    for folder in (SHIPPED_DIR, cache_dir):
+    for folder in ((SHIPPED_DIR,) if shipped else ()) + (cache_dir,):
         found = Path(folder) / file_name if folder is not None else None
         if found is not None and found.exists():
             doc = json.loads(found.read_text())
@@ -171,7 +217,7 @@ def yardsticks(config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED
                           for name, fields in doc["sums"].items()}
                 break
     if stored is None:
-        stored = settings_sums(scripted_policies(), config, ticks, worlds, seed, warmup)
+        stored = settings_sums(scripted_policies(), config, ticks, worlds, seed, warmup, params)
         if cache_dir is not None:
             path = Path(cache_dir) / file_name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,18 +271,31 @@ def load_trained(spec: str, num_agents: int | None = None):
 # --------------------------------------------------------------------- report
 def evaluate_trained(policies: dict[str, Policy], config: nj.Config, ticks: int, worlds: int,
                      seed: int = EVAL_SEED, warmup: int = SETTLE_TICKS,
-                     cache_dir: Path | None = None) -> dict[str, dict]:
-    """`policies` and every yardstick: {name: {"fresh": row, "settled": row}}."""
-    rows = evaluate_settings(policies, config, ticks, worlds, seed, warmup)
-    return rows | yardsticks(config, ticks, worlds, seed, warmup, cache_dir)
+                     cache_dir: Path | None = None, params: nj.Params | None = None,
+                     shipped: bool = True) -> dict[str, dict]:
+    """`policies` and every yardstick: {name: {"fresh": row, "settled": row}}, all
+    under the numbers `params` (None: v1.3's); `yardsticks` says what cache_dir
+    and shipped do."""
+    rows = evaluate_settings(policies, config, ticks, worlds, seed, warmup, params)
+    return rows | yardsticks(config, ticks, worlds, seed, warmup, cache_dir, params, shipped)
+
+
+def results_doc(results: dict[str, dict], ticks: int, worlds: int, warmup: int, seed: int,
+                changes: dict) -> dict:
+    """The JSON document of an evaluation (eval.json, --out): its settings,
+    "params" (the `params_changes` it was played with; {} = v1.3's numbers)
+    and "policies" {name: {"fresh": row, "settled": row}}."""
+    return {"worlds": worlds, "ticks": ticks, "warmup": warmup, "seed": seed,
+            "params": changes, "policies": results}
 
 
 def format_table(results: dict[str, dict], ticks: int, worlds: int,
-                 warmup: int = SETTLE_TICKS) -> str:
-    """The printed table of {name: {"fresh": row, "settled": row}}."""
+                 warmup: int = SETTLE_TICKS, changes: dict | None = None) -> str:
+    """The printed table of {name: {"fresh": row, "settled": row}}; changes: the
+    `params_changes` it was played with (a line names them)."""
     f, s = "fresh", "settled"
     lines = [f"population on {worlds} held-out maps: fresh = ticks 1-{ticks} after reset, "
-             f"settled = ticks {warmup + 1}-{warmup + ticks}",
+             f"settled = ticks {warmup + 1}-{warmup + ticks}; {describe_params(changes or {})}",
              f"{'':<18} {'mean alive (± SE)':^31} {'lifetime, Little':^17} "
              f"{'mean ended life':^17}",
              f"{'policy':<18} {f:>15} {s:>15} {f:>8} {s:>8} {f:>8} {s:>8}"]
@@ -258,27 +317,29 @@ def format_table(results: dict[str, dict], ticks: int, worlds: int,
 
 
 def run_report(tc: TrainConfig, out: Path, policy: Policy, greedy: Policy | None = None,
-               cache_dir: Path | None = None) -> dict:
+               cache_dir: Path | None = None, params: nj.Params | None = None) -> dict:
     """The end of a run: print the population table and write OUT/eval.json,
     OUT/population.png and OUT/replay.html of `policy(key, obs) -> Actions`
     (sampled) on a held-out map. `greedy` (see `greedy_policy`) adds its row.
-    Yardsticks are cached in `cache_dir` (default: `default_cache_dir()`).
-    Returns {name: {"fresh": row, "settled": row}}."""
+    Every row, and the replay, is played under the numbers `params` (None:
+    v1.3's). Yardsticks are cached in `cache_dir` (default:
+    `default_cache_dir()`). Returns {name: {"fresh": row, "settled": row}}."""
     from viz import record, write_html
 
     from .plot import plot_population
     cfg = tc.env_config
+    changes = params_changes(params, cfg)
     trained = {"trained": policy} | ({"trained (greedy)": greedy} if greedy else {})
     results = evaluate_trained(trained, cfg, tc.eval_ticks, tc.eval_worlds, EVAL_SEED,
-                               tc.eval_warmup, cache_dir or default_cache_dir())
-    (out / "eval.json").write_text(json.dumps(
-        {"worlds": tc.eval_worlds, "ticks": tc.eval_ticks, "warmup": tc.eval_warmup,
-         "seed": EVAL_SEED, "policies": results}, indent=2))
-    print(format_table(results, tc.eval_ticks, tc.eval_worlds, tc.eval_warmup))
+                               tc.eval_warmup, cache_dir or default_cache_dir(), params)
+    (out / "eval.json").write_text(json.dumps(results_doc(
+        results, tc.eval_ticks, tc.eval_worlds, tc.eval_warmup, EVAL_SEED, changes), indent=2))
+    print(format_table(results, tc.eval_ticks, tc.eval_worlds, tc.eval_warmup, changes))
     plot_population(out / "metrics.csv", out / "population.png",
                     {k: v["settled"]["mean_alive"] for k, v in results.items()
                      if not k.startswith("trained")})
-    write_html(record(policy, cfg, ticks=tc.eval_ticks, seed=EVAL_SEED, name=str(out)),
+    write_html(record(policy, cfg, ticks=tc.eval_ticks, seed=EVAL_SEED, name=str(out),
+                      params=match_params(params, cfg)),
                out / "replay.html")
     print(f"wrote {out / 'eval.json'}, {out / 'population.png'}, {out / 'metrics.csv'}, "
           f"{out / 'replay.html'}")
@@ -297,9 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=SETTLE_TICKS,
                    help="ticks played before the settled window")
     p.add_argument("--seed", type=int, default=EVAL_SEED, help="seed of the held-out maps")
+    p.add_argument("--params", action="append", default=[], metavar="FIELD=VALUE",
+                   help="play under other game numbers than v1.3's (repeatable; a "
+                        "nmmo_jax.Params field, a damage pair as BASE,PER_LEVEL)")
     p.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     p.add_argument("--no-cache", action="store_true",
-                   help=f"recompute the yardsticks (cache: {default_cache_dir()})")
+                   help=f"recompute the yardsticks: neither the cache ({default_cache_dir()}) "
+                        "nor the shipped rows are read")
     args = p.parse_args(argv)
     for flag in ("ticks", "worlds"):
         if getattr(args, flag) < 1:
@@ -307,18 +372,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.warmup < 0:
         p.error(f"--warmup={args.warmup}: must be >= 0")
     try:
-        model, params, config = load_trained(args.checkpoint)
-    except CheckpointError as e:
+        assigned = nj.params.parse_assignments(args.params)  # syntax and names, before loading
+        model, weights, config = load_trained(args.checkpoint)
+        params = nj.default_params(config, **assigned)
+    except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    trained = {"trained": model.policy_fn(params), "trained (greedy)": greedy_policy(model, params)}
+    changes = params_changes(params, config)
+    trained = {"trained": model.policy_fn(weights),
+               "trained (greedy)": greedy_policy(model, weights)}
     results = evaluate_trained(trained, config, args.ticks, args.worlds, args.seed, args.warmup,
-                               None if args.no_cache else default_cache_dir())
-    print(format_table(results, args.ticks, args.worlds, args.warmup))
+                               None if args.no_cache else default_cache_dir(), params,
+                               shipped=not args.no_cache)
+    print(format_table(results, args.ticks, args.worlds, args.warmup, changes))
     if args.out:
-        args.out.write_text(json.dumps({"worlds": args.worlds, "ticks": args.ticks,
-                                        "warmup": args.warmup, "seed": args.seed,
-                                        "policies": results}, indent=2))
+        args.out.write_text(json.dumps(results_doc(results, args.ticks, args.worlds,
+                                                   args.warmup, args.seed, changes), indent=2))
     return 0
 
 

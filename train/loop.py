@@ -224,7 +224,8 @@ def run(tc: TrainConfig, out: str | Path, resume: bool = False, evaluate: bool =
     run's sessions), then evaluate. `resume` continues the run in out from its
     newest valid checkpoint, with tc (whose computation must match the run's).
 
-    Returns a summary: update, agent_steps, wall_s, checkpoint (the newest this
+    Returns a summary: update, agent_steps, wall_s, params and randomize (the run's
+    --params and --randomize entries), checkpoint (the newest this
     call wrote, or None), written and failed (checkpoint writes), interrupted
     (the signal's name, or None), diverged (what stopped being finite, or None),
     the backend's numbers (multi-process: restarts, timing) and, when evaluated, eval.
@@ -260,6 +261,8 @@ def _train(backend: Backend, out: Path, logger: RunLogger, stop: Stopper, wall_o
             f"{tc.num_worlds} worlds, {per_update:,} agent-steps per update, "
             f"{backend.model.num_params(backend.params):,} parameters"):
         logger.write(line)
+    if tc.params or tc.randomize:
+        logger.write(describe_game(tc))
     began = time.time()
     wall = lambda: wall_offset + time.time() - began
     s = {"checkpoint": None, "written": 0, "failed": 0, "interrupted": None, "diverged": None}
@@ -303,12 +306,23 @@ def _train(backend: Backend, out: Path, logger: RunLogger, stop: Stopper, wall_o
     if not s["diverged"] and backend.update != saved_at:
         save()
     return s | {"update": backend.update, "agent_steps": backend.update * per_update,
-                "wall_s": wall()}
+                "wall_s": wall(), "params": list(tc.params), "randomize": list(tc.randomize)}
+
+
+def describe_game(tc: TrainConfig) -> str:
+    """One line naming the game's numbers a run trains on (--params, --randomize)."""
+    parts = [f"--params {' '.join(tc.params)}"] if tc.params else []
+    if tc.randomize:
+        parts.append(f"--randomize {' '.join(tc.randomize)} (each world draws them at every "
+                     f"reset: the start and each --max-ticks={tc.max_ticks} replacement)")
+    return "game numbers: v1.3's with " + "; ".join(parts)
 
 
 def finish(tc: TrainConfig, out: Path, model, params, summary: dict) -> dict:
     """The end of a run: `train.evaluate.run_report` of `model` (ActorCritic) with
-    `params`, sampled and greedy; its results in summary["eval"]."""
+    `params`, sampled and greedy, on the run's fixed numbers (--params; not the
+    --randomize draws); its results in summary["eval"]."""
     from .evaluate import greedy_policy, run_report
-    summary["eval"] = run_report(tc, out, model.policy_fn(params), greedy_policy(model, params))
+    summary["eval"] = run_report(tc, out, model.policy_fn(params), greedy_policy(model, params),
+                                 params=tc.env_params)
     return summary

@@ -14,6 +14,11 @@ population, what happened inside each counting window (e.g. fresh = ticks
 `play_each` plays several policies alone on the same worlds in one compiled
 program (compiling the game is most of a short evaluation's time).
 
+`params` (one `nmmo_jax.Params` for every world of a match, None = v1.3's
+numbers) is data of the compiled match: another value plays without
+recompiling. Params equal to the defaults play as None (the compiled-in
+constants), so both give the same Sums.
+
 The worlds are split over the local devices (`shard_map`; one XLA host
 device per core on a CPU): each device plays its own worlds with world w's
 keys, so the totals do not depend on the number of devices.
@@ -71,14 +76,15 @@ def check_windows(windows: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], 
 
 
 def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
-                config: nj.Config) -> dict[str, jnp.ndarray]:
+                config: nj.Config, params: nj.Params | None = None) -> dict[str, jnp.ndarray]:
     """What one tick of one world adds to the totals, per population.
 
     prev/state: the world before and after the tick; done [A], info as
     `nj.step` returns them (attack_target [A] int32 = slot attacked, own slot
-    = none; attack_hit [A] bool). Returns alive, spawns, ended, ended_age [P]
-    int32, deaths [P, 3] int32, kills [P, P] f32 (killer, victim), food,
-    water [P] f32.
+    = none; attack_hit [A] bool); params: the numbers the tick was played with
+    (None: v1.3's; their XP per food and water point convert XP to points).
+    Returns alive, spawns, ended, ended_age [P] int32, deaths [P, 3] int32,
+    kills [P, P] f32 (killer, victim), food, water [P] f32.
     """
     a, p = config.num_agents, config.num_populations
     of_pop = jax.nn.one_hot(jnp.arange(a) % p, p, dtype=jnp.int32)  # [A, P]
@@ -96,10 +102,12 @@ def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
     kills = of_pop_f.T @ share.astype(jnp.float32) @ of_pop_f
     # Food and water gained: the hunting and fishing XP they earn (docs/rules.md §3.3);
     # newcomers sit out their first tick and their slot's XP was reset by spawning.
+    params = nj.params.resolve(params, config)
     gained = jnp.where(info["spawned"][:, None], 0, state.agents.xp - prev.agents.xp)
-    per_point = lambda xp, rate: (xp / rate if rate else jnp.zeros_like(xp, jnp.float32))
-    food = per_point(gained[:, nj.HUNTING], config.xp_hunting_per_food).astype(jnp.float32)
-    water = per_point(gained[:, nj.FISHING], config.xp_fishing_per_water).astype(jnp.float32)
+    # (a rate of 0 earns no XP, so no points can be counted from it: 0)
+    per_point = lambda xp, rate: jnp.where(rate > 0, xp / jnp.maximum(rate, 1), 0.0)
+    food = per_point(gained[:, nj.HUNTING], params.xp_hunting_per_food).astype(jnp.float32)
+    water = per_point(gained[:, nj.FISHING], params.xp_fishing_per_water).astype(jnp.float32)
     return {"alive": by_pop(info["alive"]), "spawns": by_pop(info["spawned"]),
             "ended": by_pop(done), "ended_age": by_pop(jnp.where(done, info["lifetime"], 0)),
             "deaths": deaths, "kills": kills, "food": food @ of_pop_f, "water": water @ of_pop_f}
@@ -126,14 +134,34 @@ def holders_for_all(worlds: int, config: nj.Config) -> np.ndarray:
     return np.zeros((worlds, config.num_populations), np.int32)
 
 
+def match_params(params: nj.Params | None, config: nj.Config) -> nj.Params | None:
+    """The numbers a match plays with: None for v1.3's, whether given as None or
+    as values equal to `default_params(config)` (so both play the same compiled
+    program and give the same Sums), else `params` with each leaf cast to its
+    dtype (scalars: one set for every world). ValueError naming the field for
+    a bad value or a stacked (per-world) set."""
+    if params is None:
+        return None
+    params = nj.params.resolve(params, config)
+    nj.check_params(params, config)
+    defaults = nj.default_params(config)
+    if all(np.array_equal(np.asarray(getattr(params, f)), np.asarray(getattr(defaults, f)))
+           for f in nj.params.FIELDS):
+        return None
+    return params
+
+
 def play(policies: Sequence[Policy], holders: np.ndarray, config: nj.Config,
-         windows: Sequence[tuple[int, int]], seed: int) -> Sums:
+         windows: Sequence[tuple[int, int]], seed: int, params: nj.Params | None = None
+         ) -> Sums:
     """Play len(holders) worlds (maps and spawns from `seed`) for the longest window.
 
     holders int [W, P]: holders[w, p] is the index in `policies` of the policy
     that plays population p in world w. windows: (start, stop) ranges of
     ticks counted (0 = the first step after reset). The key stream does not
     depend on the windows, so a longer run repeats a shorter one's ticks.
+    params: the game's numbers for every world (None: v1.3's); data, so a
+    new value does not recompile.
     """
     windows = check_windows(windows)
     holders = np.asarray(holders, np.int32)
@@ -143,23 +171,26 @@ def play(policies: Sequence[Policy], holders: np.ndarray, config: nj.Config,
                          f"num_populations={config.num_populations}]")
     if holders.min() < 0 or holders.max() >= len(policies):
         raise ValueError(f"holders name policies outside [0, {len(policies)})")
+    params = match_params(params, config)
     out = _compiled(tuple(policies), config, windows, w_count, False)(
-        jnp.asarray(holders), jax.random.PRNGKey(seed))
+        jnp.asarray(holders), jax.random.PRNGKey(seed), params)
     return _lineup(out, 0)
 
 
 def play_each(policies: Sequence[Policy], config: nj.Config, worlds: int,
-              windows: Sequence[tuple[int, int]], seed: int) -> list[Sums]:
+              windows: Sequence[tuple[int, int]], seed: int, params: nj.Params | None = None
+              ) -> list[Sums]:
     """Each policy alone on the same `worlds` worlds, one after the other in one
     compiled program: entry i equals `play([policies[i]], holders_for_all(worlds,
-    config), config, windows, seed)`, at one compilation for all of them (the
-    game, which is most of a match's compile time, is compiled once)."""
+    config), config, windows, seed, params)`, at one compilation for all of them
+    (the game, which is most of a match's compile time, is compiled once)."""
     windows = check_windows(windows)
     if not policies or isinstance(worlds, bool) or not isinstance(worlds, int) or worlds < 1:
         raise ValueError(f"play_each: need one or more policies and worlds >= 1 (got "
                          f"{len(policies)} policies, worlds={worlds!r})")
+    params = match_params(params, config)
     out = _compiled(tuple(policies), config, windows, worlds, True)(
-        jnp.asarray(holders_for_all(worlds, config)), jax.random.PRNGKey(seed))
+        jnp.asarray(holders_for_all(worlds, config)), jax.random.PRNGKey(seed), params)
     return [_lineup(out, i) for i in range(len(policies))]
 
 
@@ -172,7 +203,9 @@ _CACHE: dict = {}
 
 
 def _compiled(policies: tuple, config: nj.Config, windows: tuple, worlds: int, alone: bool):
-    """The jitted match for these policies and shapes (one compilation each)."""
+    """The jitted match for these policies and shapes: run(holders, key, params).
+    params are an argument, not part of the key: jit compiles once for None and
+    once for any Params (same dtypes and shapes), whatever their values."""
     cache_key = (policies, config, windows, worlds, alone)
     if cache_key not in _CACHE:
         if len(_CACHE) > 16:
@@ -182,10 +215,11 @@ def _compiled(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
 
 
 def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, alone: bool):
-    """run(holders [W, P], key) -> the Sums fields with a leading line-up axis E
+    """run(holders [W, P], key, params) -> the Sums fields with a leading line-up axis E
     (forests_reset without): E = 1, the policies sharing the worlds by holders; or
     with `alone`, E = len(policies), line-up e being policy e alone (as a match
-    of that one policy: same keys), played one after the other on the same worlds."""
+    of that one policy: same keys), played one after the other on the same worlds.
+    params: one Params for every world, or None (v1.3's numbers, as constants)."""
     a, p = config.num_agents, config.num_populations
     total = max(b for _, b in windows)
     devices = devices_dividing(worlds)
@@ -212,7 +246,7 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
                     for fn in policies]
         return jax.lax.switch(lineup, branches, obs)
 
-    def play_lineup(owner, obs, state, k_run, lineup):
+    def play_lineup(owner, obs, state, k_run, params, lineup):
         """This device's worlds (owner [w, A], obs, state [w, ...]) for `total` ticks."""
         act = (lambda k, o: one_policy(lineup, k, o)) if alone else (
             lambda k, o: shared_worlds(owner, k, o))
@@ -231,9 +265,10 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
             inside = (t >= starts) & (t < stops)  # [N]
             opening = jnp.where(t == starts, 1, 0)[:, None] * forests(state)[None, :]
             new_obs, new_state, _, done, info = step_worlds(
-                world_keys(k_env, worlds), state, act(k_act, obs), config, chunk=chunk)
-            counts = jax.vmap(tick_counts, in_axes=(0, 0, 0, 0, None))(
-                state, new_state, done, info, config)
+                world_keys(k_env, worlds), state, act(k_act, obs), config, chunk=chunk,
+                params=params)
+            counts = jax.vmap(tick_counts, in_axes=(0, 0, 0, 0, None, None))(
+                state, new_state, done, info, config, params)
             mask = lambda x: jnp.where(inside.reshape((-1,) + (1,) * x.ndim), x[None], 0)
             acc = {k_: acc[k_] + mask(v).astype(acc[k_].dtype) for k_, v in counts.items()} | {
                 "forests_start": acc["forests_start"] + opening,
@@ -245,24 +280,24 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
         (_, _, acc), _ = jax.lax.scan(tick, (obs, state, acc), ticks)
         return acc
 
-    def play_share(holders, obs, state, k_run):
+    def play_share(holders, obs, state, k_run, params):
         """This device's worlds, every line-up in turn."""
         owner = holders[:, jnp.arange(a) % p]  # [w, A]: the policy playing each slot
         lineups = jnp.arange(len(policies) if alone else 1)
-        acc = jax.lax.map(lambda e: play_lineup(owner, obs, state, k_run, e), lineups)
+        acc = jax.lax.map(lambda e: play_lineup(owner, obs, state, k_run, params, e), lineups)
         return acc | {"forests_reset": forests(state)}
 
     # Each device plays its own worlds; nothing crosses devices until the totals
     # (check_vma off: the per-world totals start as constants and vary once played).
     out_specs = {k: P(None, None, WORLDS) for k in Sums._fields if k != "forests_reset"}
     on_devices = jax.shard_map(play_share, mesh=mesh,
-                               in_specs=(P(WORLDS), P(WORLDS), P(WORLDS), P()),
+                               in_specs=(P(WORLDS), P(WORLDS), P(WORLDS), P(), P()),
                                out_specs=out_specs | {"forests_reset": P(WORLDS)},
                                check_vma=False)
 
-    def run(holders, key):
+    def run(holders, key, params):
         k_reset, k_run = jax.random.split(key)
-        obs, state = batch_reset(k_reset, config, worlds)
-        return on_devices(holders, obs, state, k_run)
+        obs, state = batch_reset(k_reset, config, worlds, params=params)
+        return on_devices(holders, obs, state, k_run, params)
 
     return run

@@ -17,6 +17,15 @@ draws its random numbers from key w whatever the number of devices, so a run
 on D devices computes what the 1-device run computes up to float summation
 order. Minibatches are slices of rollout ticks holding every world, so each
 device works on its own worlds throughout the update.
+
+The game's numbers (`TrainConfig.params`, `.randomize`): without either flag
+the worlds step with `params=None`, v1.3's numbers compiled in as constants.
+`--params` alone passes the run's fixed `nj.Params` to every world.
+`--randomize` makes each world's numbers data that the Runner carries
+(`Runner.game`, Params [W], split over devices like the worlds): world w
+draws them at the start from its reset key (`init_runner`) and again each
+time it is replaced (`step_worlds` with the ranges), so they are a function
+of the run's key alone, whatever the number of devices.
 """
 from __future__ import annotations
 
@@ -33,7 +42,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 import nmmo_jax as nj
 from envs.batch import (WORLDS, batch_reset, devices_dividing, step_worlds, world_keys,
-                        world_mesh_of)
+                        world_mesh_of, world_params_of)
 from policies.baseline import ActorCritic
 from policies.io import Choice, Inputs, to_actions
 
@@ -52,6 +61,9 @@ class Runner:
     obs: nj.Obs  # [W, A, ...] observation of the current state
     key: jax.Array  # uint32 [2]
     update: jnp.ndarray  # int32 scalar: updates done
+    # Each world's numbers, Params [W], with --randomize (redrawn when a world is
+    # replaced); None otherwise (every world plays the run's fixed numbers).
+    game: nj.Params | None = None
 
 
 @struct.dataclass
@@ -166,6 +178,13 @@ class PPO:
     tc: TrainConfig
     model: ActorCritic
     tx: optax.GradientTransformation
+    fixed: nj.Params | None = None  # --params' numbers for every world; None: v1.3's
+    ranges: nj.ParamRanges | None = None  # --randomize: worlds draw from these at resets
+
+    def env_params(self, game: nj.Params | None) -> nj.Params | None:
+        """What the worlds step with: their own numbers `game` [W] when randomizing,
+        else the fixed ones (None: v1.3's, compiled in)."""
+        return game if self.ranges is not None else self.fixed
 
     def orders(self, key: jax.Array) -> jnp.ndarray:
         """int32 [epochs, num_minibatches, ticks per minibatch]: the rollout ticks of
@@ -175,19 +194,21 @@ class PPO:
         perm = lambda k: jax.random.permutation(k, tc.rollout_len).reshape(tc.num_minibatches, per)
         return jax.vmap(perm)(jax.random.split(key, tc.epochs))
 
-    def rollout(self, params, env_state: nj.State, obs: nj.Obs, key: jax.Array
-                ) -> tuple[nj.State, nj.Obs, dict, dict]:
-        """Play rollout_len ticks of this device's worlds (env_state [W/D, ...]).
+    def rollout(self, params, env_state: nj.State, obs: nj.Obs, key: jax.Array,
+                game: nj.Params | None = None
+                ) -> tuple[nj.State, nj.Obs, nj.Params | None, dict, dict]:
+        """Play rollout_len ticks of this device's worlds (env_state [W/D, ...]; game:
+        their numbers, Params [W/D], when randomizing, else None).
 
-        Returns (env_state, obs, data, metrics): data holds inputs, choice, logp,
-        value, valid, adv and target with leading [W/D, T, A]; metrics are sums
-        over all devices' worlds.
+        Returns (env_state, obs, game, data, metrics): game as redrawn for the worlds
+        replaced meanwhile; data holds inputs, choice, logp, value, valid, adv and
+        target with leading [W/D, T, A]; metrics are sums over all devices' worlds.
         """
         model, tc = self.model, self.tc
         sample = jax.vmap(lambda dist, k: dist.sample(k))  # world w samples with its key
 
         def tick(carry, k):
-            env_state, obs = carry
+            env_state, obs, game = carry
             k_act, k_env = jax.random.split(k)
             inputs = model.prepare(obs)
             dist, value = model.apply_inputs(params, inputs)
@@ -195,7 +216,10 @@ class PPO:
             actions = to_actions(choice, obs)
             next_obs, env_state, reward, done, info = step_worlds(
                 world_keys(k_env, tc.num_worlds), env_state, actions, tc.env_config,
-                max_ticks=tc.max_ticks or None)
+                max_ticks=tc.max_ticks or None, params=self.env_params(game),
+                ranges=self.ranges)
+            if self.ranges is not None:
+                game = info["params"]  # replaced worlds drew new numbers
             reward = training_reward(reward, actions.target, done, info["death_cause"], obs,
                                      next_obs, kill_penalty=tc.kill_penalty,
                                      vitals_shaping=tc.vitals_shaping, gamma=tc.gamma)
@@ -203,10 +227,10 @@ class PPO:
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],
                             truncated=info["truncated"], lifetime=info["lifetime"],
                             cause=info["death_cause"])
-            return (env_state, next_obs), tr
+            return (env_state, next_obs, game), tr
 
-        (env_state, obs), traj = jax.lax.scan(
-            tick, (env_state, obs), jax.random.split(key, tc.rollout_len))
+        (env_state, obs, game), traj = jax.lax.scan(
+            tick, (env_state, obs, game), jax.random.split(key, tc.rollout_len))
         _, last_value = model.apply(params, obs)
         adv, target = gae(traj.reward, traj.value, traj.done, traj.valid, last_value,
                           tc.gamma, tc.gae_lambda)
@@ -225,7 +249,7 @@ class PPO:
             deaths_combat=(ended & (traj.cause == nj.CAUSE_COMBAT)).sum(),
         )
         total = world_sum(jnp.stack([v.astype(jnp.int32) for v in sums.values()]))
-        return env_state, obs, data, dict(zip(sums, total))
+        return env_state, obs, game, data, dict(zip(sums, total))
 
     def norms(self, data: dict, orders: jnp.ndarray) -> AdvantageNorm:
         """The AdvantageNorm [epochs, num_minibatches] of every minibatch of `orders`,
@@ -251,7 +275,8 @@ class PPO:
 
 
 def make_ppo(tc: TrainConfig) -> PPO:
-    """The PPO pieces of a config: model, Adam with gradient clipping."""
+    """The PPO pieces of a config: model, Adam with gradient clipping, the game's
+    numbers (fixed `--params`, None without; `--randomize` ranges, None without)."""
     model = ActorCritic(tc.env_config, width=tc.width, shared=tc.shared_params,
                         navigation=tc.navigation)
     lr = tc.lr
@@ -259,7 +284,7 @@ def make_ppo(tc: TrainConfig) -> PPO:
         updates = -(-tc.lr_decay_steps // tc.steps_per_update)
         lr = optax.linear_schedule(tc.lr, 0.0, updates * tc.epochs * tc.num_minibatches)
     tx = optax.chain(optax.clip_by_global_norm(tc.max_grad_norm), optax.adam(lr, eps=1e-5))
-    return PPO(tc=tc, model=model, tx=tx)
+    return PPO(tc=tc, model=model, tx=tx, fixed=tc.env_params, ranges=tc.param_ranges)
 
 
 @dataclass
@@ -295,12 +320,20 @@ def world_mesh(tc: TrainConfig) -> Mesh:
 
 
 def init_runner(ppo: PPO, key: jax.Array, num_worlds: int) -> Runner:
-    """A fresh run: parameters, optimizer state and num_worlds new worlds."""
+    """A fresh run: parameters, optimizer state and num_worlds new worlds.
+
+    With ranges, world w first draws its numbers (Runner.game, Params [W]) from
+    fold_in(its reset key, PARAMS_STREAM), as `step_worlds` draws them for a
+    replaced world, then makes its map with them.
+    """
     k_model, k_env, k_run = jax.random.split(key, 3)
-    obs, env_state = batch_reset(k_env, ppo.tc.env_config, num_worlds)
+    game = (None if ppo.ranges is None
+            else world_params_of(jax.random.split(k_env, num_worlds), ppo.ranges))
+    obs, env_state = batch_reset(k_env, ppo.tc.env_config, num_worlds,
+                                 params=ppo.env_params(game))
     params = ppo.model.init(k_model, jax.tree.map(lambda x: x[0], obs))
     return Runner(params=params, opt_state=ppo.tx.init(params), env_state=env_state, obs=obs,
-                  key=k_run, update=jnp.zeros((), jnp.int32))
+                  key=k_run, update=jnp.zeros((), jnp.int32), game=game)
 
 
 def summarize(stats: dict, metrics: dict, agent_ticks: int) -> dict:
@@ -316,15 +349,16 @@ def _make_trainer(tc: TrainConfig) -> Trainer:
     mesh = world_mesh(tc)
     replicated = NamedSharding(mesh, P())
     by_world = NamedSharding(mesh, P(WORLDS))  # leading axis W
+    ppo = make_ppo(tc)
+    randomized = ppo.ranges is not None  # Runner.game holds each world's numbers
     # A Runner of shardings: a prefix of the Runner pytree for jit.
     placement = Runner(params=replicated, opt_state=replicated, env_state=by_world, obs=by_world,
-                       key=replicated, update=replicated)
-    ppo = make_ppo(tc)
+                       key=replicated, update=replicated, game=by_world if randomized else None)
 
     def update(runner: Runner, _) -> tuple[Runner, dict]:
         key, k_roll, k_perm = jax.random.split(runner.key, 3)
-        env_state, obs, data, metrics = ppo.rollout(runner.params, runner.env_state, runner.obs,
-                                                    k_roll)
+        env_state, obs, game, data, metrics = ppo.rollout(
+            runner.params, runner.env_state, runner.obs, k_roll, runner.game)
         orders = ppo.orders(k_perm)
         norms = ppo.norms(data, orders)
 
@@ -337,7 +371,7 @@ def _make_trainer(tc: TrainConfig) -> Trainer:
             lambda carry, x: jax.lax.scan(minibatch, carry, x),
             (runner.params, runner.opt_state), (orders, norms))
         runner = Runner(params=params, opt_state=opt_state, env_state=env_state, obs=obs,
-                        key=key, update=runner.update + 1)
+                        key=key, update=runner.update + 1, game=game)
         return runner, summarize(stats, metrics, tc.rollout_len * tc.num_worlds)
 
     # Each device runs the whole chunk on its own worlds; parameters stay equal on
@@ -345,7 +379,7 @@ def _make_trainer(tc: TrainConfig) -> Trainer:
     # leaves the same bits on every device).
     # (check_vma off: the gradients are summed explicitly, in one buffer.)
     specs = Runner(params=P(), opt_state=P(), env_state=P(WORLDS), obs=P(WORLDS), key=P(),
-                   update=P())
+                   update=P(), game=P(WORLDS) if randomized else None)
 
     @functools.partial(jax.shard_map, mesh=mesh, in_specs=(specs,), out_specs=(specs, P()),
                        check_vma=False)

@@ -2,7 +2,7 @@
 
     python -m train.tournament ENTRANT ENTRANT [...] [--num-agents 16,128] [--worlds 24]
                                [--warmup 2000] [--ticks 1000] [--seed N] [--preset NAME]
-                               [--out DIR]
+                               [--params FIELD=VALUE ...] [--out DIR]
 
 An entrant is a scripted policy's name, a run directory, a checkpoint or
 `pretrained`. A match puts entrants into the same worlds, the populations
@@ -14,6 +14,10 @@ pair and one free-for-all. Each world of each match is a game for the
 OpenSkill ratings (train/ratings.py), scored by the agents alive per
 population an entrant holds. `--num-agents` repeats the tournament at other
 population caps (the worlds are the first trained entrant's, or `--preset`'s).
+`--params FIELD=VALUE` (repeatable, as in `python -m train.evaluate`) plays
+every match under other game numbers than v1.3's; tournament.json records
+them as "params" (the fields that differ from the defaults of the base
+worlds; {} = v1.3's) and the table names them.
 Writes OUT/tournament.json and OUT/tournament.png and prints the table.
 """
 from __future__ import annotations
@@ -32,8 +36,8 @@ import numpy as np
 import nmmo_jax as nj
 
 from .entrants import Entrant, labels, load_entrant
-from .evaluate import EVAL_SEED, SETTLE_TICKS, summarize
-from .matches import Policy, play
+from .evaluate import EVAL_SEED, SETTLE_TICKS, describe_params, params_changes, summarize
+from .matches import Policy, match_params, play
 from .ratings import ANCHOR_MU, rate
 
 
@@ -88,13 +92,14 @@ def match_result(sums, holders: np.ndarray, ticks: int, names: Sequence[str]) ->
 
 
 def play_match(policies: Sequence[Policy], names: Sequence[str], world: nj.Config, worlds: int,
-               warmup: int, ticks: int, seed: int) -> dict:
+               warmup: int, ticks: int, seed: int, params: nj.Params | None = None) -> dict:
     """`match_result` of `policies` meeting in `worlds` held-out worlds of `world`
-    (maps from `seed`), counted over ticks [warmup, warmup + ticks)."""
+    (maps from `seed`), counted over ticks [warmup, warmup + ticks), under the
+    game numbers `params` (None: v1.3's)."""
     if ticks < 1 or warmup < 0:
         raise ValueError(f"ticks={ticks} must be >= 1 and warmup={warmup} >= 0")
     holders = rotation(worlds, world.num_populations, len(policies))
-    sums = play(list(policies), holders, world, [(warmup, warmup + ticks)], seed)
+    sums = play(list(policies), holders, world, [(warmup, warmup + ticks)], seed, params)
     return match_result(sums, holders, ticks, names)
 
 
@@ -108,13 +113,15 @@ def world_config(entrants: Sequence[Entrant], preset: str | None) -> nj.Config:
 
 
 def tournament(entrants: Sequence[Entrant], base: nj.Config, caps: Sequence[int], worlds: int,
-               warmup: int, ticks: int, seed: int, log=print) -> dict:
+               warmup: int, ticks: int, seed: int, log=print,
+               params: nj.Params | None = None) -> dict:
     """Every match of `schedule` at each population cap in `caps` (worlds of
-    `base` with that num_agents), and the ratings of each cap's games.
+    `base` with that num_agents), and the ratings of each cap's games, all
+    under the game numbers `params` (None: v1.3's).
 
     Returns {str(cap): {"matches": [match_result...], "ratings": {name: {mu,
-    sigma}}, "anchor": name or None}}. Every entrant is checked against every
-    cap's worlds before the first match is played.
+    sigma}}, "anchor": name or None}}. Every entrant, and `params`, is checked
+    against every cap's worlds before the first match is played.
     """
     names = [e.name for e in entrants]
     matches = schedule(len(entrants))
@@ -126,6 +133,7 @@ def tournament(entrants: Sequence[Entrant], base: nj.Config, caps: Sequence[int]
     policies = {}
     for cap in caps:
         world = base.replace(num_agents=int(cap))
+        match_params(params, world)  # ValueError naming the field
         policies[cap] = (world, [e.policy(world) for e in entrants])
     out = {}
     for cap, (world, fns) in policies.items():
@@ -133,7 +141,7 @@ def tournament(entrants: Sequence[Entrant], base: nj.Config, caps: Sequence[int]
         for m in matches:
             start = time.time()
             played.append(play_match([fns[i] for i in m], [names[i] for i in m], world, worlds,
-                                     warmup, ticks, seed))
+                                     warmup, ticks, seed, params))
             log(f"cap {cap}: {' vs '.join(names[i] for i in m)} ({time.time() - start:.0f} s)")
         games = [([names.index(n) for n in r["entrants"]], s) for r in played for s in r["scores"]]
         out[str(cap)] = {"matches": played, **rate(names, games, seed)}
@@ -141,9 +149,11 @@ def tournament(entrants: Sequence[Entrant], base: nj.Config, caps: Sequence[int]
 
 
 # --------------------------------------------------------------------- report
-def format_table(results: dict, worlds: int, warmup: int, ticks: int) -> str:
-    """The printed table of `tournament`'s results."""
-    lines = []
+def format_table(results: dict, worlds: int, warmup: int, ticks: int,
+                 changes: dict | None = None) -> str:
+    """The printed table of `tournament`'s results; changes: the Params fields
+    that differ from v1.3's (a line names them)."""
+    lines = [describe_params(changes or {})]
     head = (f"{'entrant':<20} {'pops':>5} {'share':>6} {'alive ± SE':>12} {'Little':>7} "
             f"{'ended':>6} {'kills':>6} {'lava':>5} {'starve':>6} {'combat':>6}")
     for cap, res in results.items():
@@ -200,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="seed of the held-out maps and of the ratings' game order")
     p.add_argument("--preset", choices=nj.Config.PRESETS, default=None,
                    help="the worlds' preset (default: the first trained entrant's worlds)")
+    p.add_argument("--params", action="append", default=[], metavar="FIELD=VALUE",
+                   help="play under other game numbers than v1.3's (repeatable; a "
+                        "nmmo_jax.Params field, a damage pair as BASE,PER_LEVEL)")
     p.add_argument("--out", type=Path, default=None,
                    help="output directory (default runs/tournament_<timestamp>)")
     args = p.parse_args(argv)
@@ -207,11 +220,14 @@ def main(argv: list[str] | None = None) -> int:
         if len(args.entrants) < 2:
             raise ValueError("a tournament needs two or more entrants")
         caps = parse_caps(args.num_agents)
+        assigned = nj.params.parse_assignments(args.params)  # before loading entrants
         entrants = [load_entrant(spec, name)
                     for spec, name in zip(args.entrants, labels(args.entrants))]
         base = world_config(entrants, args.preset)
+        params = nj.default_params(base, **assigned)
+        changes = params_changes(params, base)
         results = tournament(entrants, base, caps or [base.num_agents], args.worlds,
-                             args.warmup, args.ticks, args.seed)
+                             args.warmup, args.ticks, args.seed, params=params)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -220,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     report = {"entrants": [e.name for e in entrants], "worlds": args.worlds,
               "warmup": args.warmup, "ticks": args.ticks, "seed": args.seed,
-              "world": dataclasses.asdict(base), "caps": results}
+              "world": dataclasses.asdict(base), "params": changes, "caps": results}
     (out / "tournament.json").write_text(json.dumps(report, indent=1))
-    print(format_table(results, args.worlds, args.warmup, args.ticks))
+    print(format_table(results, args.worlds, args.warmup, args.ticks, changes))
     plot_tournament(report, out / "tournament.png")
     print(f"wrote {out / 'tournament.json'}, {out / 'tournament.png'}")
     return 0

@@ -28,7 +28,9 @@ def share_matrix(names: list[str], matches: list[dict]) -> tuple[np.ndarray, lis
 
 def plot_tournament(report: dict, out_png: Path) -> Path:
     """One row per cap of report["caps"] (train.tournament's JSON): the share
-    heatmap (row entrant against column entrant) and OpenSkill mu ± sigma."""
+    heatmap (row entrant against column entrant) and OpenSkill mu ± sigma; a
+    title names report["params"] (the game numbers changed from v1.3's) if any."""
+    from .evaluate import describe_params
     names, caps = report["entrants"], report["caps"]
     fig, axes = plt.subplots(len(caps), 2, figsize=(11, 0.5 + (1.2 + 0.45 * len(names)) *
                                                     len(caps)), squeeze=False)
@@ -51,6 +53,8 @@ def plot_tournament(report: dict, out_png: Path) -> Path:
         anchor = f"{res['anchor']} fixed" if res["anchor"] else "unanchored"
         bars.set_title(f"cap {cap}: OpenSkill rating, mu ± sigma ({anchor})", fontsize="medium")
         bars.grid(alpha=0.3)
+    if report.get("params"):
+        fig.suptitle(describe_params(report["params"]), fontsize="medium")
     fig.tight_layout()
     fig.savefig(out_png, dpi=100)
     plt.close(fig)

@@ -12,7 +12,9 @@ immune, freeze, uid, spawned/died flags, cause of death) and the attacks.
 
 Keys: tick t (1..ticks) uses `k_act, k_step = jax.random.split(jax.random.
 fold_in(key, t))` with key = PRNGKey(seed); the world comes from
-`nmmo_jax.reset(key, config)` unless a start state is given.
+`nmmo_jax.reset(key, config, params)` unless a start state is given.
+`params` (None: v1.3's numbers) plays every tick, and the fields it changes
+from v1.3's are kept in `meta["params"]`.
 
 Attacks are the step's own report: info["attack_target"] (the slot
 attacked, own slot = none) and info["attack_hit"], with the style fed.
@@ -139,7 +141,8 @@ _level = jax.jit(level, static_argnames="config")
 
 
 def _rollout_fn(policy: Policy, config: nj.Config, length: int):
-    """The jitted rollout, cached per (policy, config, length) when the policy is hashable."""
+    """The jitted rollout, cached per (policy, config, length) when the policy is hashable
+    (params are its data: other numbers reuse the compiled code)."""
     try:
         return _cached_rollout_fn(policy, config, length)
     except TypeError:  # an unhashable policy object: build it afresh
@@ -147,18 +150,20 @@ def _rollout_fn(policy: Policy, config: nj.Config, length: int):
 
 
 def _build_rollout_fn(policy: Policy, config: nj.Config, length: int):
-    """jit(key, obs, state, first_tick) -> (obs, state, per-tick (state, levels, style, done, info))."""
+    """jit(key, obs, state, first_tick, params) -> (obs, state, per-tick (state, levels,
+    style, done, info))."""
 
     def tick(carry, t):
-        obs, state, key = carry
+        obs, state, key, params = carry
         k_act, k_step = jax.random.split(jax.random.fold_in(key, t))
         actions = policy(k_act, obs)
-        obs, state, _, done, info = nj.step(k_step, state, actions, config)
-        return (obs, state, key), (state, level(state.agents.xp, config), actions.style, done, info)
+        obs, state, _, done, info = nj.step(k_step, state, actions, config, params)
+        return (obs, state, key, params), (state, level(state.agents.xp, config), actions.style,
+                                           done, info)
 
-    def run(key, obs, state, first_tick):
-        (obs, state, _), out = jax.lax.scan(tick, (obs, state, key),
-                                            first_tick + jnp.arange(length, dtype=jnp.int32))
+    def run(key, obs, state, first_tick, params):
+        (obs, state, _, _), out = jax.lax.scan(tick, (obs, state, key, params),
+                                               first_tick + jnp.arange(length, dtype=jnp.int32))
         return obs, state, out
 
     return jax.jit(run)
@@ -200,13 +205,16 @@ def _offsets(tick_i: np.ndarray, frames: int) -> np.ndarray:
 
 def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
            state: nj.State | None = None, name: str = "policy", chunk: int = 100,
-           progress: Callable[[int, int], None] | None = None) -> Recording:
+           progress: Callable[[int, int], None] | None = None,
+           params: nj.Params | None = None) -> Recording:
     """Play `policy` for `ticks` ticks on one world; a Recording of ticks + 1 frames.
 
-    See the module docstring for what is kept and how keys are drawn. state:
-    start here instead of `reset(PRNGKey(seed), config)`. The ticks run
-    in jitted chunks of `chunk` (compiled once; the last chunk's extra ticks
-    are dropped); progress(done_ticks, ticks) is called after each chunk.
+    See the module docstring for what is kept and how keys are drawn. params:
+    the game's numbers (`nmmo_jax.default_params`, checked here; None: v1.3's).
+    state: start here instead of `reset(PRNGKey(seed), config, params)`. The
+    ticks run in jitted chunks of `chunk` (compiled once; the params are data;
+    the last chunk's extra ticks are dropped); progress(done_ticks, ticks) is
+    called after each chunk.
     """
     if not callable(policy):
         raise ValueError(f"policy: expected a callable (key, obs) -> Actions, got {type(policy).__name__}")
@@ -216,15 +224,17 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         raise ValueError(f"ticks={ticks!r}: must be an integer >= 1")
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk={chunk!r}: must be an integer >= 1")
+    if params is not None:
+        nj.check_params(params, config)
     ticks = int(ticks)
     key = jax.random.PRNGKey(seed)
     if state is None:
-        obs, state = _reset(key, config=config)
+        obs, state = _reset(key, config=config, params=params)
     else:
         if np.ndim(state.tiles) != 2 or np.shape(state.tiles) != (config.map_size,) * 2:
             raise ValueError(f"state: expected one world on a {config.map_size}x{config.map_size} map, "
                              f"got tiles of shape {np.shape(state.tiles)}")
-        obs = _observe(state, config=config)
+        obs = _observe(state, config=config, params=params)
     a = config.num_agents
     first_tick = int(state.tick) + 1
     start = jax.tree.map(np.asarray, state)
@@ -246,7 +256,7 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
     prev_tiles = start.tiles
     done_ticks = 0
     while done_ticks < ticks:
-        obs, state, out = rollout(key, obs, state, jnp.int32(first_tick + done_ticks))
+        obs, state, out = rollout(key, obs, state, jnp.int32(first_tick + done_ticks), params)
         keep = min(length, ticks - done_ticks)
         states, levels, style, done, info = jax.tree.map(lambda x: np.asarray(x)[:keep], out)
         frame0 = 1 + done_ticks  # frame index of this chunk's first tick
@@ -277,7 +287,8 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
     frames = ticks + 1
     agents = {k: np.concatenate([p[k] for p in row_parts]).astype(np.int64) for k in AGENT_COLUMNS}
     attack_rows = np.concatenate(attack_rows).astype(np.int64).reshape(-1, 4)
-    meta = {"policy": str(name), "seed": int(seed), "ticks": ticks, "start_tick": first_tick - 1}
+    meta = {"policy": str(name), "seed": int(seed), "ticks": ticks, "start_tick": first_tick - 1,
+            "params": nj.params.changes(params, config)}
     return Recording(
         config=config, meta=meta, tiles0=start.tiles.astype(np.uint8),
         tile_off=_offsets(np.concatenate(change_ticks), frames),
