@@ -4,10 +4,10 @@
         [--settings default,slow_regrowth,...] [--out results.json]
 
 Each setting is a set of `nmmo_jax.Params` changes (SETTINGS); every policy
-plays alone on the same held-out maps under it, fresh and settled (the
-population evaluation of train.evaluate). The trained policies of one
-setting run in one compiled program, and the settings differ only in data,
-so the program compiles once. The table gives mean alive ± SE; the last
+(the trained ones and the named scripted yardsticks) plays alone on the
+same held-out maps under it, fresh and settled (the population evaluation
+of train.evaluate). All policies of a setting run in one compiled program,
+and the settings differ only in data, so the program compiles once. The table gives mean alive ± SE; the last
 lines compare the second trained policy with the first: the difference per
 setting with its standard error (sqrt(SE_a^2 + SE_b^2)) and the mean over
 the held-out settings (all but `default`).
@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 import nmmo_jax as nj
-from train.evaluate import (EVAL_SEED, SETTLE_TICKS, default_cache_dir, evaluate_settings,
-                            load_trained, yardsticks)
+from train.evaluate import (EVAL_SEED, SETTLE_TICKS, evaluate_settings, load_trained,
+                            scripted_policies)
 
 _DOUBLE = {"melee_damage": (10.0, 90.0), "range_damage": (6.0, 64.0), "mage_damage": (2.0, 48.0)}
 # name: Params changes. The randomised recipe of docs/experiments.md draws regrowth,
@@ -48,10 +48,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--worlds", type=int, default=16)
     p.add_argument("--ticks", type=int, default=1000)
     p.add_argument("--warmup", type=int, default=SETTLE_TICKS)
-    p.add_argument("--no-yardsticks", action="store_true", help="trained policies only")
+    p.add_argument("--yardsticks", default="forager,yielding_forager,careful_forager",
+                   help="comma list of scripted policies to play beside them ('' for none)")
     p.add_argument("--out", type=Path, help="write every row as JSON here")
     args = p.parse_args(argv)
     args.settings = args.settings.split(",")
+    args.yardsticks = [n for n in args.yardsticks.split(",") if n]
+    bad = [n for n in args.yardsticks if n not in scripted_policies()]
+    if bad:
+        p.error(f"--yardsticks: unknown {bad}; choose from {', '.join(scripted_policies())}")
     unknown = [s for s in args.settings if s not in SETTINGS]
     if unknown:
         p.error(f"--settings: unknown {unknown}; choose from {', '.join(SETTINGS)}")
@@ -101,19 +106,17 @@ def main(argv: list[str] | None = None) -> int:
     loaded = {name: load_trained(run) for name, run in args.policies.items()}
     config = next(iter(loaded.values()))[2]
     policies = {name: model.policy_fn(weights) for name, (model, weights, _) in loaded.items()}
+    trained = list(policies)
+    policies |= {name: scripted_policies()[name] for name in args.yardsticks}
     results = {}
     for setting in args.settings:
         params = nj.default_params(config, **SETTINGS[setting])
-        rows = evaluate_settings(policies, config, args.ticks, args.worlds, EVAL_SEED,
-                                 args.warmup, params)
-        if not args.no_yardsticks:
-            rows |= yardsticks(config, args.ticks, args.worlds, EVAL_SEED, args.warmup,
-                               default_cache_dir(), params)
-        results[setting] = rows
+        results[setting] = evaluate_settings(policies, config, args.ticks, args.worlds,
+                                             EVAL_SEED, args.warmup, params)
         print(f"  done {setting}", file=sys.stderr, flush=True)
     print(f"mean alive ± SE on {args.worlds} held-out maps, fresh (ticks 1-{args.ticks}) | "
           f"settled (ticks {args.warmup + 1}-{args.warmup + args.ticks}); sampled actions")
-    print(report(results, list(policies)))
+    print(report(results, trained))
     if args.out:
         args.out.write_text(json.dumps({"settings": {s: SETTINGS[s] for s in args.settings},
                                         "policies": args.policies, "worlds": args.worlds,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import wait_for
-from train import checkpoint, distributed
+from train import backend, checkpoint, distributed
 from train.cli import main, parse
 from train.config import TrainConfig
 from train.coordinate import join
@@ -156,6 +156,7 @@ def test_supervisor_ends_with_the_leaders_own_status(tmp_path, monkeypatch):
     ({0, 1}, 3, [None, None, None]),  # fewer cores than processes: all share them
 ])
 def test_each_local_process_gets_cores_of_its_own(monkeypatch, cores, n, shares):
+    monkeypatch.setattr(backend, "platform", lambda: "cpu")  # binding is for CPUs only
     monkeypatch.setattr(distributed.os, "sched_getaffinity", lambda pid: set(cores))
     assert [distributed.core_share(i, n) for i in range(n)] == shares
     assert distributed.share_devices(shares[0]) == (len(shares[0]) if shares[0] else 1)

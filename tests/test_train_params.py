@@ -15,6 +15,7 @@ from nmmo_jax.systems.skills import max_vitals_from_xp
 from train import checkpoint, loop
 from train.cli import main, parse
 from train.config import TrainConfig
+from tests.test_train_cli import refused
 from train.loop import run
 from train.ppo import make_ppo, make_trainer
 
@@ -29,14 +30,6 @@ RANDOM = TINY.replace(num_worlds=4, max_ticks=5, total_steps=4 * 8 * 4 * 16,
                       randomize=("food_decay=0:4", "hit_base=0.2:0.8", "melee_damage=1,10:5,40"))
 
 
-def refused(capsys, argv: list[str]) -> str:
-    """The one error line of a command line refused by the parser."""
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("python -m train: error: ")
-    return err[-1]
 
 
 def host(tree):

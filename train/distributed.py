@@ -44,7 +44,7 @@ import jax
 import numpy as np
 from jax.experimental import multihost_utils
 
-from . import ascend, checkpoint
+from . import ascend, backend, checkpoint
 from .config import PLACEMENT_FIELDS, TrainConfig
 from .ppo import Runner, make_trainer
 
@@ -252,12 +252,16 @@ def spawn(argv: list[str], cores: Sequence[int] | None = None, **popen) -> subpr
 def core_share(slot: int, n: int) -> list[int] | None:
     """The CPU cores of the `slot`-th of `n` processes that share this machine: an
     equal, disjoint share of the cores this process may use (cores left over by
-    the division go to none), or None when there are fewer cores than processes.
+    the division go to none), or None when there are fewer cores than processes,
+    or when JAX runs on an accelerator (train.backend.platform), where the
+    processes' work is on their devices and binding would only cramp their hosts.
 
     Processes of one program meet at every cross-device sum, so each gets cores
     of its own: left to the scheduler, a process woken by a sum often waits behind
     the other's computing on the same core (docs/distributed.md, "What it costs").
     """
+    if backend.platform() != "cpu":
+        return None
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
         else list(range(os.cpu_count() or 1))
     k = len(cores) // n
@@ -270,18 +274,22 @@ def share_devices(cores: list[int] | None) -> int:
 
 
 def member_env(devices: int, restarts: int) -> dict[str, str]:
-    """The environment of a group's process: this one's, with `devices` XLA host devices
-    (CPU; on GPU/TPU it changes nothing) and the group's restart count."""
+    """The environment of a group's process: this one's with the group's restart count
+    and, on CPU, `devices` XLA host devices (in place of any count XLA_FLAGS gives);
+    on an accelerator (train.backend.platform) XLA_FLAGS is left as it is."""
+    if backend.platform() != "cpu":
+        return dict(os.environ, **{RESTARTS_ENV: str(restarts)})
     flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
-             if not f.startswith("--xla_force_host_platform_device_count")]
+             if not f.startswith(backend.HOST_DEVICES_FLAG)]
     return dict(os.environ, XLA_FLAGS=" ".join(
-        flags + [f"--xla_force_host_platform_device_count={devices}"]),
+        flags + [f"{backend.HOST_DEVICES_FLAG}={devices}"]),
         **{RESTARTS_ENV: str(restarts)})
 
 
 class LocalGroup:
     """n processes of one run on this machine, each bound to its share of the CPU cores
-    (core_share) with one CPU device per core of it, unless tc.devices says otherwise."""
+    (core_share) with one CPU device per core of it, unless tc.devices says otherwise;
+    on an accelerator, unbound and with XLA_FLAGS as given (member_env)."""
 
     def __init__(self, tc: TrainConfig, n: int, leader_paths: Sequence[str], restarts: int):
         self.cores = [core_share(i, n) for i in range(n)]

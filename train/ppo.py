@@ -312,9 +312,10 @@ def world_mesh(tc: TrainConfig) -> Mesh:
     process 0's first. ValueError naming --devices if there are too few."""
     have, procs = jax.local_device_count(), jax.process_count()
     if tc.devices > have:
-        raise ValueError(f"--devices={tc.devices}: only {have} local device(s) "
-                         f"({jax.local_devices()[0].platform}); on CPU set XLA_FLAGS="
-                         f"--xla_force_host_platform_device_count={tc.devices}")
+        where = jax.local_devices()[0].platform  # running: JAX's own answer, not a forecast
+        raise ValueError(f"--devices={tc.devices}: only {have} local device(s) ({where})" + (
+            f"; on CPU set XLA_FLAGS=--xla_force_host_platform_device_count={tc.devices}"
+            if where == "cpu" else ""))
     n = tc.devices or devices_dividing(tc.num_worlds // procs)  # procs divide the worlds
     return world_mesh_of([d for p in range(procs) for d in jax.local_devices(process_index=p)[:n]])
 

@@ -2,7 +2,10 @@
 
 Under v1.3's individual reward a kill costs the attacker nothing and a hit
 feeds it, so PPO drifts into fighting that shortens everyone's lives.
-`kill_penalty` charges an attacker a share of its victim's death.
+`kill_penalty` charges the whole penalty to every agent whose attack this
+tick named an agent that died in combat this tick (`kills`): two attackers
+of one victim pay it twice over, not a share each, and an attacker is
+charged whether or not its own hit landed or was the one that killed.
 `vitals_bonus` is potential-based shaping (Ng, Harada and Russell, 1999) on
 the agent's own food, water and health: it pays eating and drinking when
 they happen instead of only through a death many ticks later, and, being a
