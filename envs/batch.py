@@ -55,15 +55,17 @@ def _over_worlds(fn, chunk: int | None, *args):
     return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
 
 
-def _per_world(params: nj.Params | None, config: nj.Config, num_worlds: int
-               ) -> nj.Params | None:
-    """params as a stack [W] (None stays None: the defaults, compiled in as constants)."""
+def _per_world(params: nj.Params | None, config: nj.Config, num_worlds: int,
+               values: bool = True) -> nj.Params | None:
+    """params as a stack [W] (None stays None: the defaults, compiled in as constants).
+    values=False checks shapes only (the step's numbers were checked at the reset,
+    or come from `info["params"]`: no host transfer every tick)."""
     if params is None:
         return None
     if not isinstance(params, nj.Params):
         raise ValueError(f"params: expected a nmmo_jax.Params, got {type(params).__name__}")
     batched = jnp.ndim(params.hit_base) == 1
-    nj.check_params(params, config, (num_worlds,) if batched else ())
+    nj.check_params(params, config, (num_worlds,) if batched else (), values)
     if batched:
         return params
     return jax.tree.map(lambda x: jnp.broadcast_to(x, (num_worlds,) + jnp.shape(x)), params)
@@ -126,7 +128,7 @@ def batch_step(key: jax.Array, state: nj.State, actions: nj.Actions, config: nj.
     _check_step(state, actions, config, max_ticks, chunk, params, ranges)
     w = state.tick.shape[0]
     keys = jax.random.split(key, w)
-    return _batch_step(keys, state, actions, _per_world(params, config, w), ranges, config,
+    return _batch_step(keys, state, actions, _per_world(params, config, w, values=False), ranges, config,
                        max_ticks, chunk)
 
 
@@ -144,7 +146,7 @@ def step_worlds(keys: jax.Array, state: nj.State, actions: nj.Actions, config: n
     w = state.tick.shape[0]
     if keys.shape[0] != w:
         raise ValueError(f"keys has {keys.shape[0]} rows for {w} worlds")
-    return _batch_step(keys, state, actions, _per_world(params, config, w), ranges, config,
+    return _batch_step(keys, state, actions, _per_world(params, config, w, values=False), ranges, config,
                        max_ticks, chunk)
 
 

@@ -113,11 +113,12 @@ class MultiAgentEnv:
         """The numbers `reset` and `step` use when given none (as gymnax's env.default_params)."""
         return self._params
 
-    def _params_or_own(self, params: nj.Params | None) -> nj.Params:
-        """params checked (shapes only under jit or vmap), or this env's own when None."""
+    def _params_or_own(self, params: nj.Params | None, values: bool = False) -> nj.Params:
+        """params checked, or this env's own when None. Values are checked by `reset`
+        only (outside jit and vmap); a step checks shapes, not every tick's values."""
         if params is None:
             return self._params
-        nj.check_params(params, self.config)
+        nj.check_params(params, self.config, values=values)
         return params
 
     def get_obs(self, state: MultiAgentState) -> dict:
@@ -145,7 +146,7 @@ class MultiAgentEnv:
               ) -> tuple[dict, MultiAgentState]:
         """A new world at tick 0 with the numbers `params` (None: `default_params`).
         Returns (obs dict, state)."""
-        obs, world = _core_reset(key, self.config, self._params_or_own(params))
+        obs, world = _core_reset(key, self.config, self._params_or_own(params, values=True))
         state = MultiAgentState(world=world, obs=obs)
         return self.get_obs(state), state
 

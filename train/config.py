@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, fields
+from typing import Callable
 
 import nmmo_jax as nj
 from envs.spaces import check_seed
@@ -195,16 +196,9 @@ class TrainConfig:
             if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
                 raise ValueError(f"{_flag(name)}={value!r}: must be a tuple of strings "
                                  f"{'FIELD=VALUE' if name == 'params' else 'FIELD=LO:HI'}")
-        for text in self.params:  # each alone first, so that the error names the one at fault
-            try:
-                nj.default_params(self.env_config, **_assignments((text,)))
-            except ValueError as e:
-                raise ValueError(_prefixed("--params", text, e)) from None
-        _assignments(self.params)  # no field twice
-        try:
-            self.game_params  # the values together (terrain thresholds)
-        except ValueError as e:
-            raise ValueError(f"--params: {e}") from None
+        _check_entries("--params", self.params, _assignments,
+                       lambda one: nj.default_params(self.env_config, **one),
+                       lambda: self.game_params)
         if not self.randomize:
             return
         if not self.max_ticks:
@@ -212,16 +206,9 @@ class TrainConfig:
                              "when it is reset (at the start and every --max-ticks ticks), so "
                              "--max-ticks=0 (worlds never replaced) would keep the first draw; "
                              "give --max-ticks > 0")
-        for text in self.randomize:
-            try:
-                nj.param_ranges(self.game_params, _ranges((text,)), self.env_config)
-            except ValueError as e:
-                raise ValueError(_prefixed("--randomize", text, e)) from None
-        _ranges(self.randomize)  # no field twice
-        try:
-            self.param_ranges  # the ranges together (terrain thresholds)
-        except ValueError as e:
-            raise ValueError(f"--randomize: {e}") from None
+        _check_entries("--randomize", self.randomize, _ranges,
+                       lambda one: nj.param_ranges(self.game_params, one, self.env_config),
+                       lambda: self.param_ranges)
 
     def flags(self, changed_only: bool = False) -> list[str]:
         """The command line of this config (a flag per field, a repeated flag per entry of
@@ -288,6 +275,23 @@ PLACEMENT_FIELDS = frozenset({"processes", "coordinator", "num_processes", "proc
 # Fields that may differ between a run and its resumption: the budget, `devices`,
 # which changes only the order of float sums, not the algorithm, and the placement.
 RESUMABLE_CHANGES = BUDGET_FIELDS | PLACEMENT_FIELDS | {"devices"}
+
+
+def _check_entries(flag: str, texts: tuple[str, ...], parse: Callable, check_one: Callable,
+                   together: Callable) -> None:
+    """Check a repeated flag's entries: each alone first (so that the error names the
+    one at fault), then no field twice (`parse` of all), then all of them together
+    (terrain thresholds); a ValueError prefixed with the flag."""
+    for text in texts:
+        try:
+            check_one(parse((text,)))
+        except ValueError as e:
+            raise ValueError(_prefixed(flag, text, e)) from None
+    parse(texts)
+    try:
+        together()
+    except ValueError as e:
+        raise ValueError(f"{flag}: {e}") from None
 
 
 def _flag(name: str) -> str:
