@@ -1,6 +1,7 @@
 """Shared fixtures: one jitted step/reset per config for the whole session."""
 from __future__ import annotations
 
+import gc
 import os
 import re
 import time
@@ -79,6 +80,18 @@ def run(state: nj.State, actions: nj.Actions | None = None, seed: int = 0,
     """One jitted step with the game's numbers `params` (None: v1.3's);
     returns (obs, state, reward, done, info)."""
     return jit_step(jax.random.PRNGKey(seed), state, actions or act(config), config, params)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def release_compiled_programs():
+    """Drop every compiled program after each test module. XLA:CPU maps each
+    executable's code into a few memory regions of its own; a session that kept
+    the whole suite's programs crossed Linux's vm.max_map_count (65,530 regions)
+    and died of a segmentation fault near its end. A later module that needs a
+    program again loads it from the persistent cache set above."""
+    yield
+    jax.clear_caches()
+    gc.collect()
 
 
 @pytest.fixture(scope="session")

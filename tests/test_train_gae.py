@@ -27,16 +27,21 @@ def test_gae_death_respawn_and_empty_slot():
     np.testing.assert_allclose(adv[:, 2], [a0, a1, a2, a3], rtol=1e-5)
 
 
-def reference_gae(reward, value, done, valid, last_value, gamma, lam):
+def reference_gae(reward, value, done, valid, last_value, gamma, lam,
+                  truncated=None, terminal_value=None):
     """GAE written as the plain backwards recursion, one slot and one tick at a time
     (float64), to check `gae`'s scan against.
 
     A tick where nobody acted (invalid) gets advantage and target 0. A tick whose
-    life ended (done: a death, or a world reset that cut the life) looks at
-    nothing after it: advantage = reward - value. Any other valid tick bootstraps
-    from the next tick of the same life, which must be valid (a living agent
-    that did not die acts again), or from last_value after the last tick.
+    life ended in a death looks at nothing after it: advantage = reward - value.
+    A life cut by a world reset (done and truncated) looks only at the value of
+    the old world's last observation: advantage = reward + gamma *
+    terminal_value - value. Any other valid tick bootstraps from the next tick
+    of the same life, which must be valid (a living agent that did not die acts
+    again), or from last_value after the last tick.
     """
+    if truncated is None:
+        truncated, terminal_value = np.zeros(done.shape, bool), np.zeros(done.shape)
     t_len = reward.shape[0]
     adv = np.zeros(reward.shape, np.float64)
     for slot in np.ndindex(*reward.shape[1:]):
@@ -45,7 +50,8 @@ def reference_gae(reward, value, done, valid, last_value, gamma, lam):
             if not valid[here]:
                 continue
             if done[here]:
-                adv[here] = reward[here] - value[here]
+                future = gamma * terminal_value[here] if truncated[here] else 0.0
+                adv[here] = reward[here] + future - value[here]
                 continue
             if t == t_len - 1:
                 next_value, next_adv = float(last_value[slot]), 0.0
@@ -65,9 +71,10 @@ def test_gae_matches_the_reference_recursion_with_deaths_resets_and_padding():
     from last_value); slot 1 is an empty slot throughout (padding: its reward
     and value are garbage that must not leak); slot 2 lives on and dies on the
     last tick (no bootstrap). World 1 is reset at t=3, which cuts every living
-    slot's life there (done, like a death: `gae` gets no truncation flag, so
-    the cut-off future is not bootstrapped); slot 2 dies at t=1, respawns at
-    t=2 and is cut at t=3; slot 1 is empty for a tick after the reset.
+    slot's life there (done; first without a truncation flag, so the cut-off
+    future is not bootstrapped); slot 2 dies at t=1, respawns at
+    t=2 and is cut at t=3; slot 1 is empty for a tick after the reset. Then
+    the same rollout with the reset flagged as a truncation.
     Rewards, values and last values are distinct and of both signs, so a
     wrong sign, a missed cut or a leak moves some entry by far more than 1e-6.
     """
@@ -96,6 +103,28 @@ def test_gae_matches_the_reference_recursion_with_deaths_resets_and_padding():
     for here in [(2, 0, 0), (5, 0, 2), (1, 1, 2), (3, 1, 0)]:
         assert float(adv[here]) == pytest.approx(float(reward[here] - value[here]), abs=1e-6)
     assert not np.asarray(adv)[~valid].any() and not np.asarray(target)[~valid].any()
+
+    # The same rollout with world 1's reset marked as what it is, a time limit: the
+    # cut lives bootstrap from the value of the last observation of the old world;
+    # deaths, including world 0's on the last tick, still do not.
+    truncated = np.zeros_like(done)
+    truncated[3, 1, :] = valid[3, 1, :]
+    terminal_value = rng.normal(size=done.shape).astype(np.float32)
+    adv, target = gae(reward, value, done, valid, last, gamma=gamma, lam=lam,
+                      truncated=truncated, terminal_value=terminal_value)
+    want_adv, want_target = reference_gae(reward, value, done, valid, last, gamma, lam,
+                                          truncated, terminal_value)
+    np.testing.assert_allclose(np.asarray(adv), want_adv, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(target), want_target, rtol=1e-6, atol=1e-6)
+    for a in range(agents):
+        here = (3, 1, a)
+        assert float(target[here]) == pytest.approx(
+            float(reward[here] + gamma * terminal_value[here]), abs=1e-6)
+    # terminal_value of a tick that was not truncated is never read.
+    noise = np.where(truncated, terminal_value, 1e3).astype(np.float32)
+    again, _ = gae(reward, value, done, valid, last, gamma=gamma, lam=lam,
+                   truncated=truncated, terminal_value=noise)
+    np.testing.assert_allclose(np.asarray(again), np.asarray(adv), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("field,value,flag", [

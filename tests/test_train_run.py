@@ -217,6 +217,41 @@ def test_worlds_are_replaced_at_max_ticks_and_resets_are_not_deaths():
         TINY.replace(max_ticks=-1)
 
 
+def test_lives_cut_at_max_ticks_bootstrap_from_the_old_worlds_last_observation(monkeypatch):
+    """One rollout of 8 ticks through the replacement at tick 5, with and without the
+    terminal values: the targets differ exactly on the lives cut at the reset (rollout
+    tick 4) and, discounted by gamma * lambda, on the earlier ticks of those lives;
+    never on a tick after the reset or on a slot nobody held."""
+    from envs.batch import WORLDS
+    from train.ppo import PPO, make_ppo, world_mesh
+    tc = TINY.replace(max_ticks=5)
+    ppo = make_ppo(tc)
+    runner = make_trainer(tc).init(jax.random.PRNGKey(0))
+    spec = jax.sharding.PartitionSpec(WORLDS)
+
+    def rollout():
+        fn = jax.shard_map(lambda s, o, k: ppo.rollout(runner.params, s, o, k)[3],
+                           mesh=world_mesh(tc), in_specs=(spec, spec, None),
+                           out_specs=spec, check_vma=False)
+        return jax.jit(fn)(runner.env_state, runner.obs, jax.random.PRNGKey(1))
+
+    data = rollout()
+    monkeypatch.setattr(PPO, "terminal_value",
+                        lambda self, params, info: jnp.zeros(info["truncated"].shape))
+    cut_off = rollout()
+    diff = np.asarray(data["target"] - cut_off["target"])  # [W, T, A]
+    valid = np.asarray(data["valid"])
+    cut = diff[:, 4] != 0  # gamma * V(last obs): an agent that died at the reset has none
+    assert cut.sum() >= 4 and cut.sum() >= valid[:, 4].sum() - 2
+    assert not (cut & ~valid[:, 4]).any() and not diff[:, 5:].any()
+    # Earlier ticks of a cut life: the tick-4 difference discounted (gamma * lambda)^k.
+    alive = valid[:, :5].all(axis=1) & cut
+    for k in range(1, 5):
+        np.testing.assert_allclose(diff[:, 4 - k][alive],
+                                   (tc.gamma * tc.gae_lambda) ** k * diff[:, 4][alive],
+                                   rtol=1e-3, atol=1e-6)
+
+
 def test_lr_decays_linearly_to_zero_over_lr_decay_steps():
     from train.ppo import make_ppo
     tc = TINY.replace(lr_decay_steps=3 * TINY.steps_per_update)  # 3 updates x 2 minibatches

@@ -78,6 +78,7 @@ class Transition:
     done: jnp.ndarray
     valid: jnp.ndarray  # a living agent acted (empty slots are False)
     truncated: jnp.ndarray  # the life was cut by a world reset (done, but not a death)
+    terminal_value: jnp.ndarray  # value of the old world's last observation where truncated, else 0
     lifetime: jnp.ndarray
     cause: jnp.ndarray
 
@@ -194,6 +195,17 @@ class PPO:
         perm = lambda k: jax.random.permutation(k, tc.rollout_len).reshape(tc.num_minibatches, per)
         return jax.vmap(perm)(jax.random.split(key, tc.epochs))
 
+    def terminal_value(self, params, info: dict) -> jnp.ndarray:
+        """f32 [W/D, A]: the value of `info["terminal_obs"]` where a life was truncated,
+        else 0. Worlds are replaced once every max_ticks ticks, so the extra forward
+        pass runs only on ticks where some world of this device was replaced."""
+        truncated = info["truncated"]
+        return jax.lax.cond(
+            truncated.any(),
+            lambda obs: jnp.where(truncated, self.model.apply(params, obs)[1], 0.0),
+            lambda obs: jnp.zeros(truncated.shape, jnp.float32),
+            info["terminal_obs"])
+
     def rollout(self, params, env_state: nj.State, obs: nj.Obs, key: jax.Array,
                 game: nj.Params | None = None
                 ) -> tuple[nj.State, nj.Obs, nj.Params | None, dict, dict]:
@@ -220,20 +232,26 @@ class PPO:
                 ranges=self.ranges)
             if self.ranges is not None:
                 game = info["params"]  # replaced worlds drew new numbers
-            reward = training_reward(reward, actions.target, done, info["death_cause"], obs,
-                                     next_obs, kill_penalty=tc.kill_penalty,
+            # A world replaced at max_ticks cuts its living agents' lives without a
+            # death: the reward sees the old world's last observation (terminal_obs)
+            # and those lives bootstrap from its value in `gae`.
+            truncated = info["truncated"]
+            reward = training_reward(reward, actions.target, done & ~truncated,
+                                     info["death_cause"], obs, info["terminal_obs"],
+                                     kill_penalty=tc.kill_penalty,
                                      vitals_shaping=tc.vitals_shaping, gamma=tc.gamma)
             tr = Transition(inputs=inputs, choice=choice, logp=dist.log_prob(choice), value=value,
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],
-                            truncated=info["truncated"], lifetime=info["lifetime"],
-                            cause=info["death_cause"])
+                            truncated=truncated,
+                            terminal_value=self.terminal_value(params, info),
+                            lifetime=info["lifetime"], cause=info["death_cause"])
             return (env_state, next_obs, game), tr
 
         (env_state, obs, game), traj = jax.lax.scan(
             tick, (env_state, obs, game), jax.random.split(key, tc.rollout_len))
         _, last_value = model.apply(params, obs)
         adv, target = gae(traj.reward, traj.value, traj.done, traj.valid, last_value,
-                          tc.gamma, tc.gae_lambda)
+                          tc.gamma, tc.gae_lambda, traj.truncated, traj.terminal_value)
         # [T, W, A, ...] -> [W, T, A, ...]: a minibatch of ticks then flattens to rows
         # world-major.
         data = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), {

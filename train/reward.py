@@ -52,7 +52,8 @@ def vitals_potential(obs: nj.Obs) -> jnp.ndarray:
 
 def vitals_bonus(obs: nj.Obs, next_obs: nj.Obs, done: jnp.ndarray, gamma: float) -> jnp.ndarray:
     """float32 [..., A]: gamma * phi(next) - phi(now) with phi = `vitals_potential`
-    and phi(next) = 0 when the life ended this tick (a death, or a world reset)."""
+    and phi(next) = 0 where `done` (the agent died this tick). A life cut by a
+    world reset is not done here: it goes on in the value it bootstraps from."""
     after = jnp.where(done, 0.0, vitals_potential(next_obs))
     return gamma * after - vitals_potential(obs)
 
@@ -61,7 +62,11 @@ def training_reward(reward: jnp.ndarray, target: jnp.ndarray, done: jnp.ndarray,
                     cause: jnp.ndarray, obs: nj.Obs, next_obs: nj.Obs, *, kill_penalty: float,
                     vitals_shaping: float, gamma: float) -> jnp.ndarray:
     """float32 [..., A]: the reward PPO learns from, the game's reward with both
-    shapings (`shaped`, then `vitals_shaping` * `vitals_bonus`); each is skipped at 0."""
+    shapings (`shaped`, then `vitals_shaping` * `vitals_bonus`); each is skipped at 0.
+
+    done [..., A]: the agents that died this tick (not lives cut by a world
+    reset); next_obs: the observation the step produced, before any world
+    reset (`info["terminal_obs"]` of envs.batch)."""
     reward = shaped(reward, target, done, cause, kill_penalty)
     if vitals_shaping:
         reward = reward + vitals_shaping * vitals_bonus(obs, next_obs, done, gamma)
