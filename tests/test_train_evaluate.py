@@ -12,8 +12,8 @@ import nmmo_jax as nj
 from policies.scripted import forager, random_policy
 import train.evaluate as ev
 import train.matches as matches
-from train.evaluate import (evaluate, evaluate_settings, format_table, params_changes, summarize,
-                            yardstick_key, yardsticks)
+from train.evaluate import (evaluate, evaluate_settings, format_table, params_changes,
+                            population_ceiling, summarize, yardstick_key, yardsticks)
 from train.matches import Sums, holders_for_all, play, play_each, tick_counts
 
 
@@ -103,6 +103,36 @@ def test_first_ticks_of_a_fresh_map_are_exact(small):
     # One spawn per tick and no deaths yet: 2, 3, ..., 11 alive after ticks 1..10.
     assert row["mean_alive"] == 6.5 and row["lives_ended"] == 0
     assert row["spawns"] == 10 and row["lifetime_little"] == 6.5
+    assert population_ceiling(small, ticks=10) == 6.5  # no deaths: the ceiling is reached
+
+
+def test_population_ceiling_is_exact_for_both_presets():
+    """Counted tick t holds at most min(cap, s * (t + 2)) (s agents at reset, s per
+    tick after): over 1,000 fresh ticks the sum is 2 + ... + 127 + 874 * 128 =
+    119,999 on the default preset, 2 + ... + 15 + 986 * 16 = 15,895 on the small one."""
+    default, small = nj.Config(), nj.Config.small()
+    assert population_ceiling(default, 1000) == 119_999 / 1000 == 119.999
+    assert population_ceiling(small, 1000) == 15_895 / 1000 == 15.895
+    # 2 spawns per tick: 2 * (2 + ... + 64) + 937 * 128 = 124,094
+    assert population_ceiling(default.replace(spawn_per_tick=2), 1000) == 124.094
+    # settled: full from tick 127 (default) and 15 (small) on: the cap
+    assert population_ceiling(default, 1000, warmup=2000) == 128.0
+    assert population_ceiling(small, 1000, warmup=2000) == 16.0
+    assert population_ceiling(default, 3, warmup=124) == (126 + 127 + 128) / 3  # filling up
+    with pytest.raises(ValueError, match="ticks"):
+        population_ceiling(default, 0)
+
+
+def test_printed_table_gives_the_ceiling_of_both_windows():
+    row = summarize(hand_sums(), 0, ticks=10)
+    results = {"trained": {"fresh": row, "settled": row}}
+    lines = format_table(results, 1000, 2, 2000, {}, nj.Config()).splitlines()
+    (ceiling,) = [line for line in lines if line.startswith("ceiling")]
+    assert ceiling.split() == ["ceiling", "120.0", "128.0"]
+    assert "cap 128" in "\n".join(lines)
+    small = format_table(results, 1000, 2, 2000, {}, nj.Config.small())
+    assert "15.9" in small and "16.0" in small and "cap 16" in small
+    assert "ceiling" not in format_table(results, 1000, 2, 2000)  # no config, no line
 
 
 @pytest.mark.slow
@@ -167,8 +197,10 @@ def test_yardsticks_are_cached_and_reused(small, tmp_path, monkeypatch):
     monkeypatch.setattr(ev, "_code_fingerprint", lambda: "code-b")  # the code changed
     other = yardsticks(small, ticks=5, worlds=1, warmup=3, cache_dir=tmp_path)
     assert other["forager"]["fresh"]["mean_alive"] == first["forager"]["fresh"]["mean_alive"]
-    table = format_table(first, 5, 1, 3)
+    table = format_table(first, 5, 1, 3, config=small)
     assert "careful_forager" in table and "settled = ticks 4-8" in table
+    # fresh: (2 + 3 + 4 + 5 + 6) / 5; settled ticks 4-8: (5 + ... + 9) / 5
+    assert ["ceiling", "4.0", "7.0"] in [line.split() for line in table.splitlines()]
 
 
 @pytest.mark.slow
@@ -280,7 +312,10 @@ def test_command_line_passes_params_and_no_cache_through(small, tmp_path, monkey
     assert args[6] is None and kwargs["shipped"] is False  # cache_dir, shipped rows
     assert int(args[7].food_decay) == 2 and args[7].melee_damage.tolist() == [6, 45]
     assert json.loads(out.read_text())["params"] == {"food_decay": 2, "melee_damage": [6.0, 45.0]}
-    assert "food_decay=2, melee_damage=6,45" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "food_decay=2, melee_damage=6,45" in printed
+    # the small preset's ceiling under the table: 15.895 fresh, the cap of 16 settled
+    assert ["ceiling", "15.9", "16.0"] in [line.split() for line in printed.splitlines()]
     assert ev.main(["run"]) == 0
     assert calls[-1][0][6] == ev.default_cache_dir() and calls[-1][1]["shipped"] is True
     assert params_changes(calls[-1][0][7], small) == {}

@@ -90,6 +90,26 @@ def windows_of(ticks: int, warmup: int) -> dict[str, tuple[int, int]]:
     return {"fresh": (0, ticks), "settled": (warmup, warmup + ticks)}
 
 
+def population_ceiling(config: nj.Config, ticks: int, warmup: int = 0) -> float:
+    """The most agents a world can hold alive, averaged over the counted ticks
+    [warmup, warmup + ticks) of a window, as `mean_alive` counts them: a bound
+    derived from `config` (no policy reaches above it), not a rule of the game.
+
+    Reset spawns s = `config.spawn_per_tick` agents and every tick s more while
+    slots are empty (docs/rules.md §3.1), so counted tick t, the world after
+    tick t + 1, holds at most min(num_agents, s * (t + 2)). Fresh (warmup 0):
+    the default preset's 1,000 ticks give 119.999, the small preset's 15.895;
+    a window that starts once the world can be full gives num_agents.
+
+    config: the world's shapes; ticks >= 1 counted ticks after warmup >= 0
+    uncounted ones. Returns the mean of that bound over the window.
+    """
+    windows_of(ticks, warmup)  # the same checks as the evaluation's windows
+    t = np.arange(warmup, warmup + ticks, dtype=np.int64)
+    bound = np.minimum(config.num_agents, config.spawn_per_tick * (t + 2))
+    return float(bound.sum() / ticks)
+
+
 def evaluate(policy: Policy, config: nj.Config, ticks: int = 1000, worlds: int = 4,
              seed: int = EVAL_SEED, warmup: int = 0, params: nj.Params | None = None) -> dict:
     """`policy(key, obs) -> Actions` (one world) alone on `worlds` held-out maps:
@@ -290,9 +310,12 @@ def results_doc(results: dict[str, dict], ticks: int, worlds: int, warmup: int, 
 
 
 def format_table(results: dict[str, dict], ticks: int, worlds: int,
-                 warmup: int = SETTLE_TICKS, changes: dict | None = None) -> str:
+                 warmup: int = SETTLE_TICKS, changes: dict | None = None,
+                 config: nj.Config | None = None) -> str:
     """The printed table of {name: {"fresh": row, "settled": row}}; changes: the
-    `params_changes` it was played with (a line names them)."""
+    `params_changes` it was played with (a line names them); config: the worlds'
+    Config, whose `population_ceiling` of both windows a line under the
+    population table gives (no line without it)."""
     f, s = "fresh", "settled"
     lines = [f"population on {worlds} held-out maps: fresh = ticks 1-{ticks} after reset, "
              f"settled = ticks {warmup + 1}-{warmup + ticks}; {describe_params(changes or {})}",
@@ -305,6 +328,12 @@ def format_table(results: dict[str, dict], ticks: int, worlds: int,
         lines.append(f"{name:<18} {alive(f):>15} {alive(s):>15} "
                      f"{r[f]['lifetime_little']:>8.0f} {r[s]['lifetime_little']:>8.0f} "
                      f"{r[f]['mean_lifetime']:>8.1f} {r[s]['mean_lifetime']:>8.1f}")
+    if config is not None:
+        ceiling = lambda start: f"{population_ceiling(config, ticks, start):.1f}"
+        lines += ["-" * len(lines[3]),
+                  f"{'ceiling':<18} {ceiling(0):>15} {ceiling(warmup):>15}",
+                  f"(ceiling: the most alive possible; cap {config.num_agents}, "
+                  f"spawns {config.spawn_per_tick} per tick from reset)"]
     head = (f"{'settled worlds':<18} {'lava':>6} {'starve':>7} {'combat':>7} {'food/ag-t':>10} "
             f"{'water/ag-t':>10} {'forests left':>12}")
     lines += ["", head, "-" * len(head)]
@@ -334,7 +363,7 @@ def run_report(tc: TrainConfig, out: Path, policy: Policy, greedy: Policy | None
                                tc.eval_warmup, cache_dir or default_cache_dir(), params)
     (out / "eval.json").write_text(json.dumps(results_doc(
         results, tc.eval_ticks, tc.eval_worlds, tc.eval_warmup, EVAL_SEED, changes), indent=2))
-    print(format_table(results, tc.eval_ticks, tc.eval_worlds, tc.eval_warmup, changes))
+    print(format_table(results, tc.eval_ticks, tc.eval_worlds, tc.eval_warmup, changes, cfg))
     plot_population(out / "metrics.csv", out / "population.png",
                     {k: v["settled"]["mean_alive"] for k, v in results.items()
                      if not k.startswith("trained")})
@@ -384,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate_trained(trained, config, args.ticks, args.worlds, args.seed, args.warmup,
                                None if args.no_cache else default_cache_dir(), params,
                                shipped=not args.no_cache)
-    print(format_table(results, args.ticks, args.worlds, args.warmup, changes))
+    print(format_table(results, args.ticks, args.worlds, args.warmup, changes, config))
     if args.out:
         args.out.write_text(json.dumps(results_doc(results, args.ticks, args.worlds,
                                                    args.warmup, args.seed, changes), indent=2))
