@@ -13,14 +13,15 @@ import jax
 import numpy as np
 
 from .config import Config
-from .state import NUM_SKILLS, Actions, Agents, State
+from .state import NUM_SKILLS, Actions, Agents, Npcs, State
 
 
 def check_actions(actions: Any, config: Config, batch: tuple[int, ...] = ()) -> None:
     """Raise ValueError unless actions is an `Actions` of integer arrays [*batch, A].
 
     batch: leading axes (e.g. (W,) for W worlds stepped together). Values
-    are not checked: out-of-range moves, styles and targets are no-ops.
+    are not checked: out-of-range moves, styles and targets (an agent's or
+    NPC's slot, < config.num_slots) are no-ops.
     """
     _check_config(config)
     if not isinstance(actions, Actions):
@@ -60,6 +61,23 @@ def check_state(state: Any, config: Config, batch: tuple[int, ...] = ()) -> None
         dtype = "bool" if field.name == "alive" else "int32"
         _check_array(f"state.agents.{field.name}", getattr(state.agents, field.name),
                      (*batch, *shapes.get(field.name, (a,))), dtype)
+    _check_npcs(state.npcs, config, batch)
+
+
+def _check_npcs(npcs: Any, config: Config, batch: tuple[int, ...]) -> None:
+    """state.npcs: None with NPCs off, else an Npcs of config.num_npcs slots."""
+    n = config.num_npcs
+    if not n:
+        if npcs is not None:
+            raise ValueError(f"state.npcs: expected None (Config.num_npcs=0), got {_kind(npcs)}")
+        return
+    if not isinstance(npcs, Npcs):
+        raise ValueError(f"state.npcs: expected a nmmo_jax.Npcs of {n} slots (Config.num_npcs), "
+                         f"got {_kind(npcs)}")
+    for field in dataclasses.fields(npcs):
+        dtype = "bool" if field.name == "alive" else "int32"
+        shape = (n, 2) if field.name == "pos" else (n,)
+        _check_array(f"state.npcs.{field.name}", getattr(npcs, field.name), (*batch, *shape), dtype)
 
 
 def _check_array(label: str, value: Any, shape: tuple[int, ...], dtype: str) -> None:

@@ -37,6 +37,9 @@ class Config:
     vision: int = 7  # window radius: (2 * vision + 1) ** 2 tiles
     max_entities: int = 16
 
+    # NPCs (docs/rules.md §9): their slots; 0 turns them off (v1.3's game)
+    num_npcs: int = 0
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -76,6 +79,12 @@ class Config:
     def window(self) -> int:
         """Side of the square observation window (15 for vision 7)."""
         return 2 * self.vision + 1
+
+    @property
+    def num_slots(self) -> int:
+        """A + N: agent slots then NPC slots, the index space of attack targets
+        and entity rows (NPC j is A + j; with no NPCs, v1.3's agent slots)."""
+        return self.num_agents + self.num_npcs
 
     @property
     def ring_side(self) -> int:
@@ -127,6 +136,9 @@ class Config:
         if (self.vision + 1) << max(self.num_agents.bit_length(), 1) > _INT32_MAX:
             raise self._bad("num_agents", f"with vision={self.vision}, entity keys "
                             "(distance, slot) overflow int32")
+        if (self.vision + 1) << max(self.num_slots.bit_length(), 1) > _INT32_MAX:
+            raise self._bad("num_npcs", f"with vision={self.vision} and num_agents="
+                            f"{self.num_agents}, entity keys (distance, slot) overflow int32")
 
 
 def _check_names(changes: dict) -> None:
@@ -168,6 +180,7 @@ _FIELDS: dict[str, tuple[str, int, int]] = {
     "max_level": ("int", 1, 99),  # the experience table ends at level 99
     "vision": ("int", 0, _LIMIT),
     "max_entities": ("int", 1, _LIMIT),
+    "num_npcs": ("int", 0, _LIMIT),  # 0: no NPCs (v1.3)
 }
 
 

@@ -18,6 +18,8 @@ from .systems.combat import combat
 from .systems.death import death
 from .systems.forage import forage
 from .systems.move import move
+from .systems.npc import npc_death, npc_decide, npc_move, npc_upkeep
+from .systems.npc_spawn import empty_npcs, npc_spawn
 from .systems.regrowth import regrowth
 from .systems.spawn import empty_agents, spawn
 from .systems.timers import timers
@@ -25,13 +27,16 @@ from .systems.vitals import vitals
 
 
 def initial_state(tiles: jnp.ndarray, config: Config) -> State:
-    """A world on the given map [H, W] with every slot empty, at tick 0."""
+    """A world on the given map [H, W] with every slot empty (agents', and NPCs'
+    when `config.num_npcs` > 0), at tick 0."""
     return State(tiles=tiles.astype(jnp.int8), agents=empty_agents(config),
-                 tick=jnp.zeros((), jnp.int32))
+                 tick=jnp.zeros((), jnp.int32),
+                 npcs=empty_npcs(config) if config.num_npcs else None)
 
 
 def reset(key: jax.Array, config: Config, params: Params | None = None) -> tuple[Obs, State]:
-    """A new map at tick 0 after one spawn phase. Returns (obs, state).
+    """A new map at tick 0 after one spawn phase (agents', then NPCs' when on).
+    Returns (obs, state).
 
     Refuses spawn_per_tick = 0, whose world would stay empty (hand-built
     scenes start from `initial_state`).
@@ -43,6 +48,8 @@ def reset(key: jax.Array, config: Config, params: Params | None = None) -> tuple
     k_map, k_spawn = jax.random.split(key)
     state = initial_state(terrain.generate(k_map, config, params), config)
     state, _ = spawn(k_spawn, state, config, params)
+    if config.num_npcs:
+        state, _ = npc_spawn(rng.stream(rng.seed_of(key), rng.STREAM_NPC), state, config, params)
     return observe(state, config, params), state
 
 
@@ -51,24 +58,53 @@ def advance(key: jax.Array, state: State, actions: Actions, config: Config,
     """`step` without the observation: (state, reward [A], done [A], info).
 
     For users (and benchmarks) that observe less often than they step.
+    With NPCs off (`config.num_npcs` = 0) none of their systems is traced:
+    the program is v1.3's.
     """
     params = resolve(params, config)
     seed = rng.seed_of(key)  # one hash of the key; systems draw from their own streams
     k_spawn, k_combat, k_regrow = (rng.stream(seed, tag) for tag in (
         rng.STREAM_SPAWN, rng.STREAM_COMBAT, rng.STREAM_REGROWTH))
+    npcs_on = bool(config.num_npcs)
     state = state.replace(tick=state.tick + 1)
     state, spawned = spawn(k_spawn, state, config, params)
+    if npcs_on:
+        k_npc = rng.stream(seed, rng.STREAM_NPC)
+        state, npc_spawned = npc_spawn(k_npc, state, config, params)
+        npc_active = state.npcs.alive & ~npc_spawned
     active = state.agents.alive & ~spawned  # newcomers sit out the rest of the tick
     state = timers(state, active)
     state = forage(state, active, config, params)
     state = vitals(state, active, config, params)
+    npc_intent = None
+    if npcs_on:
+        state = npc_upkeep(state, npc_active, params)
+        state, npc_moves, npc_intent = npc_decide(k_npc, state, npc_active, config, params)
     state = move(state, actions.move, active, config)
-    state, attacks = combat(k_combat, state, actions.style, actions.target, active, config, params)
-    state, reward, done, info = death(state)
+    if npcs_on:
+        state = npc_move(state, npc_moves, npc_active)
+    state, attacks = combat(k_combat, state, actions.style, actions.target, active, config,
+                            params, npc_intent)
+    state, reward, done, info = death(state, attacks.pop("npc_damage", None))
     info.update(attacks)
+    if npcs_on:
+        state, npc_died = npc_death(state, done)
+        info.update(npc_info(attacks, npc_died, npc_spawned, state, config))
     state = regrowth(k_regrow, state, params)
     info["spawned"] = spawned
     return state, reward, done, info
+
+
+def npc_info(attacks: dict, npc_died: jnp.ndarray, npc_spawned: jnp.ndarray, state: State,
+             config: Config) -> dict:
+    """The NPCs' part of `info` (docs/rules.md §9.5): npc_alive, npc_done (died this
+    tick), npc_spawned [N] bool, and npc_kill [A] bool: the agent hit an NPC
+    that died in this tick (every agent that hit it gets the kill)."""
+    a = config.num_agents
+    hit_npc = attacks["attack_hit"] & (attacks["attack_target"] >= a)
+    victim = jnp.clip(attacks["attack_target"] - a, 0, config.num_npcs - 1)
+    return {"npc_alive": state.npcs.alive, "npc_done": npc_died, "npc_spawned": npc_spawned,
+            "npc_kill": hit_npc & npc_died[victim]}
 
 
 def step(key: jax.Array, state: State, actions: Actions, config: Config,
@@ -83,6 +119,8 @@ def step(key: jax.Array, state: State, actions: Actions, config: Config,
     each life that ended this tick, else 0), death_cause [A] int32,
     spawned [A] bool, attack_target [A] int32 (the slot each agent attacked,
     its own slot when it made no attack) and attack_hit [A] bool (it landed).
+    With NPCs on also npc_attack_target, npc_attack_hit, npc_alive, npc_done,
+    npc_spawned [N] and npc_kill [A] (docs/rules.md §9.5).
     Pure: same key and inputs give identical outputs. A world steps up to
     tick `config.max_tick` (`check_state` refuses to step past it).
     """

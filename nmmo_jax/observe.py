@@ -1,7 +1,10 @@
 """Observations and action masks (docs/rules.md §5).
 
 The entity list is built from the tile grid, so its cost per observer does
-not grow with the number of agents in the world:
+not grow with the number of agents in the world (with NPCs on, "agents"
+below means every body: the agents and the NPCs, one space of S = A + N
+slots where NPC j is slot A + j; the observers are the A agents; docs/rules.md
+§9.6):
 
 1. Agents are sorted once per world by (tile, slot); the agents of a run of
    tiles in one map row are then contiguous in that order (`grid.py`).
@@ -21,7 +24,7 @@ not grow with the number of agents in the world:
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,7 +34,8 @@ from .config import Config
 from .params import Params, resolve
 from .materialize import materialize, materialize_tree
 from .sortnet import bitonic_sort
-from .state import DEFENSE, LAVA, MELEE_SKILL, Obs, State
+from .state import DEFENSE, HOSTILE, LAVA, MELEE_SKILL, NEUTRAL, PASSIVE, Obs, State
+from .systems.combat import npc_levels
 from .systems.move import destinations
 from .systems.skills import level, max_vitals
 
@@ -47,9 +51,26 @@ def candidate_count(config: Config) -> int:
     return 1 << max(1, (2 * config.max_entities - 1).bit_length())
 
 
+class Bodies(NamedTuple):
+    """What stands on tiles and can be listed: pos [S, 2], alive [S] (agents,
+    then NPCs when on; S = Config.num_slots)."""
+
+    pos: jnp.ndarray
+    alive: jnp.ndarray
+
+
+def bodies(state: State, config: Config) -> Bodies:
+    """The agents, followed by the NPCs when they are on."""
+    ag = state.agents
+    if not config.num_npcs:
+        return Bodies(ag.pos, ag.alive)
+    return Bodies(jnp.concatenate([ag.pos, state.npcs.pos]),
+                  jnp.concatenate([ag.alive, state.npcs.alive]))
+
+
 def _tie_bits(config: Config) -> int:
-    """Bits of the slot part of a list key (slot + 1 <= A)."""
-    return tile_grid.bits(config.num_agents)
+    """Bits of the slot part of a list key (slot + 1 <= S)."""
+    return tile_grid.bits(config.num_slots)
 
 
 def _none_key(config: Config) -> int:
@@ -58,20 +79,20 @@ def _none_key(config: Config) -> int:
 
 
 class _Grid:
-    """Per-world grid index of the agents, shared by every observer block.
+    """Per-world grid index of the bodies, shared by every observer block.
 
-    tile, slot [A]: agents in tile order; grid [H, W]: `tile_grid.packed_grid`
+    tile, slot [S]: bodies in tile order; grid [H, W]: `tile_grid.packed_grid`
     when it packs, else counts and first [H, W] separately.
     """
 
     def __init__(self, state: State, config: Config):
-        ag, n, a = state.agents, config.map_size, config.num_agents
-        self.tile, self.slot = tile_grid.tile_order(ag, n)
-        if tile_grid.packs(a):
+        body, n = bodies(state, config), config.map_size
+        self.tile, self.slot = tile_grid.tile_order(body, n)
+        if tile_grid.packs(config.num_slots):
             self.grid = tile_grid.packed_grid(state.tiles, self.tile)
         else:
             self.tiles = materialize(state.tiles)
-            self.counts = tile_grid.occupancy(ag, n)
+            self.counts = tile_grid.occupancy(body, n)
             self.first = tile_grid.first_index(self.tile, n)
 
 
@@ -86,9 +107,10 @@ class _Index:
     def __init__(self, state: State, config: Config, grid: _Grid | None = None,
                  observers: jnp.ndarray | None = None):
         grid = _Grid(state, config) if grid is None else grid
-        a, v = config.num_agents, config.vision
+        a, v = config.num_slots, config.vision  # a: the bodies, S
         self.tile, self.slot = grid.tile, grid.slot
-        self.observers = jnp.arange(a, dtype=jnp.int32) if observers is None else observers
+        self.observers = (jnp.arange(config.num_agents, dtype=jnp.int32) if observers is None
+                          else observers)
         pos = state.agents.pos[self.observers]
         # The observers-minor layout is a transpose of the crops: row copies plus one
         # transpose cost about a third of gathering [V, V, B] cell by cell.
@@ -134,13 +156,13 @@ def _candidate_keys(pos: jnp.ndarray, observers: jnp.ndarray, tile: jnp.ndarray,
 
 
 def _exact_keys(state: State, observers: jnp.ndarray, config: Config) -> jnp.ndarray:
-    """The K smallest keys of each observer [F] over all agents: int32 [F, K]."""
-    ag, a = state.agents, config.num_agents
-    everyone = jnp.broadcast_to(jnp.arange(a, dtype=jnp.int32), (observers.shape[0], a))
-    rows = jnp.clip(observers, 0, a - 1)
-    d = jnp.max(jnp.abs(ag.pos[None, :, :] - ag.pos[rows][:, None, :]), axis=-1)
+    """The K smallest keys of each observer [F] over all bodies: int32 [F, K]."""
+    body, s = bodies(state, config), config.num_slots
+    everyone = jnp.broadcast_to(jnp.arange(s, dtype=jnp.int32), (observers.shape[0], s))
+    rows = jnp.clip(observers, 0, config.num_agents - 1)
+    d = jnp.max(jnp.abs(body.pos[None, :, :] - body.pos[rows][:, None, :]), axis=-1)
     tie = jnp.where(everyone == rows[:, None], 0, everyone + 1)
-    keys = jnp.where(ag.alive[None, :] & (d <= config.vision), (d << _tie_bits(config)) | tie,
+    keys = jnp.where(body.alive[None, :] & (d <= config.vision), (d << _tie_bits(config)) | tie,
                      _none_key(config))
     return jnp.sort(keys, axis=1)[:, :config.max_entities]
 
@@ -188,18 +210,34 @@ def _decode(keys: jnp.ndarray, alive: jnp.ndarray, config: Config
 def nearest_entities(state: State, config: Config) -> tuple[jnp.ndarray, jnp.ndarray]:
     """The K listed agents per observer: (slot [A, K] int32, mask [A, K] bool).
 
-    Row 0 is the observer; then the other living agents inside the window,
-    nearest first by Chebyshev distance, ties by slot.
+    Row 0 is the observer; then the other living agents (and NPCs, slots
+    A + j, when on) inside the window, nearest first by Chebyshev distance,
+    ties by slot.
     """
     keys = entity_keys(state, _Index(state, config), config)
     return _decode(keys, state.agents.alive, config)[:2]
 
 
 def agent_table(state: State, config: Config, params: Params) -> jnp.ndarray:
-    """Per-agent float32 rows [A, F] in ENTITY_FEATURES order; the observer-relative
-    columns (is_self, same_population, rel_row, rel_col) hold 0, population, row, col."""
+    """Per-slot float32 rows [S, F] (S = A + N) in `entity_feature_names` order;
+    the observer-relative columns (is_self, same_population, rel_row, rel_col)
+    hold 0, population (-1 for an NPC), row, col."""
     ag = state.agents
     levels = level(ag.xp, config)  # [A, 7]
+    cols = _agent_columns(state, levels, config, params)
+    if not config.num_npcs:
+        return materialize(jnp.stack(cols, axis=-1))  # gathered K times per observer
+    top = jnp.max(levels[:, MELEE_SKILL:MELEE_SKILL + 3], axis=1)
+    zeros = jnp.zeros(ag.alive.shape, jnp.float32)
+    cols += [zeros, zeros, zeros, top.astype(jnp.float32) / config.max_level]
+    rows = jnp.concatenate([jnp.stack(cols, axis=-1), _npc_rows(state, config, params)])
+    return materialize(rows)
+
+
+def _agent_columns(state: State, levels: jnp.ndarray, config: Config, params: Params
+                   ) -> list[jnp.ndarray]:
+    """The agents' ENTITY_FEATURES columns, [A] float32 each."""
+    ag = state.agents
     max_health, max_food, max_water = max_vitals(levels)
     f32 = lambda x: x.astype(jnp.float32)
     frac = lambda x, m: f32(x) / jnp.maximum(m, 1)
@@ -216,15 +254,36 @@ def agent_table(state: State, config: Config, params: Params) -> jnp.ndarray:
     ]
     cols += [f32(levels[:, s]) / config.max_level
              for s in (MELEE_SKILL, MELEE_SKILL + 1, MELEE_SKILL + 2, DEFENSE)]
-    return materialize(jnp.stack(cols, axis=-1))  # gathered K times per observer
+    return cols
+
+
+def _npc_rows(state: State, config: Config, params: Params) -> jnp.ndarray:
+    """The NPCs' rows [N, F] (docs/rules.md §9.6): no food, water or immunity
+    (0), population -1, the levels combat reads, kind one-hot and level."""
+    npcs = state.npcs
+    f32 = lambda x: x.astype(jnp.float32)
+    levels = npc_levels(npcs, params)
+    zeros = jnp.zeros(npcs.alive.shape, jnp.float32)
+    cols = [zeros, jnp.full(npcs.alive.shape, -1.0, jnp.float32),
+            f32(npcs.pos[:, 0]), f32(npcs.pos[:, 1]),
+            f32(npcs.damage) / params.constitution_start_level,
+            f32(npcs.time_alive) / 100.0, zeros, zeros,
+            f32(npcs.health) / jnp.maximum(params.npc_health, 1),
+            f32(npcs.freeze) / params.freeze_ticks, zeros]
+    cols += [f32(levels[:, s]) / config.max_level
+             for s in (MELEE_SKILL, MELEE_SKILL + 1, MELEE_SKILL + 2, DEFENSE)]
+    cols += [f32(npcs.kind == kind) for kind in (PASSIVE, NEUTRAL, HOSTILE)]
+    cols += [f32(npcs.level) / config.max_level]
+    return jnp.stack(cols, axis=-1)
 
 
 def entity_features(state: State, slot: jnp.ndarray, mask: jnp.ndarray,
                     config: Config, params: Params) -> jnp.ndarray:
-    """float32 [A, K, F] in ENTITY_FEATURES order; padding rows are 0."""
+    """float32 [A, K, F] in `entity_feature_names` order; padding rows are 0."""
     table = agent_table(state, config, params)
     rows = table[slot]  # [A, K, F]: one gather of whole rows
-    mine = table[:, None, 1:4]
+    observers = table[:config.num_agents] if config.num_npcs else table
+    mine = observers[:, None, 1:4]
     me = jnp.arange(config.num_agents)[:, None]
     relative = jnp.stack([
         (slot == me).astype(jnp.float32),
@@ -255,8 +314,10 @@ def action_masks(state: State, slot: jnp.ndarray, mask: jnp.ndarray, config: Con
     move_mask = move_mask.at[:, 0].set(True)
 
     if distance is None:
-        distance = jnp.max(jnp.abs(ag.pos[slot] - ag.pos[:, None, :]), axis=-1)
-    attackable = mask & (ag.immune[slot] <= 1)
+        distance = jnp.max(jnp.abs(bodies(state, config).pos[slot] - ag.pos[:, None, :]), axis=-1)
+    immune = ag.immune if not config.num_npcs else jnp.concatenate(
+        [ag.immune, jnp.zeros(config.num_npcs, jnp.int32)])  # NPCs are never immune
+    attackable = mask & (immune[slot] <= 1)
     attackable = attackable.at[:, 0].set(False)
     reach = params.style_ranges
     target_mask = attackable[:, None, :] & (distance[:, None, :] <= reach[None, :, None])

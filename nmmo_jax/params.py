@@ -71,6 +71,17 @@ FIELDS: dict[str, tuple[str, float | str, float]] = {
     "mage_damage": ("pair", 0.0, math.inf),
     "damage_level_divisor": ("real", _OPEN, math.inf),
     "freeze_ticks": ("int", 1, _LIMIT),
+    # NPCs (§9), read only when Config.num_npcs > 0; levels <= Config.max_level and
+    # sight <= Config.vision (checked with the config)
+    "npc_spawn_attempts": ("int", 0, _LIMIT),
+    "npc_passive_danger": ("real", 0.0, 1.0),
+    "npc_neutral_danger": ("real", 0.0, 1.0),
+    "npc_hostile_danger": ("real", 0.0, 1.0),
+    "npc_level_min": ("int", 1, 99),
+    "npc_level_max": ("int", 1, 99),
+    "npc_health": ("int", 1, _LIMIT),
+    "npc_heal": ("int", 0, _LIMIT),
+    "npc_sight": ("int", 0, _LIMIT),
 }
 
 # Neural MMO v1.3's values; noise_frequency scales with the map (see `default_params`).
@@ -90,6 +101,22 @@ V13 = {
     "damage_level_divisor": 99.0, "freeze_ticks": 3,
 }
 V13_MAP_SIZE = 80  # the map v1.3's noise frequency was set for
+# nmmo 2.1.2's NPC numbers (nmmo/core/config.py, class NPC; docs/rules.md §9). An
+# NPC's health is a new player's (PLAYER_BASE_HEALTH), here v1.3's 10; its sight is
+# the players' vision radius (PLAYER_VISION_RADIUS, 7), so it defaults to Config.vision.
+NPC_DEFAULTS = {
+    "npc_spawn_attempts": 25, "npc_passive_danger": 0.0, "npc_neutral_danger": 0.5,
+    "npc_hostile_danger": 0.8, "npc_level_min": 1, "npc_level_max": 10,
+    "npc_health": 10, "npc_heal": 1, "npc_sight": 7,
+}
+DEFAULTS = {**V13, **NPC_DEFAULTS}  # every field's default on v1.3's default preset
+# Fields whose values must not decrease along the chain, with how a message names it.
+_CHAINS = ((("water_threshold", "grass_threshold", "forest_threshold"),
+            "0 < water <= grass <= forest <= 1", "water <= grass <= forest"),
+           (("npc_passive_danger", "npc_neutral_danger", "npc_hostile_danger"),
+            "passive <= neutral <= hostile", "passive <= neutral <= hostile"),
+           (("npc_level_min", "npc_level_max"), "min <= max", "min <= max"))
+_NPC_DRAW_TAG = 1  # draw_params: the NPC fields' keys come from fold_in(key, this)
 config_module.PARAMS_FIELDS.update(FIELDS)
 
 
@@ -136,6 +163,15 @@ class Params:
     mage_damage: Any
     damage_level_divisor: Any
     freeze_ticks: Any
+    npc_spawn_attempts: Any
+    npc_passive_danger: Any
+    npc_neutral_danger: Any
+    npc_hostile_danger: Any
+    npc_level_min: Any
+    npc_level_max: Any
+    npc_health: Any
+    npc_heal: Any
+    npc_sight: Any
 
     @property
     def style_ranges(self) -> jnp.ndarray:
@@ -159,14 +195,17 @@ def shape_of(name: str) -> tuple[int, ...]:
 
 
 def default_params(config: Config, **changes) -> Params:
-    """v1.3's numbers for `config`, with some fields changed (checked).
+    """v1.3's numbers (and nmmo 2.1.2's for NPCs) for `config`, with some fields
+    changed (checked).
 
     The noise frequency scales with the map (16 on v1.3's 80x80 map, 6.4 on
-    the small preset's 32x32), so that features keep their size in tiles.
+    the small preset's 32x32), so that features keep their size in tiles; an
+    NPC sees as far as an agent (npc_sight = Config.vision).
     Raises ValueError naming the first unknown field or bad value.
     """
     _check_config(config)
-    values = dict(V13, noise_frequency=V13["noise_frequency"] * config.map_size / V13_MAP_SIZE)
+    values = dict(DEFAULTS, noise_frequency=V13["noise_frequency"] * config.map_size / V13_MAP_SIZE,
+                  npc_sight=config.vision)
     for name, value in changes.items():
         if name not in FIELDS:
             raise ValueError(unknown_field_message(name))
@@ -221,8 +260,10 @@ def check_params(params: Any, config: Config, batch: tuple[int, ...] = (),
     batch: leading axes of stacked params (e.g. (W,) for one set per world).
     Checks type, dtype and shape of every field, then (outside jit, where
     values are known) each value's range and the rules between fields:
-    water <= grass <= forest thresholds, start levels <= config.max_level,
-    ranges <= config.vision, and no int32 overflow of a tick's damage or XP.
+    water <= grass <= forest thresholds, passive <= neutral <= hostile NPC
+    dangers, npc_level_min <= npc_level_max, start and NPC levels <=
+    config.max_level, ranges and NPC sight <= config.vision, and no int32
+    overflow of a tick's damage or XP.
     values=False checks only what shapes and dtypes say: for a per-tick door
     whose numbers were checked once already (no host transfer every tick).
     """
@@ -311,32 +352,36 @@ def _check_between(params: Params, config: Config) -> None:
         return ValueError(f"Params.{name}={shown!r}: {why}")
 
     for name in ("constitution_start_level", "fishing_start_level", "hunting_start_level",
-                 "combat_start_level"):
+                 "combat_start_level", "npc_level_min", "npc_level_max"):
         if np.any(v[name] > config.max_level):
             raise bad(name, f"must be a level <= Config.max_level={config.max_level}")
     for name in ("melee_range", "range_range", "mage_range"):
         if np.any(v[name] > config.vision):
             raise bad(name, f"must be <= Config.vision={config.vision}: a target is attacked "
                             "from the observation window")
-    chain = ("water_threshold", "grass_threshold", "forest_threshold")
-    for lower, upper in zip(chain, chain[1:]):
-        if np.any(v[lower] > v[upper]):
-            raise bad(lower, f"must be <= {upper}={v[upper].tolist()!r} "
-                             "(0 < water <= grass <= forest <= 1)")
+    if np.any(v["npc_sight"] > config.vision):
+        raise bad("npc_sight", f"must be <= Config.vision={config.vision}: an NPC looks for "
+                               "agents in a window of that radius")
+    for chain, rule, _ in _CHAINS:
+        for lower, upper in zip(chain, chain[1:]):
+            if np.any(v[lower] > v[upper]):
+                raise bad(lower, f"must be <= {upper}={v[upper].tolist()!r} ({rule})")
     top = v["noise_frequency"].astype(np.float64) * 2.0 ** (config.noise_octaves - 1)
     if np.any(top > 2 ** 24):
         raise bad("noise_frequency", f"the top octave's frequency noise_frequency * "
                   f"2**(Config.noise_octaves - 1) = {float(np.max(top)):g} is above 2**24")
-    # A tick's damage: every agent hits one target with the strongest style at max level.
+    # A tick's damage: every agent and NPC hits one target with the strongest style at
+    # max level (num_slots = num_agents with NPCs off).
     hits = {name: v[name][..., 0].astype(np.float64) + v[name][..., 1].astype(np.float64)
             * config.max_level / v["damage_level_divisor"].astype(np.float64)
             for name in ("melee_damage", "range_damage", "mage_damage")}
+    attackers = "Config.num_agents" if not config.num_npcs else "Config.num_slots"
     for name, hit in hits.items():
-        if np.any(config.num_agents * hit > _LIMIT):
-            raise bad(name, f"Config.num_agents * the hit at max level ({float(np.max(hit)):g}) "
+        if np.any(config.num_slots * hit > _LIMIT):
+            raise bad(name, f"{attackers} * the hit at max level ({float(np.max(hit)):g}) "
                             "is above 2**30: a tick's damage would overflow int32")
     # dealt + received, per world: stacked params pair each world's XP with its own damage
-    tick_damage = 2 * config.num_agents * np.max(np.stack(list(hits.values())), axis=0)
+    tick_damage = 2 * config.num_slots * np.max(np.stack(list(hits.values())), axis=0)
     for name in ("xp_constitution_per_damage", "xp_combat_per_damage", "xp_defense_per_damage"):
         over = v[name].astype(np.float64) * tick_damage > _LIMIT
         if np.any(over):
@@ -405,13 +450,13 @@ def param_ranges(params: Params, ranges: dict, config: Config) -> ParamRanges:
         low[name], high[name] = lo, hi
     base = {name: np.asarray(getattr(params, name)).tolist() for name in FIELDS}
     both = (default_params(config, **{**base, **low}), default_params(config, **{**base, **high}))
-    # Every draw must keep water <= grass <= forest, not only the two ends.
-    chain = ("water_threshold", "grass_threshold", "forest_threshold")
-    for lower, upper in zip(chain, chain[1:]):
-        if getattr(both[1], lower) > getattr(both[0], upper):
-            raise ValueError(f"{lower}: its range reaches {getattr(both[1], lower).tolist()!r}, "
-                             f"above the lowest {upper} {getattr(both[0], upper).tolist()!r}; "
-                             "a draw could break water <= grass <= forest")
+    # Every draw must keep each chain (water <= grass <= forest, ...), not only the two ends.
+    for chain, _, rule in _CHAINS:
+        for lower, upper in zip(chain, chain[1:]):
+            if getattr(both[1], lower) > getattr(both[0], upper):
+                reach, lowest = getattr(both[1], lower).tolist(), getattr(both[0], upper).tolist()
+                raise ValueError(f"{lower}: its range reaches {reach!r}, above the lowest "
+                                 f"{upper} {lowest!r}; a draw could break {rule}")
     # A hit grows as damage_level_divisor shrinks: the worst draw for the damage and XP
     # overflow checks pairs the highest damage and XP with the lowest divisor, which
     # neither end holds.
@@ -427,8 +472,15 @@ def param_ranges(params: Params, ranges: dict, config: Config) -> ParamRanges:
 
 def draw_params(key: jax.Array, ranges: ParamRanges) -> Params:
     """One world's numbers, each field uniform in its [low, high] (integers:
-    each value equally likely). Traceable; vmap over keys for many worlds."""
-    keys = jax.random.split(key, len(FIELDS))
+    each value equally likely). Traceable; vmap over keys for many worlds.
+
+    v1.3's fields draw from one split of the key, the NPC fields from a split
+    of `fold_in(key, 1)`: adding the NPC fields changed no earlier draw.
+    """
+    v13 = [name for name in FIELDS if name in V13]
+    npc = [name for name in FIELDS if name not in V13]
+    keys = dict(zip(v13, jax.random.split(key, len(v13))))
+    keys.update(zip(npc, jax.random.split(jax.random.fold_in(key, _NPC_DRAW_TAG), len(npc))))
 
     def one(k, name):
         lo, hi = getattr(ranges.low, name), getattr(ranges.high, name)
@@ -437,4 +489,4 @@ def draw_params(key: jax.Array, ranges: ParamRanges) -> Params:
             return jnp.minimum(lo + jnp.floor(u * (hi - lo + 1)).astype(jnp.int32), hi)
         return jnp.where(lo == hi, lo, jnp.minimum(lo + u * (hi - lo), hi))
 
-    return Params(**{name: one(k, name) for k, name in zip(keys, FIELDS)})
+    return Params(**{name: one(keys[name], name) for name in FIELDS})

@@ -16,6 +16,11 @@ _GOLDEN = 0x9E3779B9
 # Stream tags: every use of randomness draws from its own stream of a seed.
 STREAM_SPAWN, STREAM_COMBAT, STREAM_REGROWTH = 11, 12, 13  # of the step's seed
 STREAM_SPAWN_SLOTS, STREAM_SPAWN_CELLS = 1, 2  # of the spawn seed
+# NPCs (docs/rules.md §9) draw only from their own stream, so turning them on
+# changes none of the draws above.
+STREAM_NPC = 14  # of the step's seed (of the reset key's seed in reset)
+# Of the NPC seed: spawn cells, styles, wandering, the NPCs' hit rolls.
+STREAM_NPC_CELLS, STREAM_NPC_STYLE, STREAM_NPC_WANDER, STREAM_NPC_HIT = 1, 2, 3, 4
 
 
 def mix32(x: jnp.ndarray) -> jnp.ndarray:

@@ -1,9 +1,14 @@
-"""The pytrees of the game: State (with Agents), Obs and Actions.
+"""The pytrees of the game: State (with Agents and, when on, Npcs), Obs and Actions.
 
 Every per-agent array has a leading agent-slot axis of size
-`config.num_agents` (A). A variable population is these padded slots plus
-`agents.alive`. Nothing derived (levels, occupancy, entity lists) is stored:
-any state built with `.replace(...)` on these fields is valid to step from.
+`config.num_agents` (A), every per-NPC array one of `config.num_npcs` (N).
+A variable population is these padded slots plus `alive`. Nothing derived
+(levels, occupancy, entity lists) is stored: any state built with
+`.replace(...)` on these fields is valid to step from.
+
+Attacks and entity rows name a body by its index in one space of
+A + N slots (`Config.num_slots`): agent slot i is i, NPC slot j is A + j.
+With N = 0 that is v1.3's space of agent slots.
 """
 from __future__ import annotations
 
@@ -36,10 +41,24 @@ ENTITY_FEATURES = (
     "melee_level", "range_level", "mage_level", "defense_level",
 )
 NUM_ENTITY_FEATURES = len(ENTITY_FEATURES)
+# Columns appended to Obs.entities when NPCs are on (Config.num_npcs > 0): the
+# row's kind as one-hot (all 0 for an agent) and its combat level / max_level.
+NPC_ENTITY_FEATURES = ("npc_passive", "npc_neutral", "npc_hostile", "level")
+
+# Npcs.kind values (nmmo 2.x's npc_type numbers; 0 is an agent in its tables).
+PASSIVE, NEUTRAL, HOSTILE = 1, 2, 3
+NPC_KIND_NAMES = ("agent", "passive", "neutral", "hostile")
 
 # info["death_cause"] values.
-CAUSE_NONE, CAUSE_LAVA, CAUSE_STARVATION, CAUSE_COMBAT = range(4)
-CAUSE_NAMES = ("none", "lava", "starvation", "combat")
+# CAUSE_NPC (killed mostly by NPCs) occurs only with NPCs on (docs/rules.md §9.5).
+CAUSE_NONE, CAUSE_LAVA, CAUSE_STARVATION, CAUSE_COMBAT, CAUSE_NPC = range(5)
+CAUSE_NAMES = ("none", "lava", "starvation", "combat", "npc")
+
+
+def entity_feature_names(num_npcs: int) -> tuple[str, ...]:
+    """The columns of Obs.entities: ENTITY_FEATURES (v1.3's), plus
+    NPC_ENTITY_FEATURES when NPCs are on (num_npcs > 0)."""
+    return ENTITY_FEATURES + (NPC_ENTITY_FEATURES if num_npcs else ())
 
 
 @struct.dataclass
@@ -68,12 +87,51 @@ class Agents:
 
 
 @struct.dataclass
+class Npcs:
+    """Struct-of-arrays over N NPC slots (all int32 unless noted; docs/rules.md §9).
+
+    alive [N] bool; pos [N, 2] (row, col); kind [N] (PASSIVE, NEUTRAL,
+    HOSTILE); level [N] (its attack style's level and its defense level,
+    fixed at spawn); style [N] (the one style it attacks with); health [N];
+    freeze [N] (ticks left); damage [N] (combat damage received this tick);
+    time_alive [N]; target [N] (slot of the agent it pursues, -1 none);
+    attacker [N] (slot of the agent that attacked it in the last tick, -1
+    none); ring [N] (Chebyshev distance from the map's spawn ring of the cell
+    it last spawned on, where the slot respawns; -1: anywhere).
+
+    Memory (target, attacker) is forgotten in the tick its agent dies, so a
+    slot refilled by a newcomer is never taken for the agent that held it.
+    """
+
+    alive: jnp.ndarray
+    pos: jnp.ndarray
+    kind: jnp.ndarray
+    level: jnp.ndarray
+    style: jnp.ndarray
+    health: jnp.ndarray
+    freeze: jnp.ndarray
+    damage: jnp.ndarray
+    time_alive: jnp.ndarray
+    target: jnp.ndarray
+    attacker: jnp.ndarray
+    ring: jnp.ndarray
+
+
+@struct.dataclass
 class State:
-    """One world: tiles [H, W] int8 (tile types), agents, tick (int32 scalar)."""
+    """One world: tiles [H, W] int8 (tile types), agents, tick (int32 scalar),
+    npcs (an Npcs of `config.num_npcs` slots, or None when NPCs are off).
+
+    NPCs are a field of their own rather than extra agent slots: the systems
+    that only agents have (forage, starvation, spawn on the ring, rewards)
+    keep their shapes, and with NPCs off `npcs` is None, a pytree without
+    leaves, so State, its leaves and every compiled program are v1.3's.
+    """
 
     tiles: jnp.ndarray
     agents: Agents
     tick: jnp.ndarray
+    npcs: Npcs | None = None
 
 
 @struct.dataclass
@@ -81,11 +139,14 @@ class Obs:
     """Per-slot observation (docs/rules.md §5); V = 2 * vision + 1, K = max_entities.
 
     tiles [A, V, V] int8 tile types (off-map reads as lava);
-    tile_agents [A, V, V] int8 living agents per tile (clipped at 127);
-    entities [A, K, F] float32 features (ENTITY_FEATURES), row 0 = the observer;
+    tile_agents [A, V, V] int8 living agents per tile, and NPCs when they are
+    on (clipped at 127);
+    entities [A, K, F] float32 features (`entity_feature_names(num_npcs)`:
+    F = 15, or 19 with NPCs), row 0 = the observer;
     entity_mask [A, K] bool real rows; entity_slot [A, K] int32 slot of each
-    row (padding rows carry the observer's slot); move_mask [A, 5] bool;
-    target_mask [A, 3, K] bool per style (row 0, no attack, always valid).
+    row in the space of A + N slots (padding rows carry the observer's slot);
+    move_mask [A, 5] bool; target_mask [A, 3, K] bool per style (row 0, no
+    attack, always valid).
     """
 
     tiles: jnp.ndarray
@@ -100,7 +161,8 @@ class Obs:
 @struct.dataclass
 class Actions:
     """int32 [A] each: move 0..4 (stay N S E W), style 0..2 (melee range mage),
-    target = slot of the agent to attack (own slot = no attack)."""
+    target = slot to attack: an agent's slot, or A + j for NPC j (own slot =
+    no attack)."""
 
     move: jnp.ndarray
     style: jnp.ndarray

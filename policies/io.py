@@ -12,6 +12,11 @@ leading batch dims: every leaf is [..., A, ...] and they flatten the leading
 dims into rows internally. Cost matters more than capacity here (the policy,
 not the env, bounds training speed on a CPU), so nothing is learned per
 cell, and entities are pooled by one attention query.
+
+With NPCs on (`Config.num_npcs` > 0) the entity rows carry four more
+features (kind and level, docs/rules.md §9.6) that `EntityEncoder` embeds,
+and a listed NPC is a target like an agent (its row's `entity_slot` is
+A + j). With NPCs off the parameters and outputs are v1.3's, bit for bit.
 """
 from __future__ import annotations
 
@@ -205,7 +210,8 @@ class Inputs:
     keeps the observation's leading dims [..., A]:
 
     cells uint8 [..., C]: `tile_counts` and, with navigation,
-    `navigation.features`; entities f32 [..., K, F], entity_mask bool [..., K],
+    `navigation.features`; entities f32 [..., K, F] (F = 15, or 19 with NPCs
+    on: `nmmo_jax.entity_feature_names`), entity_mask bool [..., K],
     move_mask bool [..., 5], target_mask bool [..., 3, K] as in the Obs.
     """
 
@@ -241,6 +247,14 @@ class EntityEncoder(nn.Module):
     pool attends from the observer's own row over the OTHER real rows only:
     padded rows get weight exactly 0 and the sum does not depend on the order
     of the rows. [N, K, F] -> (self [N, D], pooled others [N, D], rows [N, K, D]).
+
+    With NPCs on (F = 19, `nmmo_jax.entity_feature_names`) the map also reads
+    the kind one-hot (agent rows: all 0), the level, and the level less the
+    observer's own (which row is prey is a comparison no linear map of one row
+    can make). Their weights are a parameter of their own, `embed/npc_kernel`,
+    beside v1.3's `embed/kernel` and `embed/bias`, so a v1.3 parameter tree is
+    the NPC one without that leaf; the two kernels still go through one matmul.
+    With F = 15 the module is exactly v1.3's (same parameters, same outputs).
     """
 
     dim: int = 16
@@ -250,7 +264,11 @@ class EntityEncoder(nn.Module):
                  target_mask: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
         d = self.dim
         reach = jnp.swapaxes(target_mask, -1, -2).astype(entities.dtype)  # [N, K, 3]
-        emb = nn.Dense(d, name="embed")(jnp.concatenate([entities, reach], axis=-1))
+        if entities.shape[-1] == nj.NUM_ENTITY_FEATURES:
+            emb = nn.Dense(d, name="embed")(jnp.concatenate([entities, reach], axis=-1))
+        else:
+            emb = NpcEmbed(d, name="embed")(jnp.concatenate(
+                [entities[..., :nj.NUM_ENTITY_FEATURES], reach], axis=-1), npc_columns(entities))
         emb = jnp.where(mask[..., None], nn.relu(emb), 0.0)  # [N, K, D]
 
         me = emb[:, 0]
@@ -262,6 +280,42 @@ class EntityEncoder(nn.Module):
         weight = weight / jnp.maximum(weight.sum(axis=-1, keepdims=True), 1e-9)
         pooled = jnp.einsum("nk,nkd->nd", weight, emb)
         return me, pooled, emb
+
+
+# Where the NPC columns sit in a row with NPCs on.
+_NPC_NAMES = nj.entity_feature_names(1)
+_NPC_COLUMNS = slice(nj.NUM_ENTITY_FEATURES, len(_NPC_NAMES))  # after v1.3's 15
+_LEVEL = _NPC_NAMES.index("level")
+
+
+def npc_columns(entities: jnp.ndarray) -> jnp.ndarray:
+    """What the encoder reads of the NPC features: [..., K, 19] -> [..., K, 5] =
+    (npc_passive, npc_neutral, npc_hostile, level, level - the observer's level);
+    row 0 of each list is the observer."""
+    level = entities[..., _LEVEL]
+    mine = level[..., :1]
+    return jnp.concatenate([entities[..., _NPC_COLUMNS], (level - mine)[..., None]], axis=-1)
+
+
+class NpcEmbed(nn.Module):
+    """`nn.Dense(features)` of v1.3's columns x [..., I] (its `kernel` [I, D] and
+    `bias` [D], initialised alike) plus `npc_kernel` [E, D] for the NPC columns
+    extra [..., E], as one matmul: [..., I], [..., E] -> [..., D]."""
+
+    features: int
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, extra: jnp.ndarray) -> jnp.ndarray:
+        fan_in = x.shape[-1] + extra.shape[-1]
+        init = nn.initializers.lecun_normal()
+        kernel = self.param("kernel", init, (x.shape[-1], self.features))
+        bias = self.param("bias", nn.initializers.zeros_init(), (self.features,))
+        # Drawn as the last rows of one [I + E, D] kernel, so the NPC columns start at
+        # the same scale as the others.
+        npc = self.param("npc_kernel", lambda key, shape: init(key, (fan_in, shape[1]))[-shape[0]:],
+                         (extra.shape[-1], self.features))
+        joined = jnp.concatenate([x, extra], axis=-1)
+        return joined @ jnp.concatenate([kernel, npc], axis=0) + bias
 
 
 def _rows(inputs: Inputs) -> tuple[tuple[int, ...], Inputs]:

@@ -14,6 +14,15 @@ worlds. They read only the observation, like a learned policy would:
   standing on it.
 * `combat`: `forager` that also attacks the valid target with the lowest
   health, with the style most likely to still reach after this tick's moves.
+
+Two more know NPCs (docs/rules.md §9; the kind and level columns of the
+entity rows). With NPCs off they play exactly as `careful_forager`:
+
+* `wary_forager`: `careful_forager` that never steps where a hostile NPC in
+  view could reach it after its next step, when any move avoids that.
+* `hunter`: `wary_forager` that attacks the weakest passive or neutral NPC
+  in reach whose level is at most its own (never an agent), and walks
+  towards the nearest such NPC while its food, water and health are above half.
 """
 from __future__ import annotations
 
@@ -29,6 +38,9 @@ _HEALTH = nj.ENTITY_FEATURES.index("health")
 _REL_ROW = nj.ENTITY_FEATURES.index("rel_row")
 _REL_COL = nj.ENTITY_FEATURES.index("rel_col")
 _FAR = 10_000  # distance of an unreachable cell
+# Columns that rows have only with NPCs on (nj.entity_feature_names(num_npcs > 0)).
+_WITH_NPCS = nj.entity_feature_names(1)
+_PASSIVE, _NEUTRAL, _HOSTILE, _LEVEL = (_WITH_NPCS.index(n) for n in nj.NPC_ENTITY_FEATURES)
 # The game's default style ranges (melee, range, mage); `combat` takes others.
 DEFAULT_RANGES = tuple(nj.params.V13[f"{s}_range"] for s in ("melee", "range", "mage"))
 
@@ -98,12 +110,14 @@ def _by_move(dist: jnp.ndarray) -> jnp.ndarray:
 
 
 def _seek(key: jax.Array, obs: Obs, first: jnp.ndarray, second: jnp.ndarray,
-          wander: jnp.ndarray) -> jnp.ndarray:
+          wander: jnp.ndarray, allowed: jnp.ndarray | None = None) -> jnp.ndarray:
     """Per agent, the safe move that shortens the way to the `first` goal, or to
     the `second` if the first is out of reach (distances by move [A, 5]);
-    `wander` [A] when neither is reachable. Random jitter < 1 breaks ties only."""
+    `wander` [A] when neither is reachable. allowed bool [A, 5]: the moves to
+    choose from (default `_safe_moves`). Random jitter < 1 breaks ties only."""
+    allowed = _safe_moves(obs) if allowed is None else allowed
     pick = jnp.where((first[:, 0] < _FAR)[:, None], first, second)
-    score = jnp.where(_safe_moves(obs), pick, 2 * _FAR) + jax.random.uniform(
+    score = jnp.where(allowed, pick, 2 * _FAR) + jax.random.uniform(
         key, pick.shape, maxval=0.5)
     seek = jnp.argmin(score, axis=-1).astype(jnp.int32)
     return jnp.where(pick[:, 0] < _FAR, seek, wander)
@@ -129,6 +143,13 @@ def forager_moves(key: jax.Array, obs: Obs, yielding: bool = False) -> jnp.ndarr
 
 def careful_forager_moves(key: jax.Array, obs: Obs) -> jnp.ndarray:
     """The careful forager's move per agent, int32 [A] (see `careful_forager`)."""
+    return _seek(*_careful_plan(key, obs))
+
+
+def _careful_plan(key: jax.Array, obs: Obs
+                  ) -> tuple[jax.Array, Obs, jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """The careful forager's `_seek` arguments: (key, obs, first [A, 5], second
+    [A, 5], wander [A]); the NPC-aware yardsticks change them before seeking."""
     tiles, v = obs.tiles, obs.tiles.shape[-1] // 2
     open_ground = (tiles == nj.GRASS) | (tiles == nj.SCRUB)
     walkable = open_ground | (tiles == nj.FOREST)
@@ -150,8 +171,8 @@ def careful_forager_moves(key: jax.Array, obs: Obs) -> jnp.ndarray:
                       west - east, east - west], axis=-1)  # stay, N, S, E, W
     away = away + jax.random.uniform(k_wander, away.shape, maxval=0.5)
     wander = jnp.argmax(jnp.where(_safe_moves(obs), away, -jnp.inf), axis=-1).astype(jnp.int32)
-    return _seek(k_seek, obs, jnp.where(hungry, food, water), jnp.where(hungry, water, food),
-                 wander)
+    return (k_seek, obs, jnp.where(hungry, food, water), jnp.where(hungry, water, food),
+            wander)
 
 
 def _without_attacks(move: jnp.ndarray, obs: Obs) -> Actions:
@@ -184,16 +205,19 @@ def yielding_forager(key: jax.Array, obs: Obs) -> Actions:
     return _without_attacks(forager_moves(key, obs, yielding=True), obs)
 
 
-def weakest_target(obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANGES
-                   ) -> tuple[jnp.ndarray, jnp.ndarray]:
+def weakest_target(obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANGES,
+                   rows: jnp.ndarray | None = None) -> tuple[jnp.ndarray, jnp.ndarray]:
     """(style [A], target row [A]) of the valid target with the lowest health.
 
     Among the styles valid for it, prefer one that would still reach if
     either side steps away (range > distance), then the stronger one (melee >
-    range > mage). Row 0 (no attack) when nothing is valid.
+    range > mage). Row 0 (no attack) when nothing is valid. rows bool [A, K]:
+    only these rows are candidates (default: every row).
     """
     v = obs.tiles.shape[-1] // 2
     valid = obs.target_mask.at[:, :, 0].set(False)  # [A, 3, K]
+    if rows is not None:
+        valid = valid & rows[:, None, :]
     any_style = valid.any(axis=1)
     health = jnp.where(any_style, obs.entities[..., _HEALTH], jnp.inf)
     row = jnp.where(any_style.any(axis=-1), jnp.argmin(health, axis=-1), 0).astype(jnp.int32)
@@ -215,6 +239,113 @@ def combat(key: jax.Array, obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANG
     return Actions(move=forager_moves(key, obs), style=style, target=target)
 
 
+# ----------------------------------------------------------------------------- NPCs
+def npcs_on(obs: Obs) -> bool:
+    """Whether the rows carry the NPC columns (Config.num_npcs > 0); static under jit."""
+    return obs.entities.shape[-1] == len(_WITH_NPCS)
+
+
+def _npc_kind(obs: Obs, column: int) -> jnp.ndarray:
+    """bool [A, K]: listed rows that are NPCs of the kind of `column`; all False
+    when NPCs are off (the rows have no kind columns)."""
+    if not npcs_on(obs):
+        return jnp.zeros(obs.entity_mask.shape, bool)
+    return obs.entity_mask & (obs.entities[..., column] > 0.5)
+
+
+def _offsets(obs: Obs) -> jnp.ndarray:
+    """int32 [A, K, 2]: each row's (row, col) offset from the observer in tiles."""
+    v = obs.tiles.shape[-1] // 2
+    return jnp.round(obs.entities[..., (_REL_ROW, _REL_COL)] * v).astype(jnp.int32)
+
+
+def hostile_threat(obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANGES) -> jnp.ndarray:
+    """int32 [A, 5]: per move, how far inside a listed hostile NPC's reach its
+    cell lies, 0 where none reaches it.
+
+    The reach is one step (the hostile moves before attacks resolve) plus the
+    longest style range, since a row does not say which style an NPC uses: a
+    cell at Chebyshev distance d <= R = max(ranges) + 1 from a hostile scores
+    R + 1 - d; the largest over the hostiles counts. All 0 with NPCs off.
+    """
+    hostile = _npc_kind(obs, _HOSTILE)  # [A, K]
+    deltas = jnp.asarray(nj.MOVE_DELTAS, jnp.int32)  # [5, 2]
+    gap = jnp.max(jnp.abs(_offsets(obs)[:, None] - deltas[None, :, None]), axis=-1)  # [A, 5, K]
+    reach = max(ranges) + 1
+    inside = jnp.where(hostile[:, None], jnp.maximum(reach + 1 - gap, 0), 0)
+    return jnp.max(inside, axis=-1)
+
+
+def _wary_plan(key: jax.Array, obs: Obs, ranges: tuple[int, int, int]):
+    """`_careful_plan` and the moves to choose from, (key, obs, first, second,
+    wander, allowed [A, 5]): the safe moves (`_safe_moves`) least inside a
+    hostile's reach (`hostile_threat`), every safe move with no hostile in
+    view; a wander move that is not allowed becomes the first allowed one."""
+    k_seek, obs, first, second, wander = _careful_plan(key, obs)
+    safe = _safe_moves(obs)
+    threat = jnp.where(safe, hostile_threat(obs, ranges), _FAR)
+    allowed = safe & (threat == jnp.min(threat, axis=-1, keepdims=True))
+    wander = jnp.where(jnp.take_along_axis(allowed, wander[:, None], 1)[:, 0], wander,
+                       jnp.argmax(allowed, axis=-1).astype(jnp.int32))
+    return k_seek, obs, first, second, wander, allowed
+
+
+def wary_forager(key: jax.Array, obs: Obs,
+                 ranges: tuple[int, int, int] = DEFAULT_RANGES) -> Actions:
+    """`careful_forager` that keeps out of hostile NPCs' reach: it chooses only
+    among the safe moves whose cell is least inside a listed hostile's reach
+    (`hostile_threat`), so it steps away from a hostile that closes in even
+    when food lies behind it. Never attacks. With NPCs off, or no hostile in
+    view, it is `careful_forager` exactly. obs [A, ...] -> Actions [A]."""
+    if not npcs_on(obs):
+        return careful_forager(key, obs)
+    return _without_attacks(_seek(*_wary_plan(key, obs, ranges)), obs)
+
+
+def prey(obs: Obs) -> jnp.ndarray:
+    """bool [A, K]: listed passive and neutral NPCs whose level is at most the
+    observer's (the `level` column, its highest combat level); all False with
+    NPCs off."""
+    kind = _npc_kind(obs, _PASSIVE) | _npc_kind(obs, _NEUTRAL)
+    if not npcs_on(obs):
+        return kind
+    level = obs.entities[..., _LEVEL]  # the same normalisation for agents and NPCs
+    return kind & (level <= level[:, :1])
+
+
+def hunter(key: jax.Array, obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANGES) -> Actions:
+    """`wary_forager` that hunts NPCs for XP: it attacks the weakest `prey` in
+    reach (`weakest_target` over those rows: the style that still reaches
+    if either steps away, then the stronger), never an agent or a hostile;
+    while its food, water and health are all above half it walks towards
+    the nearest prey (to a cell within melee range of it), else it forages.
+    With NPCs off it is `careful_forager` exactly. obs [A, ...] -> Actions [A]."""
+    if not npcs_on(obs):
+        return careful_forager(key, obs)
+    k_seek, obs, first, second, wander, allowed = _wary_plan(key, obs, ranges)
+    quarry = prey(obs)
+    tiles, v = obs.tiles, obs.tiles.shape[-1] // 2
+    nearest = jnp.argmax(quarry, axis=-1)  # rows come nearest first
+    at = jnp.take_along_axis(_offsets(obs), nearest[:, None, None], 1)[:, 0] + v  # [A, 2]
+    cells = jnp.arange(tiles.shape[-1])
+    near = lambda axis: jnp.abs(cells[None, :] - at[:, axis:axis + 1]) <= ranges[nj.MELEE]
+    goal = near(0)[:, :, None] & near(1)[:, None, :]  # [A, V, V]
+    walkable = (tiles == nj.GRASS) | (tiles == nj.SCRUB) | (tiles == nj.FOREST)
+    chase = _by_move(_distance_to(goal, walkable, steps=2 * v))
+    me = obs.entities[:, 0]
+    fine = (me[:, _FOOD] > 0.5) & (me[:, _WATER] > 0.5) & (me[:, _HEALTH] > 0.5)
+    hunting = (fine & quarry.any(axis=-1))[:, None]
+    move = _seek(k_seek, obs, jnp.where(hunting, chase, first),
+                 jnp.where(hunting, first, second), wander, allowed)
+
+    style, row = weakest_target(obs, ranges, quarry)
+    target = jnp.take_along_axis(obs.entity_slot, row[:, None], 1)[:, 0]
+    return Actions(move=move, style=style, target=target)
+
+
 # The yardsticks every evaluation and tournament reports, by name.
 SCRIPTED = {"random": random_policy, "forager": forager, "yielding_forager": yielding_forager,
-            "careful_forager": careful_forager, "combat": combat}
+            "careful_forager": careful_forager, "combat": combat,
+            "wary_forager": wary_forager, "hunter": hunter}
+# The ones that know NPCs: with NPCs off both play exactly as careful_forager.
+NPC_AWARE = ("wary_forager", "hunter")

@@ -3,6 +3,7 @@
     python -m scripts.bench_env                                # default preset, W = 1, 64, 1024
     python -m scripts.bench_env --preset large --worlds 1,64
     python -m scripts.bench_env --preset default,large --full --json
+    python -m scripts.bench_env --worlds 1,64 --npcs 128          # with 128 NPC slots
 
 Each tick of each world runs `nmmo_jax.step` (observations built every tick)
 and then samples random valid actions from that observation's masks
@@ -19,7 +20,8 @@ scanning `--ticks` ticks, with the world axis sharded over `--devices`
 host devices (both CPU cores). The state is donated. Each (preset, W) case
 runs in its own subprocess so compile time and peak RSS are its own.
 
-Figures per case: agent-slot steps/s (W x num_agents x ticks / s), live-agent
+Figures per case: slot steps/s (W x (num_agents + num_npcs) x ticks / s: every
+agent and NPC slot; with `--npcs 0`, the default, agent-slot steps/s), live-agent
 steps/s (only slots alive after the tick), env steps/s (world-ticks / s),
 the per-tick split between the state update (`nmmo_jax.core.advance` with
 uniform random actions, no observation) and the rest (observation + policy),
@@ -62,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--params", choices=("none", "shared", "per-world"), default="none",
                    help="the game's numbers: compiled-in defaults (none), the defaults passed "
                         "as data (shared), or each world its own draw (per-world)")
+    p.add_argument("--npcs", type=int, default=0,
+                   help="NPC slots per world (Config.num_npcs; 0: none, v1.3's game); slot "
+                        "steps/s then count agent and NPC slots")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # worker mode
@@ -79,6 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name} must be >= 1")
     if any(w < 1 for w in args.worlds):
         p.error("--worlds: every W must be >= 1")
+    if args.npcs < 0:
+        p.error("--npcs must be >= 0")
     return args
 
 
@@ -135,11 +142,14 @@ def measure(args: argparse.Namespace) -> dict:
 
     import nmmo_jax as nj
     from nmmo_jax.core import advance
+    from nmmo_jax.systems.npc_spawn import npc_spawn
     from nmmo_jax.systems.spawn import spawn
     from policies.scripted import random_policy
 
     preset, worlds = args.presets[0], args.worlds[0]
     config = nj.Config.preset(preset)
+    if args.npcs:
+        config = config.replace(num_npcs=args.npcs)
     if args.full:
         config = config.replace(spawn_per_tick=config.num_agents)
     a, ticks = config.num_agents, args.ticks
@@ -154,7 +164,8 @@ def measure(args: argparse.Namespace) -> dict:
         seed, slots = nj.rng.seed_of(key), jnp.arange(a)
         return nj.Actions(move=nj.rng.below(nj.rng.stream(seed, STREAM_MOVE), slots, nj.NUM_MOVES),
                           style=nj.rng.below(nj.rng.stream(seed, STREAM_STYLE), slots, nj.NUM_STYLES),
-                          target=nj.rng.below(nj.rng.stream(seed, STREAM_TARGET), slots, a))
+                          target=nj.rng.below(nj.rng.stream(seed, STREAM_TARGET), slots,
+                                              config.num_slots))
 
     def scripted_actions(seed, obs):
         # The tick hands out uint32 seeds; random_policy draws with jax.random from a key.
@@ -218,7 +229,11 @@ def measure(args: argparse.Namespace) -> dict:
     def start(keys):
         def one(k, i):
             state = nj.initial_state(maps[i % maps.shape[0]], config)
-            return spawn(k, state, config, nj.default_params(config))[0]
+            state = spawn(k, state, config, nj.default_params(config))[0]
+            if config.num_npcs:  # one round of NPC spawn attempts, as reset makes
+                seed = nj.rng.stream(nj.rng.seed_of(k), nj.rng.STREAM_NPC)
+                state = npc_spawn(seed, state, config, nj.default_params(config))[0]
+            return state
         return jax.vmap(one)(keys, jnp.arange(worlds))
 
     # None: the defaults compiled in as constants; else Params [W] passed as data.
@@ -263,9 +278,10 @@ def measure(args: argparse.Namespace) -> dict:
 
     compile_s, call_s, live = timed(full_tick)
     result = dict(
-        preset=preset, full=args.full, params=args.params, num_agents=a, map_size=config.map_size, worlds=worlds,
-        devices=devices, chunk=chunk, ticks=ticks, repeats=args.repeats,
-        slot_steps_per_s=worlds * a * ticks / call_s, live_steps_per_s=live / call_s,
+        preset=preset, full=args.full, params=args.params, num_agents=a, num_npcs=config.num_npcs,
+        map_size=config.map_size, worlds=worlds, devices=devices, chunk=chunk, ticks=ticks,
+        repeats=args.repeats, slot_steps_per_s=worlds * config.num_slots * ticks / call_s,
+        live_steps_per_s=live / call_s,
         env_steps_per_s=worlds * ticks / call_s, us_per_world_tick=1e6 * call_s / (worlds * ticks),
         mean_alive=live / (worlds * ticks), compile_s=compile_s, state_bytes=state_bytes,
     )
@@ -295,7 +311,8 @@ def table(rows: list[dict]) -> str:
             continue
         split = (f"{100 * r['state_update_frac']:.0f}/{100 * (1 - r['state_update_frac']):.0f}"
                  if "state_update_frac" in r else "-")
-        lines.append((r["preset"] + ("+full" if r["full"] else ""), str(r["num_agents"]),
+        npcs = f"+{r['num_npcs']} NPCs" if r.get("num_npcs") else ""
+        lines.append((r["preset"] + ("+full" if r["full"] else "") + npcs, str(r["num_agents"]),
                       str(r["worlds"]), str(r["devices"]), str(r["chunk"]),
                       f"{r['slot_steps_per_s']:,.0f}",
                       f"{r['live_steps_per_s']:,.0f}", f"{r['env_steps_per_s']:,.0f}",
@@ -312,7 +329,8 @@ def worker_argv(args: argparse.Namespace, preset: str, worlds: int) -> list[str]
     argv = [sys.executable, "-m", "scripts.bench_env", "--one", "--preset", preset,
             "--worlds", str(worlds), "--ticks", str(args.ticks), "--repeats", str(args.repeats),
             "--devices", str(args.devices), "--maps", str(args.maps),
-            "--seed", str(args.seed), "--policy", args.policy, "--params", args.params]
+            "--seed", str(args.seed), "--policy", args.policy, "--params", args.params,
+            "--npcs", str(args.npcs)]
     argv += ["--chunk", str(args.chunk)] if args.chunk else []
     return argv + ["--full"] * args.full + ["--no-phases"] * args.no_phases
 

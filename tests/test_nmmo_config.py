@@ -30,7 +30,7 @@ def test_every_field_has_a_check():
     assert list(_FIELDS) == [f.name for f in dataclasses.fields(nj.Config)]
     assert list(_FIELDS) == ["map_size", "border", "noise_octaves", "num_agents",
                              "num_populations", "spawn_per_tick", "max_level", "vision",
-                             "max_entities"]
+                             "max_entities", "num_npcs"]
 
 
 @pytest.mark.parametrize("field,value", [
@@ -46,6 +46,7 @@ def test_every_field_has_a_check():
     # rules between fields
     ("border", 39), ("vision", 40), ("num_populations", 3), ("num_populations", 200),
     ("spawn_per_tick", 129), ("max_entities", 129),
+    ("num_npcs", -1), ("num_npcs", 1.0), ("num_npcs", 2 ** 30),  # 2**30: keys overflow int32
 ])
 def test_bad_value_names_the_field(field, value):
     with pytest.raises(ValueError, match=f"Config.{field}="):
@@ -71,7 +72,7 @@ def test_a_params_field_given_to_config_is_named_as_one(make, name):
 def test_an_unknown_field_lists_the_config_fields():
     with pytest.raises(ValueError, match=r"^Config.speed: no such field \(fields: border, map_size, "
                                          r"max_entities, max_level, noise_octaves, num_agents, "
-                                         r"num_populations, spawn_per_tick, vision\)$"):
+                                         r"num_npcs, num_populations, spawn_per_tick, vision\)$"):
         nj.Config.small(speed=3)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import nmmo_jax as nj
 from nmmo_jax import terrain
-from nmmo_jax.params import FIELDS, V13, dtype_of, parse_assignments, shape_of, stack
+from nmmo_jax.params import DEFAULTS, FIELDS, dtype_of, parse_assignments, shape_of, stack
 from nmmo_jax.systems.skills import level, start_xp
 from policies.scripted import random_policy
 from tests.conftest import SCENE, act, jit_reset, jit_step, run, scene, xp_for
@@ -34,7 +34,7 @@ def pick(tree, w):
 
 
 # --------------------------------------------------------------- the defaults
-def test_defaults_are_v13_as_scalar_leaves():
+def test_defaults_are_v13_and_nmmo2_npcs_as_scalar_leaves():
     for config, frequency in ((SMALL, 6.4), (nj.Config(), 16.0), (nj.Config.large(), 51.2)):
         params = nj.default_params(config)
         nj.check_params(params, config)
@@ -42,7 +42,7 @@ def test_defaults_are_v13_as_scalar_leaves():
             value = getattr(params, name)
             chex.assert_shape(value, shape_of(name))
             chex.assert_type(value, dtype_of(name))
-            want = frequency if name == "noise_frequency" else V13[name]
+            want = frequency if name == "noise_frequency" else DEFAULTS[name]
             np.testing.assert_array_equal(value, np.asarray(want, dtype_of(name)), err_msg=name)
     params = nj.default_params(SMALL)
     assert params.melee_damage.tolist() == [5.0, 45.0] and params.food_decay.dtype == np.int32
@@ -149,7 +149,7 @@ def test_start_levels_and_ranges_are_checked_against_the_config(config, changes,
 
 def test_unknown_and_config_fields_are_named():
     with pytest.raises(ValueError, match=r"^speed: not a Params field \(fields: noise_frequency, "
-                                         r".*, freeze_ticks\)$"):
+                                         r".*, freeze_ticks, npc_spawn_attempts, .*, npc_sight\)$"):
         nj.default_params(SMALL, speed=3)
     for name in ("map_size", "vision", "num_agents", "max_level"):
         with pytest.raises(ValueError, match=f"^{name}: a Config field \\(it sets shapes or "

@@ -276,3 +276,45 @@ def test_full_size_page_plays_every_frame(page, tmp_path):
         assert len(browser.js("window.nmmoReplay.agentsAt(1000)")) == 128
     finally:
         browser.open(write_html(small_recording(), tmp_path / "small.html").as_uri())
+
+
+def test_npc_page_draws_npcs_by_kind_and_opens_their_panels(page, tmp_path):
+    """With NPCs on: an NPC alone on the map shows its kind's colour, a click on it
+    opens its panel, an agent's panel counts its NPC kills, the legend names the kinds."""
+    from tests.test_viz_npcs import npc_recording
+    from viz.draw import NPC_COLORS
+    browser, _, _ = page
+    rec = npc_recording()
+    browser.open(write_html(rec, tmp_path / "npcs.html").as_uri())
+    try:
+        assert browser.js("window.nmmoReplay.numNpcs") == rec.config.num_npcs
+        frame = rec.num_frames // 2
+        browser.js(f"window.nmmoReplay.setFrame({frame})")
+        npcs, agents = rec.npcs_at(frame), rec.agents_at(frame)
+        assert len(browser.js(f"window.nmmoReplay.npcsAt({frame})")) == len(npcs["slot"])
+        att = rec.attacks_at(frame)
+        fighting = set(att["src"].tolist()) | set(att["dst"].tolist())
+        cells = lambda rows, skip: {(r + dr, c + dc) for k, (r, c) in enumerate(zip(rows["row"], rows["col"]))
+                                    if k != skip for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
+        lone = next(k for k in range(len(npcs["slot"]))
+                    if not npcs["flags"][k] & DIED and int(npcs["slot"][k]) not in fighting
+                    and (npcs["row"][k], npcs["col"][k]) not in cells(agents, -1) | cells(npcs, k))
+        cell = browser.js("window.nmmoReplay.cell")
+        x, y = int(npcs["col"][lone] * cell + cell // 2), int(npcs["row"][lone] * cell + cell // 2)
+        kind = int(npcs["kind"][lone])
+        assert pixel(browser, x, y) == NPC_COLORS[kind - nj.PASSIVE].tolist()
+        left, top, ratio = browser.js("(() => { const r = document.getElementById('map').getBoundingClientRect();"
+                                      " return [r.left, r.top, r.width / document.getElementById('map').width]; })()")
+        browser.click(left + x * ratio, top + y * ratio)
+        assert browser.js("document.getElementById('panel').dataset.npc") == str(npcs["slot"][lone])
+        text = " ".join(browser.js("document.getElementById('panel').innerText").split())
+        assert f"{nj.NPC_KIND_NAMES[kind]} NPC" in text and f"level {npcs['level'][lone]}" in text
+        i = next(k for k in range(len(agents["slot"])) if not agents["flags"][k] & DIED)
+        browser.click(left + (agents["col"][i] + 0.5) * cell * ratio,
+                      top + (agents["row"][i] + 0.5) * cell * ratio)
+        text = " ".join(browser.js("document.getElementById('panel').innerText").split())
+        assert "NPC kills" in text
+        legend = browser.js("document.getElementById('legend').innerText")
+        assert all(f"{k} NPC" in legend for k in ("passive", "neutral", "hostile"))
+    finally:
+        browser.open(write_html(small_recording(), tmp_path / "small.html").as_uri())

@@ -8,6 +8,9 @@
 
 Modules: draw (the palette and state -> RGB), record (a policy's play as a
 compact Recording), page (the HTML replay), images (GIF and PNG frames).
+With NPCs on (`Config.num_npcs` > 0) all four show them: by kind (passive
+square, neutral diamond, hostile triangle), with their attacks and deaths,
+and each agent's NPC kills; with NPCs off everything is as it was.
 Everything here runs on the host; the game core (nmmo_jax) draws nothing.
 """
 from __future__ import annotations

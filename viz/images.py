@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .draw import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, OUTLINE_COLOR, STYLE_COLORS,
-                   TILE_COLORS, population_colors)
+from .draw import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, NPC_COLORS, OUTLINE_COLOR,
+                   STYLE_COLORS, TILE_COLORS, population_colors)
 from .record import Recording
 
 
@@ -15,7 +15,7 @@ def _palette_image():
     """A PIL 'P' image whose palette holds every colour `render` uses (exact GIF colours)."""
     colors = np.concatenate([TILE_COLORS, population_colors(16), STYLE_COLORS,
                              np.stack([OUTLINE_COLOR, DEATH_COLOR, HEALTH_FULL_COLOR,
-                                       HEALTH_EMPTY_COLOR])]).astype(np.uint8)
+                                       HEALTH_EMPTY_COLOR]), NPC_COLORS]).astype(np.uint8)
     pal = Image.new("P", (1, 1))
     flat = colors.reshape(-1).tolist()
     pal.putpalette(flat + flat[:3] * (256 - len(colors)))

@@ -17,8 +17,8 @@ import numpy as np
 
 import nmmo_jax as nj
 
-from .draw import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, OUTLINE_COLOR, STYLE_COLORS,
-                   TILE_COLORS, population_colors)
+from .draw import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, NPC_COLORS, NPC_SHAPES,
+                   OUTLINE_COLOR, STYLE_COLORS, TILE_COLORS, population_colors)
 from .record import Recording
 
 VIEWER_TEMPLATE = Path(__file__).with_name("viewer.html")
@@ -44,10 +44,15 @@ def _rgb(colors: np.ndarray) -> list[str]:
 
 
 def replay_data(rec: Recording) -> dict:
-    """The JSON-able payload the viewer reads (integer arrays packed by `_pack`)."""
+    """The JSON-able payload the viewer reads (integer arrays packed by `_pack`).
+
+    With NPCs on it also holds meta num_npcs and npc_health, names npc_kinds
+    and npc_shapes, colors npcs (passive, neutral, hostile), and the arrays
+    npc_off, npcs (NPC_COLUMNS) and npc_alive; with NPCs off none of them.
+    """
     cfg = rec.config
     mean = rec.mean_lifetime
-    return {
+    data = {
         "version": 1,
         "meta": {**rec.meta, "map_size": cfg.map_size, "num_agents": cfg.num_agents,
                  "num_populations": cfg.num_populations, "frames": rec.num_frames},
@@ -67,6 +72,13 @@ def replay_data(rec: Recording) -> dict:
         "alive": _pack(rec.alive),
         "mean_lifetime": [None if np.isnan(m) else round(float(m), 2) for m in mean],
     }
+    if rec.npcs is not None:
+        data["meta"].update(num_npcs=cfg.num_npcs, npc_health=rec.meta["npc_health"])
+        data["names"].update(npc_kinds=list(nj.NPC_KIND_NAMES[1:]), npc_shapes=list(NPC_SHAPES))
+        data["colors"]["npcs"] = _rgb(NPC_COLORS)
+        data.update(npc_off=_pack(rec.npc_off), npcs={k: _pack(v) for k, v in rec.npcs.items()},
+                    npc_alive=_pack(rec.npc_alive))
+    return data
 
 
 def to_html(rec: Recording, title: str | None = None) -> str:

@@ -20,6 +20,15 @@ Attacks are the step's own report: info["attack_target"] (the slot
 attacked, own slot = none) and info["attack_hit"], with the style fed.
 Levels are the game's (nmmo_jax.systems.skills.level), computed in the
 jitted rollout.
+
+With NPCs on (`Config.num_npcs` > 0) a recording also keeps, per frame, one
+row per NPC that is alive or died that tick (NPC_COLUMNS: its slot A + j,
+position, kind, level, style, health, damage, freeze, flags), the NPCs'
+attacks among the attacks (src A + j; from info["npc_attack_target"] and
+["npc_attack_hit"], with the NPC's style), each agent row's NPC kills in
+its life so far (the `npc_kills` column, from info["npc_kill"]), the number
+of living NPCs per frame and meta["npc_health"] (their maximum health).
+With NPCs off none of this exists and the format is v1.3's.
 """
 from __future__ import annotations
 
@@ -32,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import nmmo_jax as nj
+from nmmo_jax.params import resolve
 from nmmo_jax.systems.skills import level, max_vitals
 
 from .draw import render_arrays
@@ -43,6 +53,10 @@ AGENT_COLUMNS = ("slot", "row", "col", "population", "health", "food", "water", 
                  "damage", "immune", "freeze", "uid", "flags", "cause")
 ATTACK_COLUMNS = ("src", "dst", "style", "hit")
 SPAWNED, DIED = 1, 2  # bits of the flags column
+# Per-NPC-row columns (NPCs on only); slot is in the space of A + N slots, like attacks.
+NPC_COLUMNS = ("slot", "row", "col", "kind", "level", "style", "health", "damage", "freeze",
+               "flags")
+NPC_KILLS = "npc_kills"  # the agent column added with NPCs on
 
 
 @dataclasses.dataclass
@@ -55,7 +69,9 @@ class Recording:
     levels[...] ([R, 7], SKILL_NAMES order); its attacks are
     attacks[col][attack_off[f]:attack_off[f+1]] (slots and style). alive [F]
     counts living agents, lives_ended / lifetime_sum [F] are cumulative over
-    lives that ended by that frame.
+    lives that ended by that frame. With NPCs on (else None): frame f's NPC
+    rows are npcs[col][npc_off[f]:npc_off[f+1]] (NPC_COLUMNS) and npc_alive
+    [F] counts living NPCs; agents then also has the NPC_KILLS column.
     """
 
     config: nj.Config
@@ -72,6 +88,9 @@ class Recording:
     alive: np.ndarray
     lives_ended: np.ndarray
     lifetime_sum: np.ndarray
+    npc_off: np.ndarray | None = None
+    npcs: dict[str, np.ndarray] | None = None
+    npc_alive: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -96,6 +115,14 @@ class Recording:
         rows = {k: v[lo:hi] for k, v in self.agents.items()}
         rows["levels"] = self.levels[lo:hi]
         return rows
+
+    def npcs_at(self, f: int) -> dict[str, np.ndarray]:
+        """The NPC rows of frame f (every NPC_COLUMNS column; empty with NPCs off)."""
+        f = self._check_frame(f)
+        if self.npcs is None:
+            return {k: np.zeros(0, np.int64) for k in NPC_COLUMNS}
+        lo, hi = self.npc_off[f], self.npc_off[f + 1]
+        return {k: v[lo:hi] for k, v in self.npcs.items()}
 
     def attacks_at(self, f: int) -> dict[str, np.ndarray]:
         """The attacks of frame f (src, dst slots; style; hit)."""
@@ -122,16 +149,23 @@ class Recording:
     def frame_image(self, f: int, scale: int = 4, tiles: np.ndarray | None = None) -> np.ndarray:
         """RGB uint8 [H*scale, W*scale, 3] of frame f, drawn by viz/draw.py."""
         rows = self.agents_at(f)
+        npcs = self.npcs_at(f)
         att = self.attacks_at(f)
-        slot_pos = {int(s): (int(r), int(c)) for s, r, c in zip(rows["slot"], rows["row"], rows["col"])}
+        slot_pos = {int(s): (int(r), int(c)) for part in (rows, npcs)
+                    for s, r, c in zip(part["slot"], part["row"], part["col"])}
         lines = [(*slot_pos[int(s)], *slot_pos[int(d)], int(st))
                  for s, d, st in zip(att["src"], att["dst"], att["style"])
                  if int(s) in slot_pos and int(d) in slot_pos]
         max_health = np.maximum(max_vitals(rows["levels"])[0], 1)
+        npc = {}
+        if self.npcs is not None:
+            npc = dict(npc_pos=np.stack([npcs["row"], npcs["col"]], 1), npc_kind=npcs["kind"],
+                       npc_health_frac=npcs["health"] / max(self.meta["npc_health"], 1),
+                       npc_died=(npcs["flags"] & DIED) > 0)
         return render_arrays(self.tiles_at(f) if tiles is None else tiles,
                              np.stack([rows["row"], rows["col"]], 1), rows["population"],
                              rows["health"] / max_health, (rows["flags"] & DIED) > 0,
-                             np.asarray(lines, np.int64).reshape(-1, 5), scale)
+                             np.asarray(lines, np.int64).reshape(-1, 5), scale, **npc)
 
 
 # ----------------------------------------------------------------------------- recording
@@ -172,21 +206,29 @@ def _build_rollout_fn(policy: Policy, config: nj.Config, length: int):
 _cached_rollout_fn = functools.lru_cache(maxsize=8)(_build_rollout_fn)  # compile once per process
 
 
-def _attacks(style: np.ndarray, info: dict) -> tuple[np.ndarray, np.ndarray]:
+def _attacks(style: np.ndarray, info: dict, npc_style: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(tick index [n], rows [n, 4] = src, dst, style, hit) of the attacks of stacked ticks [T, A].
 
     style [T, A] is the style fed; info holds the step's attack_target and
-    attack_hit [T, A].
+    attack_hit [T, A]. With npc_style [T, N] (NPCs on) the NPCs' attacks
+    (info's npc_attack_target, npc_attack_hit [T, N]) follow the agents' in
+    each tick, their src in the slot space (A + j). Rows come tick by tick.
     """
-    target = info["attack_target"]
+    target, hit = info["attack_target"], info["attack_hit"]
+    if npc_style is not None:
+        target = np.concatenate([target, info["npc_attack_target"]], 1)
+        hit = np.concatenate([hit, info["npc_attack_hit"]], 1)
+        style = np.concatenate([style, npc_style], 1)
     tick_i, src = np.nonzero(target != np.arange(target.shape[1])[None])
-    return tick_i, np.stack([src, target[tick_i, src], style[tick_i, src],
-                             info["attack_hit"][tick_i, src]], 1)
+    return tick_i, np.stack([src, target[tick_i, src], style[tick_i, src], hit[tick_i, src]], 1)
 
 
 def _rows(present: np.ndarray, agents: nj.Agents, levels: np.ndarray, flags: np.ndarray,
-          cause: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-    """(tick index [R], columns, levels [R, 7]) of the present agents of stacked ticks [T, A]."""
+          cause: np.ndarray, kills: np.ndarray | None = None
+          ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """(tick index [R], columns, levels [R, 7]) of the present agents of stacked ticks [T, A];
+    kills [T, A]: the NPC_KILLS column (NPCs on only)."""
     tick_i, slot = np.nonzero(present)
     pick = lambda x: np.asarray(x)[tick_i, slot]
     pos = pick(agents.pos)
@@ -195,7 +237,31 @@ def _rows(present: np.ndarray, agents: nj.Agents, levels: np.ndarray, flags: np.
             "time_alive": pick(agents.time_alive), "damage": pick(agents.damage),
             "immune": pick(agents.immune), "freeze": pick(agents.freeze), "uid": pick(agents.uid),
             "flags": flags[tick_i, slot], "cause": cause[tick_i, slot]}
+    if kills is not None:
+        cols[NPC_KILLS] = kills[tick_i, slot]
     return tick_i, cols, levels[tick_i, slot]
+
+
+def _npc_rows(present: np.ndarray, npcs: nj.Npcs, flags: np.ndarray, num_agents: int
+              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(tick index [R], NPC_COLUMNS columns) of the present NPCs of stacked ticks [T, N]."""
+    tick_i, j = np.nonzero(present)
+    pick = lambda x: np.asarray(x)[tick_i, j]
+    pos = pick(npcs.pos)
+    return tick_i, {"slot": num_agents + j, "row": pos[:, 0], "col": pos[:, 1],
+                    "kind": pick(npcs.kind), "level": pick(npcs.level), "style": pick(npcs.style),
+                    "health": pick(npcs.health), "damage": pick(npcs.damage),
+                    "freeze": pick(npcs.freeze), "flags": flags[tick_i, j]}
+
+
+def _kills_in_life(kills: np.ndarray, spawned: np.ndarray, info: dict) -> np.ndarray:
+    """int64 [T, A]: each slot's NPC kills in its current life after each tick,
+    from the count before the ticks, kills [A] (updated in place)."""
+    out = np.zeros(spawned.shape, np.int64)
+    for t in range(len(spawned)):  # a newcomer starts from 0
+        kills[:] = np.where(spawned[t], 0, kills) + info["npc_kill"][t]
+        out[t] = kills
+    return out
 
 
 def _offsets(tick_i: np.ndarray, frames: int) -> np.ndarray:
@@ -236,6 +302,7 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
                              f"got tiles of shape {np.shape(state.tiles)}")
         obs = _observe(state, config=config, params=params)
     a = config.num_agents
+    npcs_on = bool(config.num_npcs)
     first_tick = int(state.tick) + 1
     start = jax.tree.map(np.asarray, state)
 
@@ -243,9 +310,17 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
     alive0 = start.agents.alive
     tick_parts, row_parts, level_parts = [], [], []
     levels0 = np.asarray(_level(state.agents.xp, config=config))
+    kills = np.zeros(a, np.int64)  # NPC kills in each slot's current life
     ti, cols, lv = _rows(alive0[None], jax.tree.map(lambda x: x[None], start.agents), levels0[None],
-                         np.where(alive0, SPAWNED, 0)[None], np.zeros((1, a), np.int64))
+                         np.where(alive0, SPAWNED, 0)[None], np.zeros((1, a), np.int64),
+                         kills[None] if npcs_on else None)
     tick_parts.append(ti), row_parts.append(cols), level_parts.append(lv)
+    npc_ticks, npc_parts, npc_alive = [], [], []
+    if npcs_on:
+        n_alive0 = start.npcs.alive
+        ti, cols = _npc_rows(n_alive0[None], jax.tree.map(lambda x: x[None], start.npcs),
+                             np.where(n_alive0, SPAWNED, 0)[None], a)
+        npc_ticks.append(ti), npc_parts.append(cols), npc_alive.append(int(n_alive0.sum()))
     change_ticks, change_idx, change_val = [], [], []
     attack_ticks, attack_rows = [], []
     alive_count = [int(alive0.sum())]
@@ -262,8 +337,16 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         frame0 = 1 + done_ticks  # frame index of this chunk's first tick
         alive = info["alive"]
         flags = np.where(info["spawned"], SPAWNED, 0) | np.where(done, DIED, 0)
-        ti, cols, lv = _rows(alive | done, states.agents, levels, flags, info["death_cause"])
+        chunk_kills = _kills_in_life(kills, info["spawned"], info) if npcs_on else None
+        ti, cols, lv = _rows(alive | done, states.agents, levels, flags, info["death_cause"],
+                             chunk_kills)
         tick_parts.append(ti + frame0), row_parts.append(cols), level_parts.append(lv)
+        if npcs_on:
+            n_flags = (np.where(info["npc_spawned"], SPAWNED, 0)
+                       | np.where(info["npc_done"], DIED, 0))
+            ti, cols = _npc_rows(info["npc_alive"] | info["npc_done"], states.npcs, n_flags, a)
+            npc_ticks.append(ti + frame0), npc_parts.append(cols)
+            npc_alive += info["npc_alive"].sum(1).tolist()
 
         tiles = np.asarray(states.tiles)
         changed = tiles != np.concatenate([prev_tiles[None], tiles[:-1]], 0)
@@ -272,7 +355,7 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         change_idx.append(r_i * tiles.shape[2] + c_i)
         change_val.append(tiles[t_i, r_i, c_i])
 
-        t_i, rows = _attacks(style, info)
+        t_i, rows = _attacks(style, info, states.npcs.style if npcs_on else None)
         attack_ticks.append(t_i + frame0), attack_rows.append(rows)
 
         alive_count += alive.sum(1).tolist()
@@ -285,10 +368,18 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
             progress(done_ticks, ticks)
 
     frames = ticks + 1
-    agents = {k: np.concatenate([p[k] for p in row_parts]).astype(np.int64) for k in AGENT_COLUMNS}
+    columns = AGENT_COLUMNS + ((NPC_KILLS,) if npcs_on else ())
+    agents = {k: np.concatenate([p[k] for p in row_parts]).astype(np.int64) for k in columns}
     attack_rows = np.concatenate(attack_rows).astype(np.int64).reshape(-1, 4)
     meta = {"policy": str(name), "seed": int(seed), "ticks": ticks, "start_tick": first_tick - 1,
             "params": nj.params.changes(params, config)}
+    npc = {}
+    if npcs_on:
+        meta["npc_health"] = int(np.asarray(resolve(params, config).npc_health))
+        npc = dict(npc_off=_offsets(np.concatenate(npc_ticks), frames),
+                   npcs={k: np.concatenate([p[k] for p in npc_parts]).astype(np.int64)
+                         for k in NPC_COLUMNS},
+                   npc_alive=np.asarray(npc_alive, np.int64))
     return Recording(
         config=config, meta=meta, tiles0=start.tiles.astype(np.uint8),
         tile_off=_offsets(np.concatenate(change_ticks), frames),
@@ -299,4 +390,4 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         attack_off=_offsets(np.concatenate(attack_ticks), frames),
         attacks={k: attack_rows[:, i] for i, k in enumerate(ATTACK_COLUMNS)},
         alive=np.asarray(alive_count, np.int64), lives_ended=np.asarray(ended, np.int64),
-        lifetime_sum=np.asarray(life_sum, np.int64))
+        lifetime_sum=np.asarray(life_sum, np.int64), **npc)

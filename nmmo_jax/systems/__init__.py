@@ -2,4 +2,6 @@
 
 spawn (1) -> timers (2) -> forage (3) -> vitals (4: heal or starve) -> move (5)
 -> combat (6, with skills/XP) -> death (7) -> regrowth (8).
+With NPCs on (docs/rules.md §9): npc_spawn (1), npc upkeep (2, 4), npc_decide
+and npc_move (5), one combat for all (6), npc_death (7).
 """

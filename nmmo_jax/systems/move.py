@@ -1,4 +1,5 @@
-"""Movement (docs/rules.md §3.5): stay, N, S, E, W; water, stone, the edge and freeze block."""
+"""Movement (docs/rules.md §3.5, §9.3): stay, N, S, E, W; water, stone, the edge and
+freeze block."""
 from __future__ import annotations
 
 import jax.numpy as jnp
@@ -20,11 +21,19 @@ def destinations(tiles: jnp.ndarray, pos: jnp.ndarray) -> tuple[jnp.ndarray, jnp
     return dest, on_map & (kind != WATER) & (kind != STONE)
 
 
+def moved(tiles: jnp.ndarray, pos: jnp.ndarray, freeze: jnp.ndarray, move_action: jnp.ndarray,
+          active: jnp.ndarray) -> jnp.ndarray:
+    """Positions [B, 2] after each body's move_action [B] (agents' or NPCs');
+    invalid indices, frozen, inactive or blocked bodies stay put."""
+    dest, ok = destinations(tiles, pos)
+    choice = jnp.where((move_action >= 0) & (move_action < NUM_MOVES), move_action, 0)
+    can = active & (freeze == 0) & jnp.take_along_axis(ok, choice[:, None], 1)[:, 0]
+    new_pos = jnp.take_along_axis(dest, choice[:, None, None], 1)[:, 0]
+    return jnp.where(can[:, None], new_pos, pos)
+
+
 def move(state: State, move_action: jnp.ndarray, active: jnp.ndarray, config: Config) -> State:
     """move_action [A] int32; invalid indices, frozen or blocked agents stay put."""
     ag = state.agents
-    dest, ok = destinations(state.tiles, ag.pos)
-    choice = jnp.where((move_action >= 0) & (move_action < NUM_MOVES), move_action, 0)
-    can = active & (ag.freeze == 0) & jnp.take_along_axis(ok, choice[:, None], 1)[:, 0]
-    new_pos = jnp.take_along_axis(dest, choice[:, None, None], 1)[:, 0]
-    return state.replace(agents=ag.replace(pos=jnp.where(can[:, None], new_pos, ag.pos)))
+    return state.replace(agents=ag.replace(
+        pos=moved(state.tiles, ag.pos, ag.freeze, move_action, active)))
