@@ -8,15 +8,16 @@ with one CPU device each, as `python -m train --processes 2` does, and in
 each compiled loop (`shard_map` over the 2-device mesh, as the training
 update does) runs `--repeats` dependent sums of `--floats` float32 three
 ways: `psum` (gloo's all-reduce), `all_gather` then a local sum, and
-train.ppo.world_sum (the trainer's: `ppermute` swaps). With `--busy K`
-every iteration also multiplies K 128x128 matrices, so both processes
+train.ppo.collectives.world_sum (the trainer's: `ppermute` swaps). With
+`--busy K` every iteration also multiplies K 128x128 matrices, so both processes
 compute while they exchange, as in a training; the table then gives the
 milliseconds each sum adds over the same loop without one. The three ways
 are timed in turn, `--rounds` times, in the same pair of processes, and
 the table gives each one's median. The default model's gradient is 12,569
 float32, summed once per optimizer step. Each process is bound to its own
-share of the cores, as `--processes` binds them (train.distributed.core_share);
-`--unbound` leaves their placement to the scheduler.
+share of the cores, as `--processes` binds them
+(train.distribute.supervise.core_share); `--unbound` leaves their placement to
+the scheduler.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from train.distributed import core_share, free_port, spawn
+from train.distribute.supervise import core_share, free_port, spawn
 
 WAYS = ("psum", "all_gather + sum", "world_sum (ppermute)")
 
@@ -38,7 +39,7 @@ jax.distributed.initialize(sys.argv[1], 2, int(sys.argv[2]))
 import jax.numpy as jnp
 from jax.sharding import NamedSharding, PartitionSpec as P
 from envs.batch import WORLDS, world_mesh_of
-from train.ppo import world_sum
+from train.ppo.collectives import world_sum
 floats, repeats, busy, rounds = map(int, sys.argv[3:7])
 mesh = world_mesh_of(jax.devices())
 sums = {"none": lambda y: y, "psum": lambda y: jax.lax.psum(y, WORLDS),

@@ -22,7 +22,7 @@ of `--ticks` ticks, or one training chunk); compile seconds (env: trace and
 XLA compile; train: the first chunk less a timed one, i.e. compiling and
 running init and compiling the chunk); peak memory in MiB, per device from
 `memory_stats()` where the device keeps them (GPU, TPU), else the process's
-peak RSS (CPU). The sizes default by backend (train.backend.platform): the
+peak RSS (CPU). The sizes default by backend (train.distribute.backend.platform): the
 full sizes on an accelerator, `--quick` on CPU, where it runs in seconds.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ from typing import Any
 
 from scripts import bench_env, bench_train
 from scripts.machine import cpu_model
-from train import backend
+from train.distribute import backend
 
 # Per size: the preset, env and train world counts, ticks and timed calls per env
 # case, timed chunks per train case and the TrainConfig fields set (strings, as

@@ -8,7 +8,7 @@
 Runs `python -m train` twice, one after the other, with the same config (the
 preset and TrainConfig's defaults, `--minutes 0`, `--no-eval`): once as
 `--processes 2` (two processes of one CPU device each, over one global
-mesh: train.distributed) and once as one process with two CPU devices
+mesh: train.distribute) and once as one process with two CPU devices
 (`--devices 2`). Agent-steps/s is the median over the chunks of metrics.csv
 after the first (whose time includes the compile); the ratio is the 2-process
 figure over the 1-process one. With `--rounds R` the pair runs R times,
@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from train.cli import parse
+from train.run.cli import parse
 from train.config import TrainConfig
 
 SETUPS = (("2 processes x 1 device", ["--processes", "2"], 1),

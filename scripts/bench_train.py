@@ -19,7 +19,6 @@ ratio to the first setting.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import itertools
 import json
@@ -55,8 +54,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, dict]
 
 
 def train_config(overrides: dict):
-    from train.config import TrainConfig
-    kinds = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    from train.config import TrainConfig, setting_fields
+    kinds = {f.name: f.type for f in setting_fields()}
     values = {}
     for name, raw in overrides.items():
         if name not in kinds:
@@ -64,13 +63,13 @@ def train_config(overrides: dict):
         kind = {"int": int, "float": float, "str": str, "bool": lambda s: s.lower() in ("1", "true")}[
             str(kinds[name])]
         values[name] = kind(raw)
-    return TrainConfig(minutes=0.0, **values)
+    return TrainConfig.of(minutes=0.0, **values)
 
 
 def measure(args: argparse.Namespace, overrides: dict) -> dict:
     import jax
 
-    from train.ppo import make_trainer
+    from train.ppo.trainer import make_trainer
     tc = train_config(overrides)
     trainer = make_trainer(tc)
     t0 = time.perf_counter()
@@ -87,8 +86,8 @@ def measure(args: argparse.Namespace, overrides: dict) -> dict:
     steps = tc.updates_per_chunk * tc.steps_per_update
     sec = statistics.median(times)
     return {"preset": tc.preset, "devices": trainer.mesh.size, "num_worlds": tc.num_worlds,
-            "rollout_len": tc.rollout_len, "epochs": tc.epochs,
-            "num_minibatches": tc.num_minibatches, "width": tc.width,
+            "rollout_len": tc.ppo.rollout_len, "epochs": tc.ppo.epochs,
+            "num_minibatches": tc.ppo.num_minibatches, "width": tc.ppo.width,
             "params": trainer.model.num_params(runner.params),
             "agent_steps_per_chunk": steps, "chunk_s": sec, "agent_steps_per_s": steps / sec,
             "first_chunk_s": first}

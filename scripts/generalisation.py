@@ -6,7 +6,7 @@
 Each setting is a set of `nmmo_jax.Params` changes (SETTINGS); every policy
 (the trained ones and the named scripted yardsticks) plays alone on the
 same held-out maps under it, fresh and settled (the population evaluation
-of train.evaluate). All policies of a setting run in one compiled program,
+of train.evaluation). All policies of a setting run in one compiled program,
 and the settings differ only in data, so the program compiles once. The table gives mean alive ± SE; the last
 lines compare the second trained policy with the first: the difference per
 setting with its standard error (sqrt(SE_a^2 + SE_b^2)) and the mean over
@@ -21,8 +21,10 @@ import sys
 from pathlib import Path
 
 import nmmo_jax as nj
-from train.evaluate import (EVAL_SEED, SETTLE_TICKS, evaluate_settings, load_trained,
-                            scripted_policies)
+from policies.resolve import resolve
+from train.evaluation.cache import scripted_policies
+from train.evaluation.population import EVAL_SEED, SETTLE_TICKS, evaluate_settings
+from train.run.policy import load_trained
 
 _DOUBLE = {"melee_damage": (10.0, 90.0), "range_damage": (6.0, 64.0), "mage_damage": (2.0, 48.0)}
 # name: Params changes. The randomised recipe of docs/experiments.md draws regrowth,
@@ -103,9 +105,10 @@ def report(results: dict, trained: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    loaded = {name: load_trained(run) for name, run in args.policies.items()}
-    config = next(iter(loaded.values()))[2]
-    policies = {name: model.policy_fn(weights) for name, (model, weights, _) in loaded.items()}
+    loaded = {name: resolve(run, load_trained, scripted=False)
+              for name, run in args.policies.items()}
+    config = next(iter(loaded.values())).config
+    policies = {name: named.policy() for name, named in loaded.items()}
     trained = list(policies)
     policies |= {name: scripted_policies()[name] for name in args.yardsticks}
     results = {}

@@ -4,97 +4,42 @@
     python -m scripts.replay --policy runs/ppo --ticks 500 --out replay.html --gif replay.gif --png-every 100
     python -m scripts.replay --policy combat --preset small --params melee_damage=5,90 --params food_decay=2
 
---policy is `random`, `forager`, `combat` (policies/scripted.py), `pretrained`
-(the checkpoint under policies/pretrained/) or a checkpoint file / run
-directory written by `python -m train`. --params FIELD=VALUE (repeatable)
-changes one of the game's numbers from v1.3's (a field of nmmo_jax.Params;
-"BASE,PER_LEVEL" for a damage pair). Open the HTML file in any browser: it
+--policy is a scripted policy's name (`random`, `forager`, `combat`, ...:
+policies/scripted.py), `pretrained` (the checkpoint under policies/pretrained/)
+or a checkpoint file / run directory written by `python -m train`
+(policies/resolve.py). --params FIELD=VALUE (repeatable) changes one of the
+game's numbers from v1.3's (a field of nmmo_jax.Params; "BASE,PER_LEVEL" for a
+damage pair). Open the HTML file in any browser: it
 needs no network and no install.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Callable
 
 import nmmo_jax as nj
 from envs.spaces import check_seed
-
-SCRIPTED = ("random", "forager", "combat")
-
-
-class PolicyError(ValueError):
-    """--policy names nothing that can be loaded."""
-
-
-def pretrained_path() -> Path:
-    """What `--policy pretrained` loads: policies/pretrained/default.npz (see its README)."""
-    import policies
-    return Path(policies.__file__).resolve().parent / "pretrained" / "default.npz"
-
-
-def scripted_policy(name: str) -> Callable:
-    """policies.scripted's `name` (or `name_policy`) function; PolicyError if it is not there."""
-    from policies import scripted
-    for attr in (name, f"{name}_policy"):
-        fn = getattr(scripted, attr, None)
-        if callable(fn):
-            return fn
-    raise PolicyError(f"--policy {name}: policies/scripted.py has no function {name!r} or "
-                      f"'{name}_policy' (not written yet?)")
+from policies.resolve import PolicyError, resolve
+from train.run.paths import output_path
+from train.run.policy import load_trained
 
 
 def load_policy(spec: str) -> tuple[Callable, nj.Config | None, str]:
-    """(policy_fn, the checkpoint's env Config or None, label) for a --policy value."""
-    if spec in SCRIPTED:
-        return scripted_policy(spec), None, spec
-    path = pretrained_path() if spec == "pretrained" else Path(spec)
-    if not path.exists():
-        if spec == "pretrained":
-            raise PolicyError(f"--policy pretrained: no pretrained checkpoint at {path}")
-        raise PolicyError(f"--policy {spec!r}: no such checkpoint file or run directory "
-                          f"(or name one of {', '.join(SCRIPTED)}, pretrained)")
-    from train import checkpoint
+    """(policy_fn, the checkpoint's env Config or None, label) for a --policy value;
+    PolicyError (naming --policy) when it names nothing that can be played."""
     try:
-        checkpoint.read(path)  # a missing, empty or corrupt checkpoint fails here, before any model is built
-        fn, config = checkpoint.load_policy(path)
-    except (ValueError, FileNotFoundError, OSError, KeyError) as e:
-        raise PolicyError(f"--policy {spec!r}: cannot load this checkpoint: {e}") from e
-    return fn, config, "pretrained" if spec == "pretrained" else path.name
-
-
-def output_path(value: str, flag: str, folder: bool = False) -> Path:
-    """Where a file (or, with folder, a folder) will be written; ValueError naming the flag.
-
-    Checked before any work: not empty, not a directory where a file is
-    meant (nor a file where a folder is), and its nearest existing parent a
-    directory this process may write in (missing folders are created later).
-    """
-    if not value.strip():
-        raise ValueError(f"{flag}: the path is empty")
-    path = Path(value)
-    if path.is_dir() and not folder:
-        raise ValueError(f"{flag} {value}: is a directory; name the file to write")
-    if path.exists() and not path.is_dir() and folder:
-        raise ValueError(f"{flag} {value}: is a file; name a folder")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ValueError(f"{flag} {value}: not writable")
-    parent = (path if folder else path.parent).absolute()
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ValueError(f"{flag} {value}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag} {value}: cannot write in {parent}")
-    return path
+        named = resolve(spec, load_trained)
+    except PolicyError as e:
+        raise PolicyError(f"--policy {e}") from None
+    return named.policy(), named.config, named.name
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scripts.replay", description=__doc__.splitlines()[0])
-    p.add_argument("--policy", required=True, help="random | forager | combat | pretrained | CHECKPOINT")
+    p.add_argument("--policy", required=True,
+                   help="random | forager | combat | ... | pretrained | CHECKPOINT")
     p.add_argument("--ticks", type=int, default=1000, help="ticks to record (default 1000)")
     p.add_argument("--out", default="replay.html", help="HTML file to write")
     p.add_argument("--gif", help="also write an animated GIF here")

@@ -1,14 +1,14 @@
 """Store the scripted yardsticks' rows of the default run's closing evaluation
-in train/yardsticks/, so a fresh clone's `python -m train` does not spend its
+in train/evaluation/yardsticks/, so a fresh clone's `python -m train` does not spend its
 minutes on them. Rerun after any change to the game or the evaluation code,
 and on the JAX version and backend the runs use (the rows are keyed by
-`train.evaluate.yardstick_key`: a stale file is ignored, never used):
+`train.evaluation.cache.yardstick_key`: a stale file is ignored, never used):
 
     python -m scripts.ship_yardsticks [--preset default] [--worlds N] [--clear]
                                       [--ticks N] [--warmup N] [--dir DIR]
 
 The rows are of v1.3's numbers (the default run's). --ticks, --warmup and
---dir (default train/yardsticks/) are for trying it out small, e.g.
+--dir (default train/evaluation/yardsticks/) are for trying it out small, e.g.
 `--preset small --worlds 1 --ticks 5 --warmup 3 --dir /tmp/y`.
 """
 from __future__ import annotations
@@ -18,7 +18,8 @@ import shutil
 from pathlib import Path
 
 from train.config import TrainConfig
-from train.evaluate import EVAL_SEED, SHIPPED_DIR, yardsticks
+from train.evaluation.cache import SHIPPED_DIR, yardsticks
+from train.evaluation.population import EVAL_SEED
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,8 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dir", type=Path, default=SHIPPED_DIR, help="where to store the rows")
     p.add_argument("--clear", action="store_true", help="remove the stored rows first")
     args = p.parse_args(argv)
-    tc = TrainConfig(preset=args.preset, eval_worlds=args.worlds, eval_ticks=args.ticks,
-                     eval_warmup=args.warmup)
+    tc = TrainConfig.of(preset=args.preset, eval_worlds=args.worlds, eval_ticks=args.ticks,
+                        eval_warmup=args.warmup)
     if args.clear:
         shutil.rmtree(args.dir, ignore_errors=True)
     # shipped=False: read and write args.dir only (a row already there is kept).

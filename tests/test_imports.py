@@ -1,6 +1,8 @@
-"""The project's modules import each other without cycles: no module imports one
-that imports it back, directly or through others (read from the source, nothing
-is imported)."""
+"""The project's modules import each other down the layers and without cycles: a
+package imports only the floors below it (nmmo_jax <- policies, viz <- envs <- train
+<- scripts: nothing imports scripts, only scripts imports train), and no module
+imports one that imports it back, directly or through others. Read from the source
+with ast (imports inside functions included); nothing is imported."""
 from __future__ import annotations
 
 import ast
@@ -8,6 +10,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("nmmo_jax", "envs", "policies", "train", "viz", "scripts")
+# The packages each package may import besides itself: those on the floors below.
+MAY_IMPORT = {
+    "nmmo_jax": set(),
+    "policies": {"nmmo_jax"},
+    "viz": {"nmmo_jax"},
+    "envs": {"nmmo_jax", "policies", "viz"},
+    "train": {"nmmo_jax", "policies", "viz", "envs"},
+    "scripts": {"nmmo_jax", "policies", "viz", "envs", "train"},
+}
 
 
 def module_name(path: Path) -> str:
@@ -66,6 +77,27 @@ def cycle(edges: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def against_the_layers(edges: dict[str, set[str]]) -> list[str]:
+    """"a -> b" for every import of module b by a module a whose package may not import b's."""
+    package = lambda module: module.split(".")[0]
+    return sorted(f"{a} -> {b}" for a, deps in edges.items() for b in deps
+                  if package(b) != package(a) and package(b) not in MAY_IMPORT[package(a)])
+
+
+def test_the_layer_check_finds_hand_built_upward_imports():
+    edges = {"train.run.cli": {"scripts.replay", "envs.batch", "train.config"},
+             "nmmo_jax.core": {"policies.io"}, "policies.resolve": {"train.run.policy"},
+             "viz.record": {"envs.batch"}, "scripts.replay": {"train.run.policy"}}
+    assert against_the_layers(edges) == ["nmmo_jax.core -> policies.io",
+                                         "policies.resolve -> train.run.policy",
+                                         "train.run.cli -> scripts.replay",
+                                         "viz.record -> envs.batch"]
+
+
+def test_every_import_points_down_the_layers():
+    assert against_the_layers(graph()) == []
+
+
 def test_the_cycle_finder_finds_a_hand_built_cycle():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
@@ -73,8 +105,9 @@ def test_the_cycle_finder_finds_a_hand_built_cycle():
 
 def test_relative_imports_resolve_to_project_modules():
     edges = graph()
-    assert "train.config" in edges["train.cli"]  # `from .config import TrainConfig`
-    assert "nmmo_jax" in edges["train.ppo"]  # `import nmmo_jax as nj`
+    assert "train.config" in edges["train.run.cli"]  # `from ..config import TrainConfig`
+    assert "train.run.checkpoint" in edges["train.run.policy"]  # `from .checkpoint import`
+    assert "nmmo_jax" in edges["train.ppo.update"]  # `import nmmo_jax as nj`
 
 
 def test_no_module_imports_one_that_imports_it_back():

@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 from scripts import bench_device
-from train import backend
+from train.distribute import backend
 
 HEADER = ("| what | preset | A | W | dev | agent-steps/s | world-ticks/s | s per call "
           "| compile s | peak MiB | memory |")

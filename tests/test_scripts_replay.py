@@ -42,7 +42,7 @@ def run_script_error(args: list[str], capsys) -> str:
 def test_script_missing_or_bad_checkpoint_fails_clearly(tmp_path, capsys):
     missing = tmp_path / "no_such_run"
     err = run_script_error(["--policy", str(missing), "--ticks", "5"], capsys)
-    assert f"--policy {str(missing)!r}: no such checkpoint file or run directory" in err
+    assert f"--policy {str(missing)!r}: no such run directory or checkpoint file" in err
     junk = tmp_path / "ckpt_0000001.npz"
     junk.write_bytes(b"this is not a checkpoint")
     err = run_script_error(["--policy", str(junk), "--ticks", "5"], capsys)
@@ -55,16 +55,13 @@ def test_script_missing_or_bad_checkpoint_fails_clearly(tmp_path, capsys):
 
 
 def test_script_pretrained_and_scripted_names(monkeypatch, tmp_path, capsys):
-    from policies import scripted
-    monkeypatch.setattr(replay_script, "pretrained_path",
+    monkeypatch.setattr("policies.resolve.pretrained_path",
                         lambda: tmp_path / "pretrained" / "default.npz")
     err = run_script_error(["--policy", "pretrained"], capsys)
     assert "no pretrained checkpoint at" in err and str(tmp_path / "pretrained") in err
-    monkeypatch.delattr(scripted, "forager", raising=False)
-    monkeypatch.delattr(scripted, "forager_policy", raising=False)
-    err = run_script_error(["--policy", "forager"], capsys)
-    assert "policies/scripted.py has no function 'forager'" in err
-    assert replay_script.scripted_policy("random") is random_policy
+    err = run_script_error(["--policy", "forgaer"], capsys)
+    assert "--policy 'forgaer': not a scripted policy (random, forager" in err
+    assert replay_script.load_policy("random") == (random_policy, None, "random")
     err = run_script_error(["--policy", "random", "--ticks", "0"], capsys)
     assert "--ticks must be >= 1" in err
 
@@ -148,7 +145,7 @@ def test_out_into_an_unwritable_folder_is_refused(tmp_path, capsys, no_work, mon
     locked.mkdir(mode=0o500)
     if os.geteuid() == 0:  # root may write anywhere: let the check see the folder as others do
         real = os.access
-        monkeypatch.setattr(replay_script.os, "access",
+        monkeypatch.setattr(os, "access",
                             lambda p, mode: real(p, mode) and not (Path(p) == locked and mode & os.W_OK))
     err = run_script_error(["--policy", "random", "--out", str(locked / "sub" / "r.html")], capsys)
     assert f"cannot write in {locked}" in err

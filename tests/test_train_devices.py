@@ -16,10 +16,10 @@ from train.config import TrainConfig
 SCRIPT = textwrap.dedent("""
     import jax, numpy as np
     from train.config import TrainConfig
-    from train.ppo import make_trainer
+    from train.ppo.trainer import make_trainer
     assert jax.device_count() == 2, jax.devices()
-    tc = TrainConfig(preset="small", num_worlds=4, rollout_len=8, num_minibatches=2, epochs=2,
-                     updates_per_chunk=3, width=16, minutes=0.0)
+    tc = TrainConfig.of(preset="small", num_worlds=4, rollout_len=8, num_minibatches=2, epochs=2,
+                        updates_per_chunk=3, width=16, minutes=0.0)
     params, shardings = {}, {}
     for d in (1, 2):
         trainer = make_trainer(tc.replace(devices=d))
@@ -59,10 +59,10 @@ def test_two_devices_match_one():
 RANDOMIZED_SCRIPT = textwrap.dedent("""
     import jax, numpy as np
     from train.config import TrainConfig
-    from train.ppo import make_trainer
-    tc = TrainConfig(preset="small", num_worlds=4, rollout_len=8, num_minibatches=2, epochs=1,
-                     updates_per_chunk=2, width=16, minutes=0.0, max_ticks=5,
-                     randomize=("food_decay=0:4", "hit_base=0.2:0.8", "melee_damage=1,10:5,40"))
+    from train.ppo.trainer import make_trainer
+    tc = TrainConfig.of(preset="small", num_worlds=4, rollout_len=8, num_minibatches=2, epochs=1,
+                        updates_per_chunk=2, width=16, minutes=0.0, max_ticks=5,
+                        randomize=("food_decay=0:4", "hit_base=0.2:0.8", "melee_damage=1,10:5,40"))
     games = {}
     for d in (1, 2):
         trainer = make_trainer(tc.replace(devices=d))
@@ -88,7 +88,7 @@ MATCH_SCRIPT = textwrap.dedent("""
     import jax, numpy as np
     import nmmo_jax as nj
     from policies.scripted import forager, random_policy
-    from train import matches
+    from train.evaluation import matches
     cfg = nj.Config.small()
     holders = np.arange(4 * cfg.num_populations).reshape(4, -1) % 2
     play = lambda: matches.play([forager, random_policy], holders, cfg, [(0, 15), (10, 30)], 9)
@@ -113,18 +113,18 @@ def test_match_over_two_devices_equals_one():
 
 def test_devices_flag_is_checked():
     with pytest.raises(ValueError, match="--devices=3: must divide --num-worlds=4"):
-        TrainConfig(preset="small", num_worlds=4, devices=3)
-    from train.ppo import world_mesh
+        TrainConfig.of(preset="small", num_worlds=4, devices=3)
+    from train.ppo.trainer import world_mesh
     with pytest.raises(ValueError, match="--devices=64: only"):
-        world_mesh(TrainConfig(preset="small", num_worlds=64, devices=64))
-    assert world_mesh(TrainConfig(preset="small", num_worlds=3)).size == 1  # 1 device here
+        world_mesh(devices=64, num_worlds=64)
+    assert world_mesh(devices=0, num_worlds=3).size == 1  # 1 device here
 
 
 SUM_SCRIPT = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import PartitionSpec as P
     from envs.batch import WORLDS, world_mesh_of
-    from train.ppo import world_sum
+    from train.ppo.collectives import world_sum
     assert jax.device_count() == 4
     for d in (1, 2, 3, 4):  # 2 and 4: the ppermute butterfly; 3: gather and add
         summed = jax.jit(jax.shard_map(lambda x: world_sum(x[0])[None],

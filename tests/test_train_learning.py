@@ -15,11 +15,11 @@ import optax
 import pytest
 
 import nmmo_jax as nj
-from policies.baseline import ActorCritic
 from train.config import TrainConfig
-from train.ppo import ppo_loss
+from train.ppo.loss import ppo_loss
+from train.ppo.trainer import make_model
 
-STEP = TrainConfig(preset="small", width=8)
+STEP = TrainConfig.of(preset="small", width=8)
 LR = 1e-2  # plain SGD: the first-order change of a log-probability is LR * its gradient . step
 
 
@@ -35,8 +35,7 @@ def world():
     for t in range(12):
         obs, state, *_ = nj.jit_step(jax.random.PRNGKey(t), state, noop, config)
     assert int(obs.entity_mask[:, 0].sum()) >= 8
-    model = ActorCritic(config, width=STEP.width, shared=STEP.shared_params,
-                        navigation=STEP.navigation)
+    model = make_model(STEP.ppo, config)
     params = model.init(jax.random.PRNGKey(1), obs)
     return config, model, params, obs, model.prepare(obs)
 
@@ -63,7 +62,7 @@ def hand_batch(model, params, obs, inputs, k, key, adv, target_shift):
 
 def sgd_step(model, params, batch):
     """One optax SGD step on the gradient of `ppo_loss` (STEP's coefficients)."""
-    grads, _ = jax.grad(lambda p: ppo_loss(model, STEP, p, batch), has_aux=True)(params)
+    grads, _ = jax.grad(lambda p: ppo_loss(model, STEP.ppo, p, batch), has_aux=True)(params)
     tx = optax.sgd(LR)
     updates, _ = tx.update(grads, tx.init(params))
     return optax.apply_updates(params, updates)
@@ -121,9 +120,9 @@ def test_ppo_step_moves_the_value_toward_its_target(world):
 # 6.74); runs of seeds 0, 1, 2 kept 13.78, 13.64, 14.44 (margins 7.0-7.8, 26+ SE); seed
 # 0 with the advantage's sign flipped in ppo_loss kept 9.31 (margin 2.6). Standing
 # still keeps 13.76 over so short a window: the bar is learning to avoid lava.
-LEARN = TrainConfig(preset="small", num_worlds=8, rollout_len=32, num_minibatches=4, epochs=2,
-                    updates_per_chunk=10, checkpoint_every=100, total_steps=60 * 32 * 8 * 16,
-                    minutes=0.0, width=16, seed=0)
+LEARN = TrainConfig.of(preset="small", num_worlds=8, rollout_len=32, num_minibatches=4, epochs=2,
+                       updates_per_chunk=10, checkpoint_every=100, total_steps=60 * 32 * 8 * 16,
+                       minutes=0.0, width=16, seed=0)
 
 
 @pytest.mark.slow
@@ -135,13 +134,13 @@ def test_short_run_keeps_more_agents_alive_than_random(tmp_path):
     agents mostly walk into lava within a few ticks; a policy that learnt anything
     from its rewards stops doing that first."""
     from policies.scripted import random_policy
-    from train import checkpoint
-    from train.evaluate import evaluate
-    from train.loop import run
+    from train.evaluation.population import evaluate
+    from train.run.loop import run
+    from train.run.policy import load_policy
 
     summary = run(LEARN, tmp_path, evaluate=False)
     assert summary["agent_steps"] == LEARN.total_steps and not summary["diverged"]
-    policy, config = checkpoint.load_policy(tmp_path)
+    policy, config = load_policy(tmp_path)
     trained = evaluate(policy, config, ticks=200, worlds=8)
     rand = evaluate(random_policy, config, ticks=200, worlds=8)
     margin = trained["mean_alive"] - rand["mean_alive"]

@@ -12,16 +12,18 @@ import pytest
 import nmmo_jax as nj
 from envs.batch import world_params_of
 from nmmo_jax.systems.skills import max_vitals_from_xp
-from train import checkpoint, loop
-from train.cli import main, parse
+from tests.test_train_run_cli import refused
 from train.config import TrainConfig
-from tests.test_train_cli import refused
-from train.loop import run
-from train.ppo import make_ppo, make_trainer
+from train.evaluation import report
+from train.ppo.trainer import make_model, make_trainer
+from train.run import checkpoint, loop
+from train.run.cli import parse
+from train.run.loop import run
+from train.run.policy import export_policy
 
-TINY = TrainConfig(preset="small", num_worlds=2, rollout_len=8, num_minibatches=2, epochs=1,
-                   updates_per_chunk=2, checkpoint_every=1, total_steps=4 * 8 * 2 * 16,
-                   minutes=0.0, width=16, eval_ticks=30, eval_worlds=1)
+TINY = TrainConfig.of(preset="small", num_worlds=2, rollout_len=8, num_minibatches=2, epochs=1,
+                      updates_per_chunk=2, checkpoint_every=1, total_steps=4 * 8 * 2 * 16,
+                      minutes=0.0, width=16, eval_ticks=30, eval_worlds=1)
 # Four worlds replaced every 5 ticks (each chunk of 16 ticks replaces every world), a
 # fixed change and three randomized fields of each kind (int, real, damage pair).
 RANGES = {"food_decay": (0, 4), "hit_base": (0.2, 0.8), "melee_damage": ((1, 10), (5, 40))}
@@ -103,7 +105,7 @@ def test_flags_parse_into_the_config_and_its_numbers():
     assert np.asarray(ranges.high.mage_damage).tolist() == [2, 30]
     assert int(ranges.low.food_decay) == int(ranges.high.food_decay) == 2  # fixed, not drawn
     assert parse(tc.flags())[0] == tc  # the command line of a config gives it back
-    plain = TrainConfig(preset="small")
+    plain = TrainConfig.of(preset="small")
     assert plain.env_params is None and plain.param_ranges is None  # v1.3's, compiled in
     assert int(plain.game_params.food_decay) == 1
 
@@ -164,7 +166,7 @@ def test_a_randomized_run_records_its_numbers(random_run, tmp_path):
     assert runner.game.hit_base.shape == (RANDOM.num_worlds,)
     for name in RANGES:
         assert within(host(runner.game), name), name
-    policy = checkpoint.read(checkpoint.export_policy(out, tmp_path / "policy.npz"))[0]
+    policy = checkpoint.read(export_policy(out, tmp_path / "policy.npz"))[0]
     assert policy["train_config"]["params"] == ["water_decay=0"]
     assert policy["train_config"]["randomize"] == list(RANDOM.randomize)
 
@@ -194,8 +196,8 @@ def test_resume_refuses_other_numbers(random_run, tmp_path, capsys):
 
 def test_a_fixed_change_is_the_game_the_trainer_plays():
     tc = TINY.replace(params=("food_decay=0",))
-    assert make_ppo(tc).fixed is not None and make_ppo(tc).ranges is None
     trainer = make_trainer(tc)
+    assert trainer.ppo.worlds.fixed is not None and trainer.ppo.worlds.ranges is None
     runner, m = trainer.train_chunk(trainer.init(jax.random.PRNGKey(0)))
     assert runner.game is None  # the same numbers everywhere: nothing per world to carry
     agents = host(runner.env_state.agents)
@@ -209,16 +211,15 @@ def test_a_fixed_change_is_the_game_the_trainer_plays():
 
 @pytest.mark.parametrize("params, expected", [((), None), (("food_decay=2",), 2)])
 def test_the_closing_evaluation_plays_the_fixed_numbers(monkeypatch, tmp_path, params, expected):
-    import train.evaluate
     tc = TINY.replace(params=params, max_ticks=5, randomize=("hit_base=0.2:0.8",))
     seen = {}
 
-    def report(tc_, out, policy, greedy=None, cache_dir=None, params=None):
+    def fake_report(tc_, out, policy, greedy=None, cache_dir=None, params=None):
         seen["params"] = params
         return {}
 
-    monkeypatch.setattr(train.evaluate, "run_report", report)
-    model = make_ppo(tc).model
+    monkeypatch.setattr(report, "run_report", fake_report)
+    model = make_model(tc.ppo, tc.env_config)
     summary = loop.finish(tc, tmp_path, model, None, {})
     assert summary["eval"] == {}
     got = seen["params"]

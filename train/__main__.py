@@ -1,6 +1,7 @@
+"""`python -m train`: train.run.cli's command line, after the settings that must precede JAX."""
 import sys
 
-from .backend import use_every_core
+from .distribute.backend import use_every_core
 
 # On CPU, one XLA host device per core, so the worlds can be split over all cores
 # (docs/performance.md, "Using every core"); nothing on GPU/TPU. Set before JAX
@@ -8,9 +9,9 @@ from .backend import use_every_core
 use_every_core()
 
 try:
-    from .coordinate import join  # noqa: E402
+    from .distribute.coordinate import join  # noqa: E402
     join(sys.argv[1:])  # a process of a multi-process run joins it before JAX starts
-    from .cli import main  # noqa: E402
+    from .run.cli import main  # noqa: E402
 except KeyboardInterrupt:  # Ctrl-C while JAX loads: nothing started yet
     sys.exit(130)
 sys.exit(main())

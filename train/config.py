@@ -1,22 +1,43 @@
-"""TrainConfig: every knob of `python -m train`, validated at the boundary."""
+"""TrainConfig: every setting of `python -m train`, validated at the boundary.
+
+A run's settings come in three parts: PPO's own (`ppo`, train.ppo.config's
+PPOConfig), where the run goes (`placement`, train.distribute.placement's
+Placement) and, as this class's own fields, the worlds, the budget and the
+closing evaluation. The flags and the settings a checkpoint saves are flat,
+one name per field of any part (`--gamma`, `--devices`, `--num-worlds`):
+`TrainConfig.of`, `get`, `replace`, `to_dict`, `from_dict` and `flags` take
+and give those names.
+"""
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass, fields
-from typing import Callable
+from dataclasses import Field, dataclass, fields
+from typing import Any, Callable
 
 import nmmo_jax as nj
 from envs.spaces import check_seed
 
+from .distribute.placement import Placement
+from .flags import check_count, check_numbers, flag, refuse
+from .ppo.config import PPOConfig
+
 PRESETS = nj.Config.PRESETS
 # Fields holding a tuple of strings, one per use of a repeatable flag.
 REPEATED_FIELDS = ("params", "randomize")
+PARTS = {"ppo": PPOConfig, "placement": Placement}
+# Every setting's flat name, in the order of `--help` and of a saved config.
+ORDER = ("preset", "num_agents", "num_worlds", "total_steps", "minutes", "seed", "rollout_len",
+         "max_ticks", "params", "randomize", "gamma", "gae_lambda", "lr", "lr_decay_steps",
+         "clip_eps", "vf_coef", "ent_coef", "kill_penalty", "vitals_shaping", "max_grad_norm",
+         "epochs", "num_minibatches", "width", "shared_params", "navigation", "devices",
+         "processes", "coordinator", "num_processes", "process_id", "ray_workers", "ray_address",
+         "updates_per_chunk", "checkpoint_every", "eval_ticks", "eval_worlds", "eval_warmup")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters and run settings. Field `x_y` is the CLI flag `--x-y`."""
+    """The settings of a run: the worlds, the budget, the evaluation, and the parts
+    `ppo` and `placement`. Setting `x_y` of any part is the CLI flag `--x-y`."""
 
     preset: str = "default"
     num_agents: int = 0  # agent slots per world, the population cap; 0 = the preset's
@@ -24,47 +45,19 @@ class TrainConfig:
     total_steps: int = 150_000_000  # agent-slot steps (num_worlds * num_agents per tick)
     minutes: float = 12.0  # training wall-clock budget over all sessions of a run; 0 = none
     seed: int = 0
-    # PPO. The defaults are the best recipe of docs/experiments.md: a longer
-    # horizon, a small entropy bonus, a kill penalty, one shared parameter set and
-    # fresh maps every 3,000 ticks.
-    rollout_len: int = 32
     max_ticks: int = 3000  # replace a world by a fresh map at this tick; 0 = persistent worlds
     # The game's numbers (nmmo_jax.Params): fixed changes "FIELD=VALUE", and fields each
     # world draws at every reset (start, each max_ticks replacement) "FIELD=LO:HI". A field
     # in both is drawn in training and evaluated at its --params value.
     params: tuple[str, ...] = ()
     randomize: tuple[str, ...] = ()
-    gamma: float = 0.995
-    gae_lambda: float = 0.95
-    lr: float = 1e-3
-    lr_decay_steps: int = 0  # agent-steps over which lr falls linearly to 0; 0 = constant
-    clip_eps: float = 0.2
-    vf_coef: float = 0.5
-    ent_coef: float = 0.002
-    kill_penalty: float = 1.0  # training reward -x per kill (train/reward.py); 0 = v1.3's reward
-    vitals_shaping: float = 0.0  # training reward + x * vitals_bonus (train/reward.py); 0 = none
-    max_grad_norm: float = 0.5
-    epochs: int = 2
-    num_minibatches: int = 32  # per epoch; each holds rollout_len / num_minibatches ticks of every world
-    # Model
-    width: int = 32
-    shared_params: bool = True  # one parameter set for every population
-    navigation: bool = True  # inputs hold the paths to food and water (policies/navigation.py)
-    # Loop
-    devices: int = 0  # local devices the worlds are split over; 0 = as many as divide num_worlds
-    # Where it runs (train.distributed): one process, N local processes, N processes
-    # started by hand (one per host), or N started and restarted by Ray (train.cluster).
-    processes: int = 0  # launch this many cooperating local JAX processes; 0 = this one alone
-    coordinator: str = ""  # HOST:PORT of process 0 of a multi-process run; "" = not one
-    num_processes: int = 0  # processes of that run (with --coordinator)
-    process_id: int = 0  # this process's index in it; process 0 writes logs and checkpoints
-    ray_workers: int = 0  # JAX processes Ray starts, one per node; 0 = no Ray (train.cluster)
-    ray_address: str = ""  # join a running Ray cluster (`ray start`); "" = start a local one
     updates_per_chunk: int = 10  # updates fused in one jitted call between logs/checkpoints
     checkpoint_every: int = 5  # chunks
     eval_ticks: int = 1000  # counted ticks of each evaluation setting (fresh, settled)
     eval_worlds: int = 16  # held-out maps of the closing evaluation
     eval_warmup: int = 2000  # ticks before the settled window
+    ppo: PPOConfig = PPOConfig()
+    placement: Placement = Placement()
 
     def __post_init__(self) -> None:
         for name in REPEATED_FIELDS:  # a list (from JSON or argparse) becomes a hashable tuple
@@ -72,6 +65,54 @@ class TrainConfig:
                 object.__setattr__(self, name, tuple(getattr(self, name)))
         self.validate()
 
+    # ---------------------------------------------------------------- flat settings
+    @classmethod
+    def of(cls, **settings) -> "TrainConfig":
+        """The config of flat settings {name: value} (of any part); the rest default."""
+        own, parts = _split(settings)
+        return cls(**own, **{part: PARTS[part](**values) for part, values in parts.items()})
+
+    def get(self, name: str) -> Any:
+        """The value of flat setting `name`."""
+        part = _PART_OF.get(name)
+        return getattr(getattr(self, part) if part else self, name)
+
+    def replace(self, **changes) -> "TrainConfig":
+        """This config with flat settings (or whole parts) changed."""
+        own, parts = _split(changes)
+        return dataclasses.replace(self, **own, **{
+            part: dataclasses.replace(getattr(self, part), **values)
+            for part, values in parts.items()})
+
+    def to_dict(self) -> dict:
+        """The flat settings as JSON has them (the repeated flags' tuples as lists), as saved."""
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name, value in ((name, self.get(name)) for name in ORDER)}
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> "TrainConfig":
+        """The config a run saved: settings it lacks take their defaults, settings this
+        code no longer has are ignored. ValueError if a value is no longer valid."""
+        return cls.of(**{name: saved[name] for name in ORDER if name in saved})
+
+    def flags(self, changed_only: bool = False) -> list[str]:
+        """The command line of this config (a flag per setting, a repeated flag per entry
+        of --params and --randomize); with changed_only, only settings that differ from
+        the defaults."""
+        argv = []
+        for f in setting_fields():
+            value, name = self.get(f.name), flag(f.name)
+            if changed_only and value == f.default:
+                continue
+            if isinstance(value, bool):
+                argv.append(name if value else "--no-" + name[2:])
+            elif f.name in REPEATED_FIELDS:
+                argv += [f"{name}={text}" for text in value]  # "=": a value may start with "-"
+            else:
+                argv += [name, str(value)]
+        return argv
+
+    # ---------------------------------------------------------------- derived
     @property
     def env_config(self) -> nj.Config:
         return nj.Config.preset(self.preset, **({"num_agents": self.num_agents}
@@ -100,92 +141,45 @@ class TrainConfig:
 
     @property
     def steps_per_update(self) -> int:
-        return self.rollout_len * self.num_worlds * self.env_config.num_agents
-
-    def replace(self, **changes) -> "TrainConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        """The fields as JSON has them (the repeated flags' tuples as lists), as saved."""
-        return {name: list(value) if isinstance(value, tuple) else value
-                for name, value in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, saved: dict) -> "TrainConfig":
-        """The config a run saved: fields it lacks take their defaults, fields this
-        code no longer has are ignored. ValueError if a value is no longer valid."""
-        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
+        return self.ppo.rollout_len * self.num_worlds * self.env_config.num_agents
 
     def resumed(self, given: dict) -> "TrainConfig":
-        """This (saved) run's config continued with the flags `given` {field: value}:
-        those in RESUMABLE_CHANGES replace the saved values (the placement is not
+        """This (saved) run's config continued with the flags `given` {name: value}:
+        those in RESUMABLE_CHANGES replace the saved values (the processes are not
         inherited: not given, it is one process); any other that differs is refused
         with a ValueError naming its flag."""
-        fresh = self.replace(**{name: getattr(TrainConfig, name) for name in PLACEMENT_FIELDS})
+        fresh = self.replace(placement=self.placement.alone())
         clash = _conflicts(self.to_dict(), fresh.replace(**given))
         if clash:
-            allowed = ", ".join(sorted(_flag(n) for n in RESUMABLE_CHANGES))
-            raise ValueError("; ".join(f"{_flag(name)}={now!r}: the run has {_flag(name)}={was!r}"
+            allowed = ", ".join(sorted(flag(n) for n in RESUMABLE_CHANGES))
+            raise ValueError("; ".join(f"{flag(name)}={now!r}: the run has {flag(name)}={was!r}"
                                        for name, was, now in clash)
                              + f" (--resume continues a run with its own settings; only "
                                f"{allowed} may be given)")
         return fresh.replace(**given)
 
+    # ---------------------------------------------------------------- checks
     def validate(self) -> None:
-        """Raise ValueError naming the CLI flag of the first bad value."""
-
-        def bad(name: str, why: str) -> None:
-            raise ValueError(f"{_flag(name)}={getattr(self, name)!r}: {why}")
-
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type in ("float", float) and (isinstance(value, bool) or not isinstance(
-                    value, (int, float)) or not math.isfinite(value)):
-                bad(f.name, "must be a finite number")
+        """Raise ValueError naming the CLI flag of the first bad value (the parts check
+        their own when they are made)."""
+        check_numbers(self)
         check_seed(self.seed, "--seed")
         if self.preset not in PRESETS:
-            bad("preset", f"choose one of {sorted(PRESETS)}")
-        if not isinstance(self.num_agents, int) or isinstance(self.num_agents, bool) \
-                or self.num_agents < 0:
-            bad("num_agents", "must be an integer >= 0 (0 = the preset's)")
+            refuse(self, "preset", f"choose one of {sorted(PRESETS)}")
+        check_count(self, "num_agents", 0, "the preset's")
         try:
             self.env_config
         except ValueError as e:
-            bad("num_agents", f"the {self.preset!r} preset refuses it: {e}")
-        for name in ("num_worlds", "total_steps", "rollout_len", "epochs", "num_minibatches",
-                     "width", "updates_per_chunk", "checkpoint_every", "eval_ticks", "eval_worlds"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                bad(name, "must be an integer >= 1")
-        for name, zero in (("max_ticks", "worlds are never replaced"),
-                           ("lr_decay_steps", "constant learning rate"),
-                           ("devices", "all local devices that divide num_worlds"),
-                           ("ray_workers", "no Ray")):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                bad(name, f"must be an integer >= 0 (0 = {zero})")
-        if not isinstance(self.eval_warmup, int) or isinstance(self.eval_warmup, bool) \
-                or self.eval_warmup < 0:
-            bad("eval_warmup", "must be an integer >= 0")
+            refuse(self, "num_agents", f"the {self.preset!r} preset refuses it: {e}")
+        for name in ("num_worlds", "total_steps", "updates_per_chunk", "checkpoint_every",
+                     "eval_ticks", "eval_worlds"):
+            check_count(self, name)
+        check_count(self, "max_ticks", 0, "worlds are never replaced")
+        check_count(self, "eval_warmup", 0)
         if self.minutes < 0:
-            bad("minutes", "must be >= 0 (0 means no time limit)")
-        for name in ("gamma", "gae_lambda"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                bad(name, "must be in [0, 1]")
-        for name in ("lr", "clip_eps", "max_grad_norm"):
-            if not getattr(self, name) > 0:
-                bad(name, "must be > 0")
-        for name in ("vf_coef", "ent_coef", "kill_penalty", "vitals_shaping"):
-            if getattr(self, name) < 0:
-                bad(name, "must be >= 0")
+            refuse(self, "minutes", "must be >= 0 (0 means no time limit)")
         self._validate_game()
-        if self.rollout_len % self.num_minibatches:
-            bad("num_minibatches", f"must divide --rollout-len={self.rollout_len}")
-        if self.devices and self.num_worlds % self.devices:
-            bad("devices", f"must divide --num-worlds={self.num_worlds}")
-        if not isinstance(self.ray_address, str):
-            bad("ray_address", "must be a string (HOST:PORT of a Ray head, or empty)")
-        self._validate_placement(bad)
+        self.placement.check_worlds(self.num_worlds)
 
     def _validate_game(self) -> None:
         """--params and --randomize: tuples of well-formed "FIELD=VALUE" / "FIELD=LO:HI"
@@ -194,7 +188,7 @@ class TrainConfig:
         for name in REPEATED_FIELDS:
             value = getattr(self, name)
             if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
-                raise ValueError(f"{_flag(name)}={value!r}: must be a tuple of strings "
+                raise ValueError(f"{flag(name)}={value!r}: must be a tuple of strings "
                                  f"{'FIELD=VALUE' if name == 'params' else 'FIELD=LO:HI'}")
         _check_entries("--params", self.params, _assignments,
                        lambda one: nj.default_params(self.env_config, **one),
@@ -210,74 +204,47 @@ class TrainConfig:
                        lambda one: nj.param_ranges(self.game_params, one, self.env_config),
                        lambda: self.param_ranges)
 
-    def flags(self, changed_only: bool = False) -> list[str]:
-        """The command line of this config (a flag per field, a repeated flag per entry of
-        --params and --randomize); with changed_only, only fields that differ from the
-        defaults."""
-        argv = []
-        for f in fields(self):
-            value, flag = getattr(self, f.name), _flag(f.name)
-            if changed_only and value == f.default:
-                continue
-            if isinstance(value, bool):
-                argv.append(flag if value else "--no-" + flag[2:])
-            elif f.name in REPEATED_FIELDS:
-                argv += [f"{flag}={text}" for text in value]  # "=": a value may start with "-"
-            else:
-                argv += [flag, str(value)]
-        return argv
 
-    def _validate_placement(self, bad) -> None:
-        """The flags of where the run goes: one way at a time, process counts that divide
-        the worlds, a coordinator address HOST:PORT and a process id in range."""
-        for name, zero in (("processes", "one process"),
-                           ("num_processes", "not a multi-process run")):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                bad(name, f"must be an integer >= 0 (0 = {zero})")
-        if not isinstance(self.coordinator, str):
-            bad("coordinator", "must be a string HOST:PORT")
-        ways = [flag for flag, on in (("--processes", self.processes),
-                                      ("--coordinator", self.coordinator),
-                                      ("--ray-workers/--ray-address",
-                                       self.ray_workers or self.ray_address)) if on]
-        if len(ways) > 1:
-            raise ValueError(f"{' and '.join(ways)}: give one way to start the processes")
-        if self.coordinator:
-            host, _, port = self.coordinator.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                bad("coordinator", "must be HOST:PORT, a host name or address and a port "
-                                   "in 1..65535")
-            if self.num_processes < 1:
-                bad("num_processes", "must be an integer >= 1 with --coordinator")
-        elif self.num_processes:
-            bad("num_processes", "needs --coordinator HOST:PORT")
-        n = self.num_processes or 1
-        if not isinstance(self.process_id, int) or isinstance(self.process_id, bool) \
-                or not 0 <= self.process_id < n:
-            bad("process_id", f"must be in 0..{n - 1} (--num-processes={self.num_processes})")
-        for name in ("processes", "num_processes", "ray_workers"):
-            value = getattr(self, name)
-            if value and self.num_worlds % value:
-                bad(name, f"must divide --num-worlds={self.num_worlds}")
-            if value and self.devices and (self.num_worlds // value) % self.devices:
-                bad("devices", f"must divide the worlds of each process "
-                               f"({self.num_worlds // value} with {_flag(name)}={value})")
+# Which part holds each flat setting that is not TrainConfig's own field.
+_PART_OF = {f.name: part for part, cls in PARTS.items() for f in fields(cls)}
+_FIELDS = {f.name: f for f in fields(TrainConfig) if f.name not in PARTS} | {
+    f.name: f for cls in PARTS.values() for f in fields(cls)}
 
-
-# Fields that only bound or checkpoint the run: runs differing in them share a compilation.
+# Settings that only bound or checkpoint the run: runs differing in them share a compilation.
 BUDGET_FIELDS = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds", "eval_warmup",
                            "checkpoint_every"})
-# Where a run goes: given anew by each session (a resumed run does not inherit them), so
-# a run may move between one process, several and a cluster; checkpoints are the same.
-PLACEMENT_FIELDS = frozenset({"processes", "coordinator", "num_processes", "process_id",
-                              "ray_workers", "ray_address"})
-# Fields that may differ between a run and its resumption: the budget, `devices`,
-# which changes only the order of float sums, not the algorithm, and the placement.
-RESUMABLE_CHANGES = BUDGET_FIELDS | PLACEMENT_FIELDS | {"devices"}
+# Settings that may differ between a run and its resumption: the budget, and the whole
+# placement: `devices` changes only the order of float sums, not the algorithm, and the
+# processes are given anew by each session (a run may move between one process, several
+# and a cluster; its checkpoints are the same).
+RESUMABLE_CHANGES = BUDGET_FIELDS | {f.name for f in fields(Placement)}
 
 
-def _check_entries(flag: str, texts: tuple[str, ...], parse: Callable, check_one: Callable,
+def setting_fields() -> list[Field]:
+    """The dataclass Field of every flat setting (name, type, default), in ORDER."""
+    return [_FIELDS[name] for name in ORDER]
+
+
+def default(name: str) -> Any:
+    """The default value of flat setting `name`."""
+    return _FIELDS[name].default
+
+
+def _split(settings: dict) -> tuple[dict, dict[str, dict]]:
+    """(TrainConfig's own fields and whole parts, {part: its flat settings}) of
+    `settings`; TypeError naming a name that is no setting."""
+    own, parts = {}, {}
+    for name, value in settings.items():
+        if name in _PART_OF:
+            parts.setdefault(_PART_OF[name], {})[name] = value
+        elif name in _FIELDS or name in PARTS:
+            own[name] = value
+        else:
+            raise TypeError(f"TrainConfig has no setting {name!r}")
+    return own, parts
+
+
+def _check_entries(flag_: str, texts: tuple[str, ...], parse: Callable, check_one: Callable,
                    together: Callable) -> None:
     """Check a repeated flag's entries: each alone first (so that the error names the
     one at fault), then no field twice (`parse` of all), then all of them together
@@ -286,16 +253,12 @@ def _check_entries(flag: str, texts: tuple[str, ...], parse: Callable, check_one
         try:
             check_one(parse((text,)))
         except ValueError as e:
-            raise ValueError(_prefixed(flag, text, e)) from None
+            raise ValueError(_prefixed(flag_, text, e)) from None
     parse(texts)
     try:
         together()
     except ValueError as e:
-        raise ValueError(f"{flag}: {e}") from None
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+        raise ValueError(f"{flag_}: {e}") from None
 
 
 def _assignments(texts: tuple[str, ...]) -> dict:
@@ -335,26 +298,26 @@ def _ranges(texts: tuple[str, ...]) -> dict:
     return out
 
 
-def _prefixed(flag: str, text: str, error: ValueError) -> str:
+def _prefixed(flag_: str, text: str, error: ValueError) -> str:
     """error's message led by the flag and entry it is about (once)."""
     message = str(error)
-    return message if message.startswith(flag) else f"{flag} {text}: {message}"
+    return message if message.startswith(flag_) else f"{flag_} {text}: {message}"
 
 
 def _conflicts(saved: dict, current: TrainConfig) -> list[tuple[str, object, object]]:
-    """(field, saved value, current value) of the fields that make `current`
+    """(setting, saved value, current value) of the settings that make `current`
     incompatible with a saved run."""
     out = []
-    for f in fields(TrainConfig):
-        was = saved.get(f.name, f.default)  # a field newer than the file: its default
+    for f in setting_fields():
+        was = saved.get(f.name, f.default)  # a setting newer than the file: its default
         was, now = (tuple(v) if isinstance(v, list) else v  # JSON has lists, fields tuples
-                    for v in (was, getattr(current, f.name)))
+                    for v in (was, current.get(f.name)))
         if f.name not in RESUMABLE_CHANGES and was != now:
             out.append((f.name, was, now))
     return out
 
 
 def differences(saved: dict, current: TrainConfig) -> list[str]:
-    """Names and values of fields that make `current` incompatible with a saved run."""
+    """Names and values of settings that make `current` incompatible with a saved run."""
     return [f"{name}: checkpoint has {was!r}, this run has {now!r}"
             for name, was, now in _conflicts(saved, current)]
