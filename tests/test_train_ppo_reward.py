@@ -25,6 +25,14 @@ def test_kills_count_attackers_of_combat_deaths_only():
                                   [[1, 0, 1, 0, 0], [1, 1, 0, 0, 0]])
 
 
+def test_attacks_on_npc_slots_are_never_kills():
+    # Slots 5 and 9 are NPCs (A = 5): an attack on one costs nothing, whoever died.
+    target = np.array([[5, 9, 1, 3, 4]], np.int32)
+    done = np.array([[1, 1, 0, 1, 1]], bool)
+    cause = np.full((1, 5), C, np.int32)
+    np.testing.assert_array_equal(np.asarray(kills(target, done, cause)), [[0, 0, 1, 0, 0]])
+
+
 def test_shaped_reward_subtracts_the_penalty_per_kill():
     target, done, cause = _scene()
     reward = np.where(done, -1.0, 0.0).astype(np.float32)

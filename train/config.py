@@ -26,7 +26,7 @@ PRESETS = nj.Config.PRESETS
 REPEATED_FIELDS = ("params", "randomize")
 PARTS = {"ppo": PPOConfig, "placement": Placement}
 # Every setting's flat name, in the order of `--help` and of a saved config.
-ORDER = ("preset", "num_agents", "num_worlds", "total_steps", "minutes", "seed", "rollout_len",
+ORDER = ("preset", "num_agents", "num_npcs", "num_worlds", "total_steps", "minutes", "seed", "rollout_len",
          "max_ticks", "params", "randomize", "gamma", "gae_lambda", "lr", "lr_decay_steps",
          "clip_eps", "vf_coef", "ent_coef", "kill_penalty", "vitals_shaping", "max_grad_norm",
          "epochs", "num_minibatches", "width", "shared_params", "navigation", "devices",
@@ -41,6 +41,7 @@ class TrainConfig:
 
     preset: str = "default"
     num_agents: int = 0  # agent slots per world, the population cap; 0 = the preset's
+    num_npcs: int = 0  # NPC slots per world (docs/rules.md §9); 0 = none, v1.3's game
     num_worlds: int = 16
     total_steps: int = 150_000_000  # agent-slot steps (num_worlds * num_agents per tick)
     minutes: float = 12.0  # training wall-clock budget over all sessions of a run; 0 = none
@@ -115,8 +116,8 @@ class TrainConfig:
     # ---------------------------------------------------------------- derived
     @property
     def env_config(self) -> nj.Config:
-        return nj.Config.preset(self.preset, **({"num_agents": self.num_agents}
-                                                 if self.num_agents else {}))
+        sizes = {"num_agents": self.num_agents} if self.num_agents else {}
+        return nj.Config.preset(self.preset, num_npcs=self.num_npcs, **sizes)
 
     @property
     def game_params(self) -> nj.Params:
@@ -167,10 +168,12 @@ class TrainConfig:
         if self.preset not in PRESETS:
             refuse(self, "preset", f"choose one of {sorted(PRESETS)}")
         check_count(self, "num_agents", 0, "the preset's")
+        check_count(self, "num_npcs", 0, "no NPCs")
         try:
             self.env_config
         except ValueError as e:
-            refuse(self, "num_agents", f"the {self.preset!r} preset refuses it: {e}")
+            field = "num_npcs" if "num_npcs" in str(e) else "num_agents"
+            refuse(self, field, f"the {self.preset!r} preset refuses it: {e}")
         for name in ("num_worlds", "total_steps", "updates_per_chunk", "checkpoint_every",
                      "eval_ticks", "eval_worlds"):
             check_count(self, name)

@@ -23,15 +23,18 @@ _VITALS = tuple(nj.ENTITY_FEATURES.index(name) for name in ("food", "water", "he
 
 def kills(target: jnp.ndarray, done: jnp.ndarray, cause: jnp.ndarray) -> jnp.ndarray:
     """float32 [..., A]: 1 where the agent's attack this tick named another agent
-    that died in combat this tick (every attacker of a victim is counted).
+    that died in combat this tick (every attacker of a victim is counted). NPCs
+    are not agents: killing one costs nothing.
 
-    target [..., A] int: the slot each agent attacked (its own slot = no attack);
-    done, cause [..., A]: the step's done flags and death causes.
+    target [..., A] int: the slot each agent attacked (its own slot = no attack;
+    slots >= A are NPCs); done, cause [..., A]: the step's done flags and death causes.
     """
     killed = done & (cause == nj.CAUSE_COMBAT)
-    own = jnp.arange(target.shape[-1])
-    named = jnp.take_along_axis(killed, target.astype(jnp.int32), axis=-1)
-    return (named & (target != own)).astype(jnp.float32)
+    a = target.shape[-1]
+    own = jnp.arange(a)
+    agent = target < a
+    named = jnp.take_along_axis(killed, jnp.where(agent, target, own).astype(jnp.int32), axis=-1)
+    return (named & agent & (target != own)).astype(jnp.float32)
 
 
 def shaped(reward: jnp.ndarray, target: jnp.ndarray, done: jnp.ndarray, cause: jnp.ndarray,
