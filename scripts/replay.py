@@ -3,27 +3,35 @@
     python -m scripts.replay --policy random --ticks 1000 --out replay.html
     python -m scripts.replay --policy runs/ppo --ticks 500 --out replay.html --gif replay.gif --png-every 100
     python -m scripts.replay --policy combat --preset small --params melee_damage=5,90 --params food_decay=2
+    python -m scripts.replay --policy hunter --preset small --num-npcs 16
 
 --policy is a scripted policy's name (`random`, `forager`, `combat`, ...:
 policies/scripted.py), `pretrained` (the checkpoint under policies/pretrained/)
 or a checkpoint file / run directory written by `python -m train`
 (policies/resolve.py). --params FIELD=VALUE (repeatable) changes one of the
 game's numbers from v1.3's (a field of nmmo_jax.Params; "BASE,PER_LEVEL" for a
-damage pair). Open the HTML file in any browser: it
-needs no network and no install.
+damage pair). --num-npcs N puts N NPC slots in a scripted policy's world (a
+checkpoint brings its own, NPCs included). Open the HTML file in any browser: it
+needs no network and no install. With NPCs on, the printed summary also gives
+the NPCs killed by agents and the agents' deaths by NPCs (`npc_summary`).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
 
 import nmmo_jax as nj
 from envs.spaces import check_seed
 from policies.resolve import PolicyError, resolve
 from train.run.paths import output_path
 from train.run.policy import load_trained
+
+if TYPE_CHECKING:
+    from viz.record import Recording
 
 
 def load_policy(spec: str) -> tuple[Callable, nj.Config | None, str]:
@@ -34,6 +42,27 @@ def load_policy(spec: str) -> tuple[Callable, nj.Config | None, str]:
     except PolicyError as e:
         raise PolicyError(f"--policy {e}") from None
     return named.policy(), named.config, named.name
+
+
+def npc_summary(rec: Recording) -> str | None:
+    """One line on the NPCs of a recording with NPCs on (None without): the NPCs
+    that died (only agents' hits kill NPCs), the NPC kills credited to agents
+    (info["npc_kill"]: one for each agent whose hit landed on an NPC in the tick
+    it died, so one NPC can count for several agents) and the agents' deaths
+    with cause npc (nj.CAUSE_NPC), over frames 1..F-1."""
+    from viz.record import DIED, NPC_KILLS  # viz is imported once the flags are checked
+    if rec.npcs is None:
+        return None
+    npc_died = int(((rec.npcs["flags"] & DIED) > 0).sum())
+    ag = rec.agents
+    died = (ag["flags"] & DIED) > 0
+    by_npc = int((died & (ag["cause"] == nj.CAUSE_NPC)).sum())
+    # Each life's NPC kills are its NPC_KILLS at its last row: the frame it died,
+    # or the last frame for a life still going.
+    last = np.arange(len(died)) >= rec.agent_off[-2]
+    credited = int(ag[NPC_KILLS][died | last].sum())
+    return (f"NPCs: {npc_died} killed by agents ({credited} agent kills of NPCs, one for each "
+            f"agent that hit a dying NPC); {by_npc} agents killed by NPCs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png-dir", help="folder for the PNGs (default: OUT's name + _frames)")
     p.add_argument("--preset", choices=nj.Config.PRESETS, help="world preset for scripted policies "
                    "(default: default; a checkpoint brings its own)")
+    p.add_argument("--num-npcs", type=int, default=None, metavar="N",
+                   help="NPC slots in a scripted policy's world (default 0: v1.3's world, "
+                   "none; a checkpoint brings its own)")
     p.add_argument("--seed", type=int, default=0, help="world and policy seed")
     p.add_argument("--params", action="append", default=[], metavar="FIELD=VALUE",
                    help="change one of the game's numbers (repeatable), e.g. food_decay=2 or "
@@ -63,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1 (got {value})")
+    if args.num_npcs is not None and args.num_npcs < 0:
+        parser.error(f"--num-npcs must be >= 0 (got {args.num_npcs})")
     if not args.fps > 0:
         parser.error(f"--fps must be > 0 (got {args.fps})")
     try:
@@ -80,11 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         policy, ckpt_config, label = load_policy(args.policy)
     except PolicyError as e:
         parser.error(str(e))
-    if ckpt_config is not None and args.preset is not None:
-        print(f"replay: --preset {args.preset} ignored: the checkpoint brings its own world config",
-              file=sys.stderr)
-    config = ckpt_config or nj.Config.preset(args.preset or "default")
+    for flag, value in (("--preset", args.preset), ("--num-npcs", args.num_npcs)):
+        if ckpt_config is not None and value is not None:
+            print(f"replay: {flag} {value} ignored: the checkpoint brings its own world config",
+                  file=sys.stderr)
     try:  # values are checked against the world's config, known only now
+        config = ckpt_config or nj.Config.preset(args.preset or "default",
+                                                 num_npcs=args.num_npcs or 0)
         params = nj.default_params(config, **changes)
     except ValueError as e:
         parser.error(str(e))
@@ -100,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {rec.num_frames} frames; "
           f"{int(rec.alive[-1])} alive at the end, {int(rec.lives_ended[-1])} lives ended, "
           f"mean lifetime {life:.1f})")
+    npcs = npc_summary(rec)
+    if npcs is not None:
+        print(npcs)
     if args.gif:
         print(f"wrote {write_gif(rec, args.gif, args.scale, args.fps)}")
     if args.png_every:

@@ -6,6 +6,11 @@ the code in yardsticks/ beside this file (scripts/ship_yardsticks.py writes
 them), so that a default run's closing evaluation costs no yardstick minutes
 on a fresh machine, and in the user's cache directory. A row computed by
 other code, or another JAX or backend, never matches.
+
+The key holds the whole Config, num_npcs included, so a world with NPCs never
+reads a row of one without. A row of a world with NPCs also stores the Sums'
+npc_kills and npc_deaths; without NPCs those fields are left out and a
+stored row is v1.3's, field for field.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ import numpy as np
 import nmmo_jax as nj
 from policies.scripted import NPC_AWARE, SCRIPTED
 
-from .matches import Sums
+from .matches import NPC_FIELDS, Sums, has_npcs
 from .numbers import params_values
 from .population import EVAL_SEED, SETTLE_TICKS, settings_rows, settings_sums
 
@@ -59,6 +64,13 @@ def _code_fingerprint() -> str:
         if f.exists():
             digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def stored_fields(sums: Sums) -> dict[str, list]:
+    """The JSON lists a row stores of `sums`: every field, except npc_kills and
+    npc_deaths where the Sums have no NPCs (then the row is v1.3's)."""
+    keep = lambda f: has_npcs(sums) or f not in NPC_FIELDS
+    return {f: np.asarray(v).tolist() for f, v in sums._asdict().items() if keep(f)}
 
 
 def yardstick_key(config: nj.Config, ticks: int, worlds: int, seed: int, warmup: int,
@@ -100,8 +112,7 @@ def yardsticks(config: nj.Config, ticks: int, worlds: int, seed: int = EVAL_SEED
         if cache_dir is not None:
             path = Path(cache_dir) / file_name
             path.parent.mkdir(parents=True, exist_ok=True)
-            doc = {"key": key, "sums": {name: {f: np.asarray(v).tolist()
-                                               for f, v in sums._asdict().items()}
+            doc = {"key": key, "sums": {name: stored_fields(sums)
                                         for name, sums in stored.items()}}
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(doc))

@@ -14,6 +14,11 @@ population, what happened inside each counting window (e.g. fresh = ticks
 `play_each` plays several policies alone on the same worlds in one compiled
 program (compiling the game is most of a short evaluation's time).
 
+With NPCs on (`Config.num_npcs` > 0; docs/rules.md §9) the Sums also count,
+per population, the NPCs its agents killed and its agents' deaths by an NPC
+(`npc_kills`, `npc_deaths`); without NPCs those fields are left empty
+(NO_NPCS) and the other fields are v1.3's.
+
 `params` (one `nmmo_jax.Params` for every world of a match, None = v1.3's
 numbers) is data of the compiled match: another value plays without
 recompiling. Params equal to the defaults play as None (the compiled-in
@@ -38,6 +43,9 @@ from envs.batch import (WORLDS, batch_reset, devices_dividing, step_worlds, worl
 
 Policy = Callable[[jax.Array, nj.Obs], nj.Actions]  # one world: obs [A, ...] -> Actions [A]
 CAUSES = ("lava", "starvation", "combat")  # deaths columns, nj.CAUSE_* order from 1
+NPC_FIELDS = ("npc_kills", "npc_deaths")  # the Sums fields that exist with NPCs on only
+NO_NPCS = np.zeros(0, np.int32)  # their value without NPCs: no [N, W, P] counts
+NO_NPCS.flags.writeable = False  # one shared default: never filled in
 
 
 class Sums(NamedTuple):
@@ -46,11 +54,20 @@ class Sums(NamedTuple):
     Leading axes [N windows, W worlds]; P = num_populations. Counts are summed
     over ticks (alive: agent-ticks; spawns, ended, deaths: events).
     alive, spawns, ended, ended_age [N, W, P] int; deaths [N, W, P, 3] int
-    (CAUSES order); kills [N, W, P killer, P victim] f32 (a kill shared by n
-    hitters credits 1/n to each); food, water [N, W, P] f32 (food and water
-    points gained); forests_start, forests_end [N, W] int (forest tiles when
-    the window opens and closes); forests_reset [W] int (forest tiles of the
-    fresh map).
+    (CAUSES order; a death by an NPC is in none of them); kills [N, W, P
+    killer, P victim] f32 (agents killed by agents: a combat death's kill
+    shared by n hitting agents credits 1/n to each); food, water [N, W, P]
+    f32 (food and water points gained); forests_start, forests_end [N, W]
+    int (forest tiles when the window opens and closes); forests_reset [W]
+    int (forest tiles of the fresh map).
+
+    With NPCs on: npc_kills [N, W, P] int (NPC kills by the population's
+    agents, as the game reports them in info["npc_kill"]: every agent whose
+    hit landed on an NPC in the tick it died gets one, so an NPC felled by
+    two agents at once counts for both) and npc_deaths [N, W, P] int (its
+    agents' deaths with cause nj.CAUSE_NPC). Without NPCs both are NO_NPCS,
+    an empty array (`has_npcs` tells them apart), so v1.3's Sums are built,
+    stored and read as before.
     """
 
     alive: np.ndarray
@@ -64,6 +81,21 @@ class Sums(NamedTuple):
     forests_start: np.ndarray
     forests_end: np.ndarray
     forests_reset: np.ndarray
+    npc_kills: np.ndarray = NO_NPCS
+    npc_deaths: np.ndarray = NO_NPCS
+
+
+def has_npcs(sums: Sums) -> bool:
+    """Whether `sums` were played with NPCs on (npc_kills and npc_deaths hold
+    [N, W, P] counts, not the empty NO_NPCS)."""
+    return np.ndim(sums.npc_kills) == 3 and np.ndim(sums.npc_deaths) == 3
+
+
+def sums_fields(config: nj.Config) -> tuple[str, ...]:
+    """The Sums fields a match of worlds `config` fills: all of them with NPCs
+    on, else all but npc_kills and npc_deaths (v1.3's)."""
+    return Sums._fields if config.num_npcs else tuple(
+        f for f in Sums._fields if f not in NPC_FIELDS)
 
 
 def check_windows(windows: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -80,11 +112,19 @@ def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
     """What one tick of one world adds to the totals, per population.
 
     prev/state: the world before and after the tick; done [A], info as
-    `nj.step` returns them (attack_target [A] int32 = slot attacked, own slot
-    = none; attack_hit [A] bool); params: the numbers the tick was played with
-    (None: v1.3's; their XP per food and water point convert XP to points).
+    `nj.step` returns them (attack_target [A] int32 = slot attacked in the
+    space of the A + N body slots, own slot = none; attack_hit [A] bool);
+    params: the numbers the tick was played with (None: v1.3's; their XP per
+    food and water point convert XP to points).
     Returns alive, spawns, ended, ended_age [P] int32, deaths [P, 3] int32,
-    kills [P, P] f32 (killer, victim), food, water [P] f32.
+    kills [P, P] f32 (killer, victim), food, water [P] f32; with NPCs on also
+    npc_kills [P] int32 (info["npc_kill"] by population: each agent that hit
+    an NPC dying this tick) and npc_deaths [P] int32 (deaths with cause
+    nj.CAUSE_NPC).
+
+    An agent's kill of an agent is credited only for a combat death
+    (nj.CAUSE_COMBAT): a death by an NPC (NPCs dealt most of that tick's
+    damage, docs/rules.md §9.5) is no agent's kill, even where agents also hit.
     """
     a, p = config.num_agents, config.num_populations
     of_pop = jax.nn.one_hot(jnp.arange(a) % p, p, dtype=jnp.int32)  # [A, P]
@@ -93,6 +133,8 @@ def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
     deaths = jnp.stack([by_pop(done & (cause == c)) for c in
                         (nj.CAUSE_LAVA, nj.CAUSE_STARVATION, nj.CAUSE_COMBAT)], axis=-1)
     # Kill credit: every hit this tick on a victim of combat, shared among its hitters.
+    # Targets are body slots (A + j is NPC j): an attack on an NPC matches no agent
+    # column here, so it credits no agent kill (NPC kills are counted below).
     slots = jnp.arange(a)
     hits = (info["attack_hit"][:, None] & (info["attack_target"][:, None] == slots[None, :])
             & (info["attack_target"] != slots)[:, None])  # [attacker, victim]
@@ -108,9 +150,14 @@ def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
     per_point = lambda xp, rate: jnp.where(rate > 0, xp / jnp.maximum(rate, 1), 0.0)
     food = per_point(gained[:, nj.HUNTING], params.xp_hunting_per_food).astype(jnp.float32)
     water = per_point(gained[:, nj.FISHING], params.xp_fishing_per_water).astype(jnp.float32)
-    return {"alive": by_pop(info["alive"]), "spawns": by_pop(info["spawned"]),
-            "ended": by_pop(done), "ended_age": by_pop(jnp.where(done, info["lifetime"], 0)),
-            "deaths": deaths, "kills": kills, "food": food @ of_pop_f, "water": water @ of_pop_f}
+    counts = {"alive": by_pop(info["alive"]), "spawns": by_pop(info["spawned"]),
+              "ended": by_pop(done), "ended_age": by_pop(jnp.where(done, info["lifetime"], 0)),
+              "deaths": deaths, "kills": kills, "food": food @ of_pop_f,
+              "water": water @ of_pop_f}
+    if config.num_npcs:
+        counts["npc_kills"] = by_pop(info["npc_kill"])
+        counts["npc_deaths"] = by_pop(done & (cause == nj.CAUSE_NPC))
+    return counts
 
 
 def forests(state: nj.State) -> jnp.ndarray:
@@ -257,6 +304,8 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
                "kills": zeros((p, p), jnp.float32), "food": zeros((p,), jnp.float32),
                "water": zeros((p,), jnp.float32), "forests_start": zeros(()),
                "forests_end": zeros(())}
+        if config.num_npcs:
+            acc |= {"npc_kills": zeros((p,)), "npc_deaths": zeros((p,))}
 
         def tick(carry, xs):
             obs, state, acc = carry
@@ -289,7 +338,7 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
 
     # Each device plays its own worlds; nothing crosses devices until the totals
     # (check_vma off: the per-world totals start as constants and vary once played).
-    out_specs = {k: P(None, None, WORLDS) for k in Sums._fields if k != "forests_reset"}
+    out_specs = {k: P(None, None, WORLDS) for k in sums_fields(config) if k != "forests_reset"}
     on_devices = jax.shard_map(play_share, mesh=mesh,
                                in_specs=(P(WORLDS), P(WORLDS), P(WORLDS), P(), P()),
                                out_specs=out_specs | {"forests_reset": P(WORLDS)},

@@ -6,8 +6,9 @@ side by side: fresh (the first `ticks` ticks after reset) and settled
 (mean alive / spawns per tick), the mean of the lives that ended (censored:
 long lives that outlast the window are left out), deaths by cause and
 resource use (docs/experiments.md, "Population evaluation", defines them).
-The rows are computed in numpy from the match runner's Sums
-(train.evaluation.matches).
+With NPCs on, rows also give `npc_kills` and `npc_deaths`, both per
+PER_AGENT_TICKS (1,000) agent-ticks alive. The rows are computed in numpy
+from the match runner's Sums (train.evaluation.matches).
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import numpy as np
 
 import nmmo_jax as nj
 
-from .matches import CAUSES, Policy, Sums, holders_for_all, play, play_each
+from .matches import (CAUSES, NPC_FIELDS, Policy, Sums, has_npcs, holders_for_all, play,
+                      play_each)
 
 EVAL_SEED = 1_000_003  # held-out maps: training keys never come from this seed
 SETTLE_TICKS = 2000  # warmup before the settled window
@@ -23,6 +25,8 @@ SETTLE_TICKS = 2000  # warmup before the settled window
 FIELDS = ("mean_alive", "se_alive", "lifetime_little", "mean_lifetime", "lives_ended",
           "deaths_lava", "deaths_starvation", "deaths_combat", "food_per_agent_tick",
           "water_per_agent_tick", "forests_left")
+# Rows with NPCs on also hold NPC_FIELDS, rates per PER_AGENT_TICKS agent-ticks alive.
+PER_AGENT_TICKS = 1000
 
 
 def summarize(sums: Sums, window: int, ticks: int, held: np.ndarray | None = None) -> dict:
@@ -35,6 +39,12 @@ def summarize(sums: Sums, window: int, ticks: int, held: np.ndarray | None = Non
     deaths_<cause>, kills (dealt by the held cells); food/water_per_agent_tick:
     points gained per alive agent-tick; forests_left: forests standing at the
     window's end over those of the fresh map, mean over worlds.
+
+    With NPCs on (`has_npcs(sums)`) the row also holds npc_kills (NPCs killed
+    by the held cells' agents; an NPC that several agents hit in the tick it
+    died counts once for each of them, as the game's info["npc_kill"] says)
+    and npc_deaths (their agents' deaths with cause npc), both per
+    PER_AGENT_TICKS (1,000) alive agent-ticks of those cells (NaN with none).
     """
     pick = lambda x: x[window]
     alive, spawns, ended, age = map(pick, (sums.alive, sums.spawns, sums.ended, sums.ended_age))
@@ -56,6 +66,9 @@ def summarize(sums: Sums, window: int, ticks: int, held: np.ndarray | None = Non
            "water_per_agent_tick": ratio(float(cells(pick(sums.water)).sum()), total_alive),
            "forests_left": float(np.mean(pick(sums.forests_end) / np.maximum(sums.forests_reset, 1)))}
     row.update({f"deaths_{c}": int(d) for c, d in zip(CAUSES, deaths)})
+    if has_npcs(sums):
+        row.update({k: ratio(PER_AGENT_TICKS * int(cells(pick(getattr(sums, k))).sum()),
+                             total_alive) for k in NPC_FIELDS})
     return row
 
 

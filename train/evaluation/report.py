@@ -72,7 +72,12 @@ def format_table(results: dict[str, dict], ticks: int, worlds: int,
     """The printed table of {name: {"fresh": row, "settled": row}}; changes: the
     `params_changes` it was played with (a line names them); config: the worlds'
     Config, whose `population_ceiling` of both windows a line under the
-    population table gives (no line without it)."""
+    population table gives (no line without it).
+
+    With NPCs (config.num_npcs > 0; without a config: rows that hold npc_kills)
+    the settled table adds two columns, npc kills and npc deaths, per 1,000
+    agent-ticks alive (its header says so); without NPCs the table is v1.3's,
+    byte for byte."""
     f, s = "fresh", "settled"
     lines = [f"population on {worlds} held-out maps: fresh = ticks 1-{ticks} after reset, "
              f"settled = ticks {warmup + 1}-{warmup + ticks}; {describe_params(changes or {})}",
@@ -91,14 +96,26 @@ def format_table(results: dict[str, dict], ticks: int, worlds: int,
                   f"{'ceiling':<18} {ceiling(0):>15} {ceiling(warmup):>15}",
                   f"(ceiling: the most alive possible; cap {config.num_agents}, "
                   f"spawns {config.spawn_per_tick} per tick from reset)"]
+    npcs = (config.num_npcs > 0 if config is not None else
+            any("npc_kills" in r[s] for r in results.values()))
     head = (f"{'settled worlds':<18} {'lava':>6} {'starve':>7} {'combat':>7} {'food/ag-t':>10} "
             f"{'water/ag-t':>10} {'forests left':>12}")
+    if npcs:
+        head += f" {'npc kills/1k ag-t':>17} {'npc deaths/1k ag-t':>18}"
     lines += ["", head, "-" * len(head)]
     for name, r in results.items():
         r = r[s]
-        lines.append(f"{name:<18} {r['deaths_lava']:>6d} {r['deaths_starvation']:>7d} "
-                     f"{r['deaths_combat']:>7d} {r['food_per_agent_tick']:>10.3f} "
-                     f"{r['water_per_agent_tick']:>10.3f} {r['forests_left']:>12.0%}")
+        line = (f"{name:<18} {r['deaths_lava']:>6d} {r['deaths_starvation']:>7d} "
+                f"{r['deaths_combat']:>7d} {r['food_per_agent_tick']:>10.3f} "
+                f"{r['water_per_agent_tick']:>10.3f} {r['forests_left']:>12.0%}")
+        if npcs:
+            npc = lambda k: r.get(k, float("nan"))
+            line += f" {npc('npc_kills'):>17.3f} {npc('npc_deaths'):>18.3f}"
+        lines.append(line)
+    if npcs:
+        lines += ["(npc kills: NPCs killed by the policy's agents, one for each agent that hit "
+                  "an NPC in the tick it died;",
+                  " npc deaths: its agents killed by NPCs; both per 1,000 agent-ticks alive)"]
     return "\n".join(lines)
 
 

@@ -2,7 +2,7 @@
 
     python -m train.tournament ENTRANT ENTRANT [...] [--num-agents 16,128] [--worlds 24]
                                [--warmup 2000] [--ticks 1000] [--seed N] [--preset NAME]
-                               [--params FIELD=VALUE ...] [--out DIR]
+                               [--num-npcs N] [--params FIELD=VALUE ...] [--out DIR]
 
 An entrant is a scripted policy's name, a run directory, a checkpoint or
 `pretrained` (policies.resolve). A match puts entrants into the same worlds, the populations
@@ -13,7 +13,9 @@ docs/experiments.md). Two entrants play one match; three or more play every
 pair and one free-for-all. Each world of each match is a game for the
 OpenSkill ratings (train/evaluation/ratings.py), scored by the agents alive per
 population an entrant holds. `--num-agents` repeats the tournament at other
-population caps (the worlds are the first trained entrant's, or `--preset`'s).
+population caps (the worlds are the first trained entrant's, or `--preset`'s;
+`--num-npcs N` gives them N NPC slots, docs/rules.md §9, and the table then
+adds each entrant's NPC kills and deaths by NPCs).
 `--params FIELD=VALUE` (repeatable, as in `python -m train.evaluate`) plays
 every match under other game numbers than v1.3's; tournament.json records
 them as "params" (the fields that differ from the defaults of the base
@@ -74,7 +76,10 @@ def match_result(sums, holders: np.ndarray, ticks: int, names: Sequence[str]) ->
     rows {name: summarize row + share (of the alive agent-ticks) + populations
     (held per world)}, kills [K killer][K victim] (credited kills between
     entrants, summed over worlds) and scores [W][K] (agents alive per tick
-    and population held, per world: the ratings' games).
+    and population held, per world: the ratings' games). With NPCs on each
+    row also has summarize's npc_kills and npc_deaths (per 1,000 agent-ticks
+    alive of the populations the entrant holds; an NPC kill is the entrant's
+    whose agent landed a hit on the NPC in the tick it died).
     """
     k = len(names)
     held = np.eye(k, dtype=np.int64)[holders]  # [W, P, K]
@@ -136,12 +141,17 @@ def labels(specs: Sequence[str]) -> list[str]:
 
 
 # --------------------------------------------------------------------- tournament
-def world_config(entrants: Sequence[Resolved], preset: str | None) -> nj.Config:
-    """The tournament's worlds: `preset`'s, else the first trained entrant's, else the default."""
+def world_config(entrants: Sequence[Resolved], preset: str | None,
+                 num_npcs: int | None = None) -> nj.Config:
+    """The tournament's worlds: `preset`'s, else the first trained entrant's (its NPCs
+    included), else the default; with `num_npcs` (not None) that many NPC slots
+    instead. ValueError naming num_npcs for a bad count."""
     if preset is not None:
-        return nj.Config.preset(preset)
-    trained = [e.config for e in entrants if e.config is not None]
-    return trained[0] if trained else nj.Config()
+        base = nj.Config.preset(preset)
+    else:
+        trained = [e.config for e in entrants if e.config is not None]
+        base = trained[0] if trained else nj.Config()
+    return base if num_npcs is None else base.replace(num_npcs=num_npcs)
 
 
 def tournament(entrants: Sequence[Resolved], base: nj.Config, caps: Sequence[int], worlds: int,
@@ -184,22 +194,32 @@ def tournament(entrants: Sequence[Resolved], base: nj.Config, caps: Sequence[int
 def format_table(results: dict, worlds: int, warmup: int, ticks: int,
                  changes: dict | None = None) -> str:
     """The printed table of `tournament`'s results; changes: the Params fields
-    that differ from v1.3's (a line names them)."""
+    that differ from v1.3's (a line names them). Where the matches were played
+    with NPCs (their rows hold npc_kills) two more columns give each entrant's
+    npc kills and npc deaths per 1,000 agent-ticks alive (the cap's header line
+    says so); without NPCs the table is v1.3's, byte for byte."""
     lines = [describe_params(changes or {})]
     head = (f"{'entrant':<20} {'pops':>5} {'share':>6} {'alive ± SE':>12} {'Little':>7} "
             f"{'ended':>6} {'kills':>6} {'lava':>5} {'starve':>6} {'combat':>6}")
     for cap, res in results.items():
+        npcs = any("npc_kills" in r for m in res["matches"] for r in m["rows"].values())
+        unit = "; npc kills, npc deaths per 1,000 agent-ticks alive" if npcs else ""
+        cap_head = head + (f" {'npc kills':>9} {'npc deaths':>10}" if npcs else "")
         lines += [f"cap {cap}: {worlds} held-out worlds, settled ticks {warmup + 1}-"
-                  f"{warmup + ticks}; lifetime by Little's law, mean of ended lives", head,
-                  "-" * len(head)]
+                  f"{warmup + ticks}; lifetime by Little's law, mean of ended lives{unit}",
+                  cap_head, "-" * len(cap_head)]
         for m in res["matches"]:
             lines.append(" vs ".join(m["entrants"]))
             for name, r in m["rows"].items():
-                lines.append(f"  {name:<18} {r['populations']:>5.1f} {r['share']:>6.1%} "
-                             f"{r['mean_alive']:>6.1f} ± {r['se_alive']:<3.1f} "
-                             f"{r['lifetime_little']:>7.0f} {r['mean_lifetime']:>6.0f} "
-                             f"{r['kills']:>6.1f} {r['deaths_lava']:>5d} "
-                             f"{r['deaths_starvation']:>6d} {r['deaths_combat']:>6d}")
+                line = (f"  {name:<18} {r['populations']:>5.1f} {r['share']:>6.1%} "
+                        f"{r['mean_alive']:>6.1f} ± {r['se_alive']:<3.1f} "
+                        f"{r['lifetime_little']:>7.0f} {r['mean_lifetime']:>6.0f} "
+                        f"{r['kills']:>6.1f} {r['deaths_lava']:>5d} "
+                        f"{r['deaths_starvation']:>6d} {r['deaths_combat']:>6d}")
+                if npcs:
+                    npc = lambda k: r.get(k, float("nan"))
+                    line += f" {npc('npc_kills'):>9.2f} {npc('npc_deaths'):>10.2f}"
+                lines.append(line)
             width = max(6, *(len(n) for n in m["entrants"]))
             lines.append(f"  {'kills (row killed column)':>26}  " + "  ".join(
                 f"{n:>{width}}" for n in m["entrants"]))
@@ -243,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="seed of the held-out maps and of the ratings' game order")
     p.add_argument("--preset", choices=nj.Config.PRESETS, default=None,
                    help="the worlds' preset (default: the first trained entrant's worlds)")
+    p.add_argument("--num-npcs", type=int, default=None, metavar="N",
+                   help="NPC slots per world (default: the worlds' own; docs/rules.md §9)")
     p.add_argument("--params", action="append", default=[], metavar="FIELD=VALUE",
                    help="play under other game numbers than v1.3's (repeatable; a "
                         "nmmo_jax.Params field, a damage pair as BASE,PER_LEVEL)")
@@ -256,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         assigned = nj.params.parse_assignments(args.params)  # before loading entrants
         entrants = [load_entrant(spec, name)
                     for spec, name in zip(args.entrants, labels(args.entrants))]
-        base = world_config(entrants, args.preset)
+        base = world_config(entrants, args.preset, args.num_npcs)
         params = nj.default_params(base, **assigned)
         changes = params_changes(params, base)
         results = tournament(entrants, base, caps or [base.num_agents], args.worlds,

@@ -67,6 +67,9 @@ class Transition:
     terminal_value: jnp.ndarray  # value of the old world's last observation where truncated, else 0
     lifetime: jnp.ndarray
     cause: jnp.ndarray
+    # With NPCs on: info["npc_kill"], the agent hit an NPC that died this tick (for the
+    # logged npc_kills only; nothing learns from it). None without NPCs.
+    npc_kill: jnp.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,12 @@ class PPO:
 
         Returns (env_state, obs, game, data, metrics): game as redrawn for the worlds
         replaced meanwhile; data holds inputs, choice, logp, value, valid, adv and
-        target with leading [W/D, T, A]; metrics are sums over all devices' worlds.
+        target with leading [W/D, T, A]; metrics are sums over all devices' worlds
+        (int32 scalars): lives_ended, lifetime_sum, alive_sum, deaths_lava,
+        deaths_starvation, deaths_combat and, with NPCs on only, npc_kills (agents'
+        kills of NPCs as info["npc_kill"] reports them: each agent that hit an NPC
+        in the tick it died) and npc_deaths (deaths with cause npc). The metrics are
+        only reported: nothing learned depends on them.
         """
         model, cfg = self.model, self.config
         sample = jax.vmap(lambda dist, k: dist.sample(k))  # world w samples with its key
@@ -140,7 +148,8 @@ class PPO:
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],
                             truncated=truncated,
                             terminal_value=self.terminal_value(params, info),
-                            lifetime=info["lifetime"], cause=info["death_cause"])
+                            lifetime=info["lifetime"], cause=info["death_cause"],
+                            npc_kill=info.get("npc_kill"))
             return (env_state, next_obs, game), tr
 
         (env_state, obs, game), traj = jax.lax.scan(
@@ -162,6 +171,9 @@ class PPO:
             deaths_starvation=(ended & (traj.cause == nj.CAUSE_STARVATION)).sum(),
             deaths_combat=(ended & (traj.cause == nj.CAUSE_COMBAT)).sum(),
         )
+        if traj.npc_kill is not None:  # NPCs on (Config.num_npcs > 0)
+            sums |= dict(npc_kills=traj.npc_kill.sum(),
+                         npc_deaths=(ended & (traj.cause == nj.CAUSE_NPC)).sum())
         total = world_sum(jnp.stack([v.astype(jnp.int32) for v in sums.values()]))
         return env_state, obs, game, data, dict(zip(sums, total))
 
@@ -210,7 +222,10 @@ class PPO:
 
 
 def summarize(stats: dict, metrics: dict, agent_ticks: int) -> dict:
-    """Per-update metrics: loss statistics averaged over minibatches, rollout sums."""
+    """Per-update metrics: loss statistics averaged over minibatches, rollout sums
+    (`PPO.rollout`'s metrics: npc_kills and npc_deaths with NPCs on only) and
+    alive_mean, living agents per world and tick (alive_sum over `agent_ticks`,
+    the rollout's ticks x worlds)."""
     out = {k: v.mean() for k, v in stats.items()}
     out.update({k: v for k, v in metrics.items() if k != "alive_sum"})
     out["alive_mean"] = metrics["alive_sum"] / agent_ticks

@@ -12,6 +12,18 @@ COLUMNS = ("update", "agent_steps", "wall_s", "agent_steps_per_s", "mean_lifetim
            "lives_ended", "alive_mean", "deaths_lava", "deaths_starvation", "deaths_combat",
            "policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac",
            "restarts")  # restarts: process-group restarts so far (multi-process runs only)
+# With NPCs on, after deaths_combat: the NPCs the agents killed (one for each agent that
+# hit an NPC in the tick it died) and the agents' deaths by NPCs, counts per row as the
+# deaths_* are.
+NPC_COLUMNS = ("npc_kills", "npc_deaths")
+
+
+def columns(npcs: bool = False) -> tuple[str, ...]:
+    """metrics.csv's columns: COLUMNS, with NPC_COLUMNS after deaths_combat when `npcs`."""
+    if not npcs:
+        return COLUMNS
+    at = COLUMNS.index("deaths_combat") + 1
+    return COLUMNS[:at] + NPC_COLUMNS + COLUMNS[at:]
 
 
 class RunLogger:
@@ -19,16 +31,22 @@ class RunLogger:
 
     `resumed_at`: the update of the checkpoint a resumed run starts from; rows
     after it (logged before the run was killed, their checkpoint never written)
-    are dropped, so that each update has one row."""
+    are dropped, so that each update has one row. `npcs`: the run's worlds
+    have NPCs, so a new file has the NPC_COLUMNS too (`columns`); a file that
+    exists keeps the columns of its header."""
 
     def __init__(self, out: Path, total_steps: int, start_steps: int = 0,
-                 resumed_at: int | None = None):
+                 resumed_at: int | None = None, npcs: bool = False):
         self.path = out / "metrics.csv"
+        self.columns = columns(npcs)
+        if self.path.exists():
+            with open(self.path, newline="") as f:
+                self.columns = tuple(next(csv.reader(f), ())) or self.columns
         if resumed_at is not None and self.path.exists():
             self._truncate(resumed_at)
         new = not self.path.exists()
         self._file = open(self.path, "a", newline="")
-        self._csv = csv.DictWriter(self._file, fieldnames=COLUMNS, extrasaction="ignore")
+        self._csv = csv.DictWriter(self._file, fieldnames=self.columns, extrasaction="ignore")
         if new:
             self._csv.writeheader()
         try:
@@ -45,7 +63,7 @@ class RunLogger:
             rows = [r for r in csv.DictReader(f) if int(r["update"]) <= update]
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+            writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
         tmp.replace(self.path)

@@ -34,7 +34,7 @@ from ..config import TrainConfig
 from ..ppo.trainer import make_trainer
 from ..ppo.update import Runner
 from . import checkpoint
-from .logger import RunLogger
+from .logger import NPC_COLUMNS, RunLogger
 
 # What a run writes in its directory (deleted by overwrite=True).
 RUN_FILES = ("checkpoints", "metrics.csv", "config.json", "tb", "eval.json", "population.png",
@@ -173,14 +173,17 @@ def prepare(out: Path, resume: bool, overwrite: bool) -> None:
 
 
 def chunk_row(m: dict, update: int, per_update: int, wall: float, dt: float) -> dict:
-    """The metrics.csv row of a chunk: m holds per-update metrics stacked [updates]."""
+    """The metrics.csv row of a chunk: m holds per-update metrics stacked [updates];
+    counts (lives_ended, deaths_*, and with NPCs on npc_kills and npc_deaths) are
+    summed over the chunk's updates."""
     ended = int(m["lives_ended"].sum())
     row = {"update": update, "agent_steps": update * per_update, "wall_s": wall,
            "agent_steps_per_s": len(m["lives_ended"]) * per_update / dt,
            "mean_lifetime": float(m["lifetime_sum"].sum() / ended) if ended else float("nan"),
            "lives_ended": ended, "alive_mean": float(m["alive_mean"].mean())}
-    for k in ("deaths_lava", "deaths_starvation", "deaths_combat"):
-        row[k] = int(m[k].sum())
+    for k in ("deaths_lava", "deaths_starvation", "deaths_combat") + NPC_COLUMNS:
+        if k in m:  # npc_kills, npc_deaths: NPCs on only
+            row[k] = int(m[k].sum())
     for k in LOSSES:
         row[k] = float(m[k].mean())
     return row
@@ -236,7 +239,8 @@ def run(tc: TrainConfig, out: str | Path, resume: bool = False, evaluate: bool =
     prepare(out, resume, overwrite)
     runner, wall_offset = start(tc, out, resume)
     resumed_at = None if runner is None else int(runner.update)
-    logger = RunLogger(out, tc.total_steps, (resumed_at or 0) * tc.steps_per_update, resumed_at)
+    logger = RunLogger(out, tc.total_steps, (resumed_at or 0) * tc.steps_per_update, resumed_at,
+                       npcs=tc.num_npcs > 0)
     try:
         with Stopper(logger.write) as stop, backend_for(tc, runner, logger.write) as backend:
             del runner
