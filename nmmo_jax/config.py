@@ -40,6 +40,12 @@ class Config:
     # NPCs (docs/rules.md §9): their slots; 0 turns them off (v1.3's game)
     num_npcs: int = 0
 
+    # Items (docs/rules.md §10): inventory slots per agent (nmmo 2.x: 12); 0 turns the
+    # item economy off (no items, gold, equipment, consumables or loot: v1.3's game)
+    inventory_slots: int = 0
+    # Professions (§10): resource tiles and harvesting them into items; needs items
+    professions: bool = False
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -136,6 +142,8 @@ class Config:
         if (self.vision + 1) << max(self.num_agents.bit_length(), 1) > _INT32_MAX:
             raise self._bad("num_agents", f"with vision={self.vision}, entity keys "
                             "(distance, slot) overflow int32")
+        if self.professions and not self.inventory_slots:
+            raise self._bad("professions", "harvests into items: needs inventory_slots > 0")
         if (self.vision + 1) << max(self.num_slots.bit_length(), 1) > _INT32_MAX:
             raise self._bad("num_npcs", f"with vision={self.vision} and num_agents="
                             f"{self.num_agents}, entity keys (distance, slot) overflow int32")
@@ -168,7 +176,7 @@ _PRESETS = {
 
 _INT32_MAX = 2 ** 31 - 1
 _LIMIT = 2 ** 30  # any two such int32 values add or subtract without overflow
-# name: (kind, low, high); every field is an int. Ranges that depend on other fields
+# name: (kind, low, high); every field is an int, or a flag (a bool; 0 and 1 count). Ranges that depend on other fields
 # are checked in _check_between_fields.
 _FIELDS: dict[str, tuple[str, int, int]] = {
     "map_size": ("int", 1, 46340),  # cell indices row * map_size + col fit int32
@@ -181,11 +189,18 @@ _FIELDS: dict[str, tuple[str, int, int]] = {
     "vision": ("int", 0, _LIMIT),
     "max_entities": ("int", 1, _LIMIT),
     "num_npcs": ("int", 0, _LIMIT),  # 0: no NPCs (v1.3)
+    "inventory_slots": ("int", 0, 1024),  # 0: no items (v1.3)
+    "professions": ("flag", 0, 1),
 }
 
 
 def _checked(name: str, value, kind: str, low: int, high: int) -> int:
-    """value as a Python int, or ValueError naming the field."""
+    """value as a Python int (a flag as a bool), or ValueError naming the field."""
+    if kind == "flag":
+        if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral)
+                                                   and int(value) in (0, 1)):
+            return bool(value)
+        raise ValueError(f"Config.{name}={value!r}: must be True or False")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"Config.{name}={value!r}: must be an integer, not {type(value).__name__}")
     value = int(value)

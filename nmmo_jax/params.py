@@ -82,6 +82,29 @@ FIELDS: dict[str, tuple[str, float | str, float]] = {
     "npc_health": ("int", 1, _LIMIT),
     "npc_heal": ("int", 0, _LIMIT),
     "npc_sight": ("int", 0, _LIMIT),
+    # Items (§10), read only when Config.inventory_slots > 0: gold, equipment, consumables
+    "gold_start": ("int", 0, _LIMIT),
+    "item_level_max": ("int", 1, 99),
+    "weapon_damage": ("pair", 0.0, math.inf),
+    "ammunition_damage": ("pair", 0.0, math.inf),
+    "armor_defense": ("pair", 0.0, math.inf),
+    "tool_defense": ("pair", 0.0, math.inf),
+    "min_damage_fraction": ("real", 0.0, 1.0),
+    "consumable_restore": ("pair", 0.0, math.inf),
+    "npc_gold_per_level": ("int", 0, _LIMIT),
+    # Professions (§10), read only when Config.professions is on: resource tiles, harvest
+    "resource_cluster_density": ("real", 0.0, 1.0),
+    "herb_density": ("real", 0.0, 1.0),
+    "fish_density": ("real", 0.0, 1.0),
+    "tree_respawn": ("real", 0.0, 1.0),
+    "ore_respawn": ("real", 0.0, 1.0),
+    "crystal_respawn": ("real", 0.0, 1.0),
+    "herb_respawn": ("real", 0.0, 1.0),
+    "fish_respawn": ("real", 0.0, 1.0),
+    "weapon_drop_prob": ("real", 0.0, 1.0),
+    "xp_ammunition_harvest": ("int", 0, _LIMIT),
+    "xp_consumable_harvest": ("int", 0, _LIMIT),
+    "profession_xp_base": ("real", _OPEN, math.inf),
 }
 
 # Neural MMO v1.3's values; noise_frequency scales with the map (see `default_params`).
@@ -109,14 +132,32 @@ NPC_DEFAULTS = {
     "npc_hostile_danger": 0.8, "npc_level_min": 1, "npc_level_max": 10,
     "npc_health": 10, "npc_heal": 1, "npc_sight": 7,
 }
-DEFAULTS = {**V13, **NPC_DEFAULTS}  # every field's default on v1.3's default preset
+# nmmo 2.1.2's item, equipment and profession numbers (nmmo/core/config.py classes
+# Item, Equipment, Profession, Progression, Exchange; docs/rules.md §10). Damage and
+# defence pairs are (base, per item level); consumable_restore is (base, per level) in
+# percent of the maximum (nmmo: points of a 100-point bar). The densities are nmmo's
+# Medium map counts (64 clusters of each of ore, tree, crystal; 256 herbs; 256 fish)
+# per cell of its 128x128 interior.
+ITEM_DEFAULTS = {
+    "gold_start": 1, "item_level_max": 10, "weapon_damage": (5.0, 5.0),
+    "ammunition_damage": (5.0, 10.0), "armor_defense": (0.0, 3.0), "tool_defense": (15.0, 0.0),
+    "min_damage_fraction": 0.25, "consumable_restore": (50.0, 5.0), "npc_gold_per_level": 1,
+    "resource_cluster_density": 64 / 128 ** 2, "herb_density": 256 / 128 ** 2,
+    "fish_density": 256 / 128 ** 2, "tree_respawn": 0.105, "ore_respawn": 0.10,
+    "crystal_respawn": 0.10, "herb_respawn": 0.02, "fish_respawn": 0.02,
+    "weapon_drop_prob": 0.025, "xp_ammunition_harvest": 15, "xp_consumable_harvest": 30,
+    "profession_xp_base": 90.0,
+}
+DEFAULTS = {**V13, **NPC_DEFAULTS, **ITEM_DEFAULTS}  # every field's default on v1.3's default preset
 # Fields whose values must not decrease along the chain, with how a message names it.
 _CHAINS = ((("water_threshold", "grass_threshold", "forest_threshold"),
             "0 < water <= grass <= forest <= 1", "water <= grass <= forest"),
            (("npc_passive_danger", "npc_neutral_danger", "npc_hostile_danger"),
             "passive <= neutral <= hostile", "passive <= neutral <= hostile"),
            (("npc_level_min", "npc_level_max"), "min <= max", "min <= max"))
-_NPC_DRAW_TAG = 1  # draw_params: the NPC fields' keys come from fold_in(key, this)
+# draw_params: each later group of fields draws from fold_in(key, its tag), so adding
+# a group changes no earlier draw.
+_DRAW_GROUPS = ((tuple(NPC_DEFAULTS), 1), (tuple(ITEM_DEFAULTS), 2))
 config_module.PARAMS_FIELDS.update(FIELDS)
 
 
@@ -172,6 +213,27 @@ class Params:
     npc_health: Any
     npc_heal: Any
     npc_sight: Any
+    gold_start: Any
+    item_level_max: Any
+    weapon_damage: Any
+    ammunition_damage: Any
+    armor_defense: Any
+    tool_defense: Any
+    min_damage_fraction: Any
+    consumable_restore: Any
+    npc_gold_per_level: Any
+    resource_cluster_density: Any
+    herb_density: Any
+    fish_density: Any
+    tree_respawn: Any
+    ore_respawn: Any
+    crystal_respawn: Any
+    herb_respawn: Any
+    fish_respawn: Any
+    weapon_drop_prob: Any
+    xp_ammunition_harvest: Any
+    xp_consumable_harvest: Any
+    profession_xp_base: Any
 
     @property
     def style_ranges(self) -> jnp.ndarray:
@@ -475,12 +537,13 @@ def draw_params(key: jax.Array, ranges: ParamRanges) -> Params:
     each value equally likely). Traceable; vmap over keys for many worlds.
 
     v1.3's fields draw from one split of the key, the NPC fields from a split
-    of `fold_in(key, 1)`: adding the NPC fields changed no earlier draw.
+    of `fold_in(key, 1)`, the item fields of `fold_in(key, 2)`: adding a
+    group changed no earlier draw.
     """
     v13 = [name for name in FIELDS if name in V13]
-    npc = [name for name in FIELDS if name not in V13]
     keys = dict(zip(v13, jax.random.split(key, len(v13))))
-    keys.update(zip(npc, jax.random.split(jax.random.fold_in(key, _NPC_DRAW_TAG), len(npc))))
+    for names, tag in _DRAW_GROUPS:
+        keys.update(zip(names, jax.random.split(jax.random.fold_in(key, tag), len(names))))
 
     def one(k, name):
         lo, hi = getattr(ranges.low, name), getattr(ranges.high, name)

@@ -21,6 +21,9 @@ STREAM_SPAWN_SLOTS, STREAM_SPAWN_CELLS = 1, 2  # of the spawn seed
 STREAM_NPC = 14  # of the step's seed (of the reset key's seed in reset)
 # Of the NPC seed: spawn cells, styles, wandering, the NPCs' hit rolls.
 STREAM_NPC_CELLS, STREAM_NPC_STYLE, STREAM_NPC_WANDER, STREAM_NPC_HIT = 1, 2, 3, 4
+# Items and professions (docs/rules.md §10) likewise: resource tiles at reset, drops,
+# their regrowth.
+STREAM_ITEMS = 15  # of the step's seed (of the reset key's seed in reset)
 
 
 def mix32(x: jnp.ndarray) -> jnp.ndarray:

@@ -19,6 +19,13 @@ from flax import struct
 LAVA, WATER, GRASS, SCRUB, FOREST, STONE = range(6)
 NUM_TILE_TYPES = 6
 TILE_NAMES = ("lava", "water", "grass", "scrub", "forest", "stone")
+# Resource tiles with professions on (docs/rules.md §10.6), each full kind followed
+# by its harvested (depleted) kind, after nmmo 2.1.2's materials; fish and ocean
+# are water-like and block movement.
+ORE, SLAG, TREE, STUMP, CRYSTAL, FRAGMENT, HERB, WEEDS, FISH, OCEAN = range(6, 16)
+NUM_PROFESSION_TILE_TYPES = 16
+PROFESSION_TILE_NAMES = TILE_NAMES + ("ore", "slag", "tree", "stump", "crystal", "fragment",
+                                      "herb", "weeds", "fish", "ocean")
 
 # Moves: stay, N, S, E, W as (d_row, d_col).
 STAY, NORTH, SOUTH, EAST, WEST = range(5)
@@ -53,6 +60,32 @@ NPC_KIND_NAMES = ("agent", "passive", "neutral", "hostile")
 # CAUSE_NPC (killed mostly by NPCs) occurs only with NPCs on (docs/rules.md §9.5).
 CAUSE_NONE, CAUSE_LAVA, CAUSE_STARVATION, CAUSE_COMBAT, CAUSE_NPC = range(5)
 CAUSE_NAMES = ("none", "lava", "starvation", "combat", "npc")
+
+
+# Item kinds (docs/rules.md §10): nmmo 2.1.2's ITEM_TYPE_IDs (nmmo/systems/item.py);
+# 0 is an empty inventory slot (nmmo's id 1 is unused).
+(HAT, TOP, BOTTOM, SPEAR, BOW, WAND, ROD, GLOVES, PICKAXE, AXE, CHISEL,
+ WHETSTONE, ARROW, RUNES, RATION, POTION) = range(2, 18)
+NUM_ITEM_KINDS = 18
+ITEM_NAMES = ("empty", "unused", "hat", "top", "bottom", "spear", "bow", "wand", "rod",
+              "gloves", "pickaxe", "axe", "chisel", "whetstone", "arrow", "runes", "ration",
+              "potion")
+ARMOR_KINDS, WEAPON_KINDS = (HAT, TOP, BOTTOM), (SPEAR, BOW, WAND)  # weapons by style
+TOOL_KINDS = (ROD, GLOVES, PICKAXE, AXE, CHISEL)  # by profession
+AMMUNITION_KINDS = (WHETSTONE, ARROW, RUNES)  # by style; the only kinds that stack
+CONSUMABLE_KINDS = (RATION, POTION)
+# Equipment slots an item goes to when used: hat, top, bottom, held (weapon or
+# tool), ammunition; NO_EQUIP_SLOT for consumables.
+HAT_SLOT, TOP_SLOT, BOTTOM_SLOT, HELD_SLOT, AMMUNITION_SLOT = range(5)
+NUM_EQUIP_SLOTS, NO_EQUIP_SLOT = 5, -1
+EQUIP_SLOT_OF = ((NO_EQUIP_SLOT, NO_EQUIP_SLOT, HAT_SLOT, TOP_SLOT, BOTTOM_SLOT)
+                 + (HELD_SLOT,) * 8 + (AMMUNITION_SLOT,) * 3 + (NO_EQUIP_SLOT,) * 2)
+
+# Professions (docs/rules.md §10), the columns of Items.prof_xp, each with the tool
+# that raises its harvest's level: rod, gloves, pickaxe, axe, chisel.
+FISHING_PROF, HERBALISM, PROSPECTING, CARVING, ALCHEMY = range(5)
+PROFESSION_NAMES = ("fishing", "herbalism", "prospecting", "carving", "alchemy")
+NUM_PROFESSIONS = 5
 
 
 def entity_feature_names(num_npcs: int) -> tuple[str, ...]:
@@ -118,9 +151,37 @@ class Npcs:
 
 
 @struct.dataclass
+class Items:
+    """The item economy over A agent slots (docs/rules.md §10), I = Config.inventory_slots.
+
+    kind [A, I] int32 (0: empty slot; else an ITEM_NAMES index); level [A, I]
+    int32 (1 .. Params.item_level_max); quantity [A, I] int32 (0 exactly in
+    empty slots; above 1 only for ammunition, which stacks by kind and
+    level); equipped [A, I] bool (at most one item per equipment slot of
+    EQUIP_SLOT_OF, never an empty slot); gold [A] int32; prof_xp [A, 5]
+    int32 in PROFESSION_NAMES order (stays 0 without professions);
+    npc_gold [N] int32, the gold each NPC slot carries (N = Config.num_npcs,
+    possibly 0).
+
+    Items live only in these rows: every item is in exactly one slot of one
+    agent, and a dead agent's rows are empty (its items went to its killer
+    or were destroyed in the tick it died).
+    """
+
+    kind: jnp.ndarray
+    level: jnp.ndarray
+    quantity: jnp.ndarray
+    equipped: jnp.ndarray
+    gold: jnp.ndarray
+    prof_xp: jnp.ndarray
+    npc_gold: jnp.ndarray
+
+
+@struct.dataclass
 class State:
     """One world: tiles [H, W] int8 (tile types), agents, tick (int32 scalar),
-    npcs (an Npcs of `config.num_npcs` slots, or None when NPCs are off).
+    npcs (an Npcs of `config.num_npcs` slots, or None when NPCs are off),
+    items (Items when `config.inventory_slots` > 0, else None).
 
     NPCs are a field of their own rather than extra agent slots: the systems
     that only agents have (forage, starvation, spawn on the ring, rewards)
@@ -132,6 +193,7 @@ class State:
     agents: Agents
     tick: jnp.ndarray
     npcs: Npcs | None = None
+    items: Items | None = None
 
 
 @struct.dataclass

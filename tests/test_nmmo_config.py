@@ -30,7 +30,7 @@ def test_every_field_has_a_check():
     assert list(_FIELDS) == [f.name for f in dataclasses.fields(nj.Config)]
     assert list(_FIELDS) == ["map_size", "border", "noise_octaves", "num_agents",
                              "num_populations", "spawn_per_tick", "max_level", "vision",
-                             "max_entities", "num_npcs"]
+                             "max_entities", "num_npcs", "inventory_slots", "professions"]
 
 
 @pytest.mark.parametrize("field,value", [
@@ -47,6 +47,9 @@ def test_every_field_has_a_check():
     ("border", 39), ("vision", 40), ("num_populations", 3), ("num_populations", 200),
     ("spawn_per_tick", 129), ("max_entities", 129),
     ("num_npcs", -1), ("num_npcs", 1.0), ("num_npcs", 2 ** 30),  # 2**30: keys overflow int32
+    ("inventory_slots", -1), ("inventory_slots", 1025), ("inventory_slots", 2.0),
+    ("professions", 2), ("professions", "yes"), ("professions", 1.0),
+    ("professions", True),  # harvests into items: needs inventory_slots > 0
 ])
 def test_bad_value_names_the_field(field, value):
     with pytest.raises(ValueError, match=f"Config.{field}="):
@@ -69,10 +72,16 @@ def test_a_params_field_given_to_config_is_named_as_one(make, name):
     assert "\n" not in message
 
 
+def test_professions_is_a_flag_stored_as_bool():
+    assert nj.Config.small(inventory_slots=12, professions=1).professions is True
+    assert nj.Config.small(professions=np.bool_(False)).professions is False
+
+
 def test_an_unknown_field_lists_the_config_fields():
-    with pytest.raises(ValueError, match=r"^Config.speed: no such field \(fields: border, map_size, "
-                                         r"max_entities, max_level, noise_octaves, num_agents, "
-                                         r"num_npcs, num_populations, spawn_per_tick, vision\)$"):
+    with pytest.raises(ValueError, match=r"^Config.speed: no such field \(fields: border, "
+                                         r"inventory_slots, map_size, max_entities, max_level, "
+                                         r"noise_octaves, num_agents, num_npcs, num_populations, "
+                                         r"professions, spawn_per_tick, vision\)$"):
         nj.Config.small(speed=3)
 
 

@@ -149,7 +149,7 @@ def test_start_levels_and_ranges_are_checked_against_the_config(config, changes,
 
 def test_unknown_and_config_fields_are_named():
     with pytest.raises(ValueError, match=r"^speed: not a Params field \(fields: noise_frequency, "
-                                         r".*, freeze_ticks, npc_spawn_attempts, .*, npc_sight\)$"):
+                                         r".*, freeze_ticks, npc_spawn_attempts, .*, npc_sight, gold_start, .*, profession_xp_base\)$"):
         nj.default_params(SMALL, speed=3)
     for name in ("map_size", "vision", "num_agents", "max_level"):
         with pytest.raises(ValueError, match=f"^{name}: a Config field \\(it sets shapes or "
