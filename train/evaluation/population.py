@@ -72,6 +72,12 @@ def summarize(sums: Sums, window: int, ticks: int, held: np.ndarray | None = Non
     return row
 
 
+def npc_cells(row: dict, widths: tuple[int, int], digits: int) -> str:
+    """The row's npc_kills and npc_deaths as two right-aligned table cells of the
+    given widths (nan where the row has none: it was played without NPCs)."""
+    return "".join(f" {row.get(k, float('nan')):>{w}.{digits}f}" for k, w in zip(NPC_FIELDS, widths))
+
+
 def windows_of(ticks: int, warmup: int) -> dict[str, tuple[int, int]]:
     """The two settings' tick ranges: fresh [0, ticks), settled [warmup, warmup + ticks)."""
     if ticks < 1 or warmup < 0:

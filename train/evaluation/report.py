@@ -33,7 +33,8 @@ from . import population
 from .cache import default_cache_dir, yardsticks
 from .matches import Policy, match_params
 from .numbers import describe_params, params_changes
-from .population import EVAL_SEED, SETTLE_TICKS, evaluate_settings, population_ceiling
+from .population import (EVAL_SEED, SETTLE_TICKS, evaluate_settings, npc_cells,
+                         population_ceiling)
 
 
 def greedy_policy(model, params) -> Policy:
@@ -109,8 +110,7 @@ def format_table(results: dict[str, dict], ticks: int, worlds: int,
                 f"{r['deaths_combat']:>7d} {r['food_per_agent_tick']:>10.3f} "
                 f"{r['water_per_agent_tick']:>10.3f} {r['forests_left']:>12.0%}")
         if npcs:
-            npc = lambda k: r.get(k, float("nan"))
-            line += f" {npc('npc_kills'):>17.3f} {npc('npc_deaths'):>18.3f}"
+            line += npc_cells(r, (17, 18), 3)
         lines.append(line)
     if npcs:
         lines += ["(npc kills: NPCs killed by the policy's agents, one for each agent that hit "

@@ -41,7 +41,7 @@ from policies.resolve import PolicyError, Resolved, resolve
 from ..run.policy import load_trained
 from .matches import Policy, match_params, play
 from .numbers import describe_params, params_changes
-from .population import EVAL_SEED, SETTLE_TICKS, summarize
+from .population import EVAL_SEED, SETTLE_TICKS, npc_cells, summarize
 from .ratings import ANCHOR_MU, rate
 
 
@@ -217,8 +217,7 @@ def format_table(results: dict, worlds: int, warmup: int, ticks: int,
                         f"{r['kills']:>6.1f} {r['deaths_lava']:>5d} "
                         f"{r['deaths_starvation']:>6d} {r['deaths_combat']:>6d}")
                 if npcs:
-                    npc = lambda k: r.get(k, float("nan"))
-                    line += f" {npc('npc_kills'):>9.2f} {npc('npc_deaths'):>10.2f}"
+                    line += npc_cells(r, (9, 10), 2)
                 lines.append(line)
             width = max(6, *(len(n) for n in m["entrants"]))
             lines.append(f"  {'kills (row killed column)':>26}  " + "  ".join(
