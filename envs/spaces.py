@@ -131,6 +131,7 @@ class Dict(Space):
 # ----------------------------------------------------------------- one agent's spaces
 def observation_space(config: nj.Config) -> Dict:
     """Dict space of one agent's observation (fields and shapes: envs.per_agent)."""
+    nj.check_no_items(config, "observation_space")
     shapes = obs_shapes(config)
     box = lambda name, low, high, dtype: Box(low, high, shapes[name], dtype)
     return Dict({

@@ -62,13 +62,19 @@ def bits(n: int) -> int:
     return max(int(n).bit_length(), 1)
 
 
-def packs(num_agents: int) -> bool:
-    """Whether tile type (3 bits), agent count and first index fit one int32 per tile."""
-    return 3 + 2 * bits(num_agents) <= 31
+# Bits of a tile type in the packed grid: v1.3's 6 types need 3, the 16 of the
+# resource tiles (Config.professions) 4.
+V13_TILE_BITS, PROFESSION_TILE_BITS = 3, 4
 
 
-def packed_grid(tiles: jnp.ndarray, sorted_tile: jnp.ndarray) -> jnp.ndarray:
-    """int32 [H, W]: tile type | count << 3 | first << (3 + b), b = bits(A).
+def packs(num_agents: int, tile_bits: int = V13_TILE_BITS) -> bool:
+    """Whether tile type (tile_bits), agent count and first index fit one int32 per tile."""
+    return tile_bits + 2 * bits(num_agents) <= 31
+
+
+def packed_grid(tiles: jnp.ndarray, sorted_tile: jnp.ndarray,
+                tile_bits: int = V13_TILE_BITS) -> jnp.ndarray:
+    """int32 [H, W]: tile type | count << t | first << (t + b), t = tile_bits, b = bits(A).
 
     count: living agents on the tile; first: position in tile order of its
     first agent (A if none). Built by one scatter-add of the agents in tile
@@ -76,19 +82,21 @@ def packed_grid(tiles: jnp.ndarray, sorted_tile: jnp.ndarray) -> jnp.ndarray:
     window crops read (see materialize.py).
     """
     a = sorted_tile.shape[0]
-    shift = 3 + bits(a)
+    shift = tile_bits + bits(a)
     place = jnp.arange(a, dtype=jnp.int32)
     starts = jnp.concatenate([jnp.ones(1, bool), sorted_tile[1:] != sorted_tile[:-1]])
-    add = (1 << 3) + jnp.where(starts, (place - a) << shift, 0)
+    add = (1 << tile_bits) + jnp.where(starts, (place - a) << shift, 0)
     base = tiles.astype(jnp.int32) | (a << shift)
     flat = base.reshape(-1).at[sorted_tile].add(add, mode="drop")  # dead slots: out of range
     return flat.reshape(tiles.shape)
 
 
-def unpack(window: jnp.ndarray, num_agents: int) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+def unpack(window: jnp.ndarray, num_agents: int, tile_bits: int = V13_TILE_BITS
+           ) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
     """(tile type, count, first index) int32 from a `packed_grid` window."""
     b = bits(num_agents)
-    return window & 7, (window >> 3) & ((1 << b) - 1), window >> (3 + b)
+    return (window & ((1 << tile_bits) - 1), (window >> tile_bits) & ((1 << b) - 1),
+            window >> (tile_bits + b))
 
 
 def square_radius(count_window: jnp.ndarray, need: int) -> jnp.ndarray:

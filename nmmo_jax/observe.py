@@ -34,8 +34,11 @@ from .config import Config
 from .params import Params, resolve
 from .materialize import materialize, materialize_tree
 from .sortnet import bitonic_sort
-from .state import DEFENSE, HOSTILE, LAVA, MELEE_SKILL, NEUTRAL, PASSIVE, Obs, State
+from .state import (DEFENSE, HOSTILE, LAVA, MELEE_SKILL, NEUTRAL, NUM_EQUIP_SLOTS,
+                    NUM_ITEM_KINDS, PASSIVE, Obs, State)
 from .systems.combat import npc_levels
+from .systems.equipment import equipped_level
+from .systems.items import usable, use_levels
 from .systems.move import destinations
 from .systems.skills import level, max_vitals
 
@@ -73,6 +76,11 @@ def _tie_bits(config: Config) -> int:
     return tile_grid.bits(config.num_slots)
 
 
+def _tile_bits(config: Config) -> int:
+    """Bits of a tile type in the packed grid: 4 for the resource tiles, else v1.3's 3."""
+    return tile_grid.PROFESSION_TILE_BITS if config.professions else tile_grid.V13_TILE_BITS
+
+
 def _none_key(config: Config) -> int:
     """A key larger than every real one: distance vision + 1."""
     return (config.vision + 1) << _tie_bits(config)
@@ -88,8 +96,8 @@ class _Grid:
     def __init__(self, state: State, config: Config):
         body, n = bodies(state, config), config.map_size
         self.tile, self.slot = tile_grid.tile_order(body, n)
-        if tile_grid.packs(config.num_slots):
-            self.grid = tile_grid.packed_grid(state.tiles, self.tile)
+        if tile_grid.packs(config.num_slots, _tile_bits(config)):
+            self.grid = tile_grid.packed_grid(state.tiles, self.tile, _tile_bits(config))
         else:
             self.tiles = materialize(state.tiles)
             self.counts = tile_grid.occupancy(body, n)
@@ -115,11 +123,12 @@ class _Index:
         # The observers-minor layout is a transpose of the crops: row copies plus one
         # transpose cost about a third of gathering [V, V, B] cell by cell.
         by_cell = lambda w: materialize(jnp.transpose(w, (1, 2, 0)))
-        if tile_grid.packs(a):  # one grid, one crop
-            fill = LAVA | (a << (3 + tile_grid.bits(a)))
+        t = _tile_bits(config)
+        if tile_grid.packs(a, t):  # one grid, one crop
+            fill = LAVA | (a << (t + tile_grid.bits(a)))
             window = tile_grid.windows(grid.grid, pos, v, fill)
-            self.tile_window, self.count_window, _ = tile_grid.unpack(window, a)
-            _, self.cell_counts, self.cell_first = tile_grid.unpack(by_cell(window), a)
+            self.tile_window, self.count_window, _ = tile_grid.unpack(window, a, t)
+            _, self.cell_counts, self.cell_first = tile_grid.unpack(by_cell(window), a, t)
         else:
             self.tile_window = tile_grid.windows(grid.tiles, pos, v, LAVA)
             self.count_window = tile_grid.windows(grid.counts, pos, v, 0)
@@ -225,13 +234,19 @@ def agent_table(state: State, config: Config, params: Params) -> jnp.ndarray:
     ag = state.agents
     levels = level(ag.xp, config)  # [A, 7]
     cols = _agent_columns(state, levels, config, params)
+    if config.num_npcs:
+        top = jnp.max(levels[:, MELEE_SKILL:MELEE_SKILL + 3], axis=1)
+        zeros = jnp.zeros(ag.alive.shape, jnp.float32)
+        cols += [zeros, zeros, zeros, top.astype(jnp.float32) / config.max_level]
+    if config.inventory_slots:
+        cols += [equipped_level(state.items).astype(jnp.float32)
+                 / (NUM_EQUIP_SLOTS * params.item_level_max)]
     if not config.num_npcs:
         return materialize(jnp.stack(cols, axis=-1))  # gathered K times per observer
-    top = jnp.max(levels[:, MELEE_SKILL:MELEE_SKILL + 3], axis=1)
-    zeros = jnp.zeros(ag.alive.shape, jnp.float32)
-    cols += [zeros, zeros, zeros, top.astype(jnp.float32) / config.max_level]
-    rows = jnp.concatenate([jnp.stack(cols, axis=-1), _npc_rows(state, config, params)])
-    return materialize(rows)
+    npc_rows = _npc_rows(state, config, params)
+    if config.inventory_slots:  # NPCs wear nothing
+        npc_rows = jnp.concatenate([npc_rows, jnp.zeros((config.num_npcs, 1), jnp.float32)], 1)
+    return materialize(jnp.concatenate([jnp.stack(cols, axis=-1), npc_rows]))
 
 
 def _agent_columns(state: State, levels: jnp.ndarray, config: Config, params: Params
@@ -308,7 +323,7 @@ def action_masks(state: State, slot: jnp.ndarray, mask: jnp.ndarray, config: Con
     (Chebyshev, observer to each row) is computed when not given.
     """
     ag = state.agents
-    _, enterable = destinations(state.tiles, ag.pos)
+    _, enterable = destinations(state.tiles, ag.pos, config.professions)
     can_move = ag.alive & (ag.freeze <= 1)
     move_mask = enterable & can_move[:, None]
     move_mask = move_mask.at[:, 0].set(True)
@@ -345,10 +360,30 @@ def observe_materialized(state: State, config: Config, params: Params) -> Obs:
     tiles, tile_agents, keys = _by_block(windows_and_keys, config.num_agents)
     slot, mask, distance = _decode(keys, state.agents.alive, config)
     move_mask, target_mask = action_masks(state, slot, mask, config, params, distance)
-    return Obs(tiles=tiles, tile_agents=tile_agents,
-               entities=entity_features(state, slot, mask, config, params),
-               entity_mask=mask, entity_slot=slot,
-               move_mask=move_mask, target_mask=target_mask)
+    obs = Obs(tiles=tiles, tile_agents=tile_agents,
+              entities=entity_features(state, slot, mask, config, params),
+              entity_mask=mask, entity_slot=slot,
+              move_mask=move_mask, target_mask=target_mask)
+    if config.inventory_slots:
+        obs = obs.replace(**inventory_view(state, config, params))
+    return obs
+
+
+def inventory_view(state: State, config: Config, params: Params) -> dict:
+    """The item fields of Obs (docs/rules.md §10.8): inventory [A, I,
+    NUM_ITEM_FEATURES] float32 in ITEM_FEATURES order, use_mask and
+    destroy_mask [A, I] bool, gold [A] int32. Empty slots and dead agents
+    show zeros and no valid use or destroy."""
+    items, alive = state.items, state.agents.alive[:, None]
+    kinds = jax.nn.one_hot(items.kind - 2, NUM_ITEM_KINDS - 2, dtype=jnp.float32)  # empty: 0s
+    f32 = lambda x: x.astype(jnp.float32)
+    quantity = jnp.minimum(jnp.log2(1.0 + f32(items.quantity)) / 10.0, 1.0)
+    scalars = jnp.stack([f32(items.level) / params.item_level_max, quantity,
+                         f32(items.equipped)], axis=-1)
+    use_mask = alive & usable(items, use_levels(state, config, params))
+    destroy_mask = alive & (items.kind > 0) & ~items.equipped
+    return {"inventory": jnp.concatenate([kinds, scalars], axis=-1), "use_mask": use_mask,
+            "destroy_mask": destroy_mask, "gold": items.gold}
 
 
 def _by_block(fn: Callable, num_agents: int):

@@ -442,8 +442,17 @@ def _check_between(params: Params, config: Config) -> None:
         if np.any(config.num_slots * hit > _LIMIT):
             raise bad(name, f"{attackers} * the hit at max level ({float(np.max(hit)):g}) "
                             "is above 2**30: a tick's damage would overflow int32")
+    strongest = np.max(np.stack(list(hits.values())), axis=0)
+    if config.inventory_slots:  # a held weapon and ammunition add to every hit (§10.2)
+        for name in ("weapon_damage", "ammunition_damage"):
+            strongest = strongest + v[name][..., 0].astype(np.float64) + v[name][..., 1].astype(
+                np.float64) * v["item_level_max"]
+            if np.any(config.num_slots * strongest > _LIMIT):
+                raise bad(name, f"{attackers} * the hit at max level with weapon and ammunition "
+                                f"of level item_level_max ({float(np.max(strongest)):g}) is above "
+                                "2**30: a tick's damage would overflow int32")
     # dealt + received, per world: stacked params pair each world's XP with its own damage
-    tick_damage = 2 * config.num_slots * np.max(np.stack(list(hits.values())), axis=0)
+    tick_damage = 2 * config.num_slots * strongest
     for name in ("xp_constitution_per_damage", "xp_combat_per_damage", "xp_defense_per_damage"):
         over = v[name].astype(np.float64) * tick_damage > _LIMIT
         if np.any(over):

@@ -24,6 +24,8 @@ STREAM_NPC_CELLS, STREAM_NPC_STYLE, STREAM_NPC_WANDER, STREAM_NPC_HIT = 1, 2, 3,
 # Items and professions (docs/rules.md §10) likewise: resource tiles at reset, drops,
 # their regrowth.
 STREAM_ITEMS = 15  # of the step's seed (of the reset key's seed in reset)
+# Of the items seed: the kinds of an NPC's drops (armour, tool; docs/rules.md §10.7).
+STREAM_DROP_ARMOR, STREAM_DROP_TOOL = 21, 22
 
 
 def mix32(x: jnp.ndarray) -> jnp.ndarray:

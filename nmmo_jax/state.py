@@ -51,6 +51,10 @@ NUM_ENTITY_FEATURES = len(ENTITY_FEATURES)
 # Columns appended to Obs.entities when NPCs are on (Config.num_npcs > 0): the
 # row's kind as one-hot (all 0 for an agent) and its combat level / max_level.
 NPC_ENTITY_FEATURES = ("npc_passive", "npc_neutral", "npc_hostile", "level")
+# The column appended to Obs.entities when items are on (Config.inventory_slots > 0):
+# the levels of the equipment worn and held, summed, / (NUM_EQUIP_SLOTS *
+# Params.item_level_max) (0 for an NPC; docs/rules.md §10.8).
+ITEM_ENTITY_FEATURES = ("item_level",)
 
 # Npcs.kind values (nmmo 2.x's npc_type numbers; 0 is an agent in its tables).
 PASSIVE, NEUTRAL, HOSTILE = 1, 2, 3
@@ -80,6 +84,12 @@ HAT_SLOT, TOP_SLOT, BOTTOM_SLOT, HELD_SLOT, AMMUNITION_SLOT = range(5)
 NUM_EQUIP_SLOTS, NO_EQUIP_SLOT = 5, -1
 EQUIP_SLOT_OF = ((NO_EQUIP_SLOT, NO_EQUIP_SLOT, HAT_SLOT, TOP_SLOT, BOTTOM_SLOT)
                  + (HELD_SLOT,) * 8 + (AMMUNITION_SLOT,) * 3 + (NO_EQUIP_SLOT,) * 2)
+# Columns of Obs.inventory (float32; docs/rules.md §10.8): the kind one-hot over
+# ITEM_NAMES[2:] (all 0 in an empty slot), level / Params.item_level_max,
+# quantity as min(log2(1 + quantity) / 10, 1) (1 item: 0.1; 1,023 or more: 1),
+# equipped (0 or 1).
+ITEM_FEATURES = ITEM_NAMES[2:] + ("level", "quantity", "equipped")
+NUM_ITEM_FEATURES = len(ITEM_FEATURES)
 
 # Professions (docs/rules.md §10), the columns of Items.prof_xp, each with the tool
 # that raises its harvest's level: rod, gloves, pickaxe, axe, chisel.
@@ -88,10 +98,12 @@ PROFESSION_NAMES = ("fishing", "herbalism", "prospecting", "carving", "alchemy")
 NUM_PROFESSIONS = 5
 
 
-def entity_feature_names(num_npcs: int) -> tuple[str, ...]:
+def entity_feature_names(num_npcs: int, inventory_slots: int = 0) -> tuple[str, ...]:
     """The columns of Obs.entities: ENTITY_FEATURES (v1.3's), plus
-    NPC_ENTITY_FEATURES when NPCs are on (num_npcs > 0)."""
-    return ENTITY_FEATURES + (NPC_ENTITY_FEATURES if num_npcs else ())
+    NPC_ENTITY_FEATURES when NPCs are on (num_npcs > 0), plus
+    ITEM_ENTITY_FEATURES when items are on (inventory_slots > 0)."""
+    return (ENTITY_FEATURES + (NPC_ENTITY_FEATURES if num_npcs else ())
+            + (ITEM_ENTITY_FEATURES if inventory_slots else ()))
 
 
 @struct.dataclass
@@ -203,12 +215,19 @@ class Obs:
     tiles [A, V, V] int8 tile types (off-map reads as lava);
     tile_agents [A, V, V] int8 living agents per tile, and NPCs when they are
     on (clipped at 127);
-    entities [A, K, F] float32 features (`entity_feature_names(num_npcs)`:
-    F = 15, or 19 with NPCs), row 0 = the observer;
+    entities [A, K, F] float32 features (`entity_feature_names(num_npcs,
+    inventory_slots)`: F = 15, 19 with NPCs, one more with items), row 0 =
+    the observer;
     entity_mask [A, K] bool real rows; entity_slot [A, K] int32 slot of each
     row in the space of A + N slots (padding rows carry the observer's slot);
     move_mask [A, 5] bool; target_mask [A, 3, K] bool per style (row 0, no
     attack, always valid).
+
+    With items on (I = Config.inventory_slots > 0; else these are None):
+    inventory [A, I, NUM_ITEM_FEATURES] float32 (ITEM_FEATURES per slot);
+    use_mask [A, I] bool (the slot holds an item the agent may use now);
+    destroy_mask [A, I] bool (it holds an item that is not equipped); gold
+    [A] int32 (the agent's gold, unscaled). docs/rules.md §10.8.
     """
 
     tiles: jnp.ndarray
@@ -218,21 +237,36 @@ class Obs:
     entity_slot: jnp.ndarray
     move_mask: jnp.ndarray
     target_mask: jnp.ndarray
+    inventory: jnp.ndarray | None = None
+    use_mask: jnp.ndarray | None = None
+    destroy_mask: jnp.ndarray | None = None
+    gold: jnp.ndarray | None = None
 
 
 @struct.dataclass
 class Actions:
     """int32 [A] each: move 0..4 (stay N S E W), style 0..2 (melee range mage),
     target = slot to attack: an agent's slot, or A + j for NPC j (own slot =
-    no attack)."""
+    no attack).
+
+    With items on (docs/rules.md §10.4): use and destroy, the inventory slot
+    (0 .. Config.inventory_slots - 1) to use or destroy; any other value, or
+    None (the default, and the only value with items off), does nothing.
+    """
 
     move: jnp.ndarray
     style: jnp.ndarray
     target: jnp.ndarray
+    use: jnp.ndarray | None = None
+    destroy: jnp.ndarray | None = None
 
     @classmethod
-    def noop(cls, num_agents: int) -> "Actions":
-        """Everyone stays and attacks nobody."""
+    def noop(cls, num_agents: int, inventory_slots: int = 0) -> "Actions":
+        """Everyone stays and attacks nobody (and, with inventory_slots > 0, uses
+        and destroys nothing: -1)."""
         slots = jnp.arange(num_agents, dtype=jnp.int32)
         zeros = jnp.zeros(num_agents, jnp.int32)
-        return cls(move=zeros, style=zeros, target=slots)
+        if not inventory_slots:
+            return cls(move=zeros, style=zeros, target=slots)
+        none = jnp.full(num_agents, -1, jnp.int32)
+        return cls(move=zeros, style=zeros, target=slots, use=none, destroy=none)

@@ -338,6 +338,7 @@ class Input(nn.Module):
 
     @nn.compact
     def __call__(self, inputs: Inputs) -> tuple[jnp.ndarray, jnp.ndarray]:
+        nj.check_no_items(self.config, "policies.io.Input")
         lead, flat = _rows(inputs)
         cells = flat.cells.astype(jnp.float32) * cell_scale(self.config, self.navigation)
         me, others, emb = EntityEncoder(self.entity_dim, name="entities")(

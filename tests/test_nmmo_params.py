@@ -628,3 +628,11 @@ def test_parse_assignments_refusals(texts, message):
 def test_a_pair_of_the_wrong_length_is_refused_by_default_params(text):
     with pytest.raises(ValueError, match="^Params.melee_damage=.*: must be a pair"):
         nj.default_params(SMALL, **parse_assignments([text]))
+
+
+@pytest.mark.parametrize("name", ["weapon_damage", "ammunition_damage"])
+def test_gear_damage_that_would_overflow_a_tick_is_named_only_with_items_on(name):
+    with pytest.raises(ValueError, match=rf"^Params.{name}=.*weapon and ammunition of level "
+                                         r"item_level_max .* overflow int32$"):
+        nj.default_params(nj.Config(inventory_slots=12), **{name: (1e6, 1e6)})
+    nj.default_params(nj.Config(), **{name: (1e6, 1e6)})  # no items: the number is never read

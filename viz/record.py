@@ -286,6 +286,7 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         raise ValueError(f"policy: expected a callable (key, obs) -> Actions, got {type(policy).__name__}")
     if not isinstance(config, nj.Config):
         raise ValueError(f"config: expected nmmo_jax.Config, got {type(config).__name__}")
+    nj.check_no_items(config, "viz.record")
     if isinstance(ticks, bool) or not isinstance(ticks, (int, np.integer)) or ticks < 1:
         raise ValueError(f"ticks={ticks!r}: must be an integer >= 1")
     if not isinstance(chunk, int) or chunk < 1:

@@ -18,6 +18,7 @@ from .. import rng
 from ..config import Config
 from ..params import Params
 from ..state import CONSTITUTION, DEFENSE, MAGE, MELEE_SKILL, NUM_SKILLS, NUM_STYLES, State
+from .equipment import equipment_defense, equipment_offense, fire_ammunition
 from .skills import level, max_vitals
 
 
@@ -65,15 +66,27 @@ class Resolved(NamedTuple):
     frozen: jnp.ndarray
 
 
+class Gear(NamedTuple):
+    """Equipment's part of combat with items on (docs/rules.md §10.2), per slot:
+    offense [S, 3] int32 (added to each style's damage), defense [S] int32."""
+
+    offense: jnp.ndarray
+    defense: jnp.ndarray
+
+
 def resolve_attacks(slots: jnp.ndarray, rolls: jnp.ndarray, f: Fighters, style: jnp.ndarray,
-                    target: jnp.ndarray, active: jnp.ndarray, params: Params) -> Resolved:
+                    target: jnp.ndarray, active: jnp.ndarray, params: Params,
+                    gear: Gear | None = None) -> Resolved:
     """Decide every attack on the post-move state, all at once.
 
     slots [S] int32: 0 .. S - 1; rolls [S] float32: each attacker's uniform
     draw in [0, 1); style, target, active [S]. An attack happens when the attacker is active, the style is
     0..2, the target is another slot that is alive, not immune and within
     the style's Chebyshev range; it hits when its roll is below
-    hit_base + (L_style - L_defense) / hit_level_divisor.
+    hit_base + (L_style - L_defense) / hit_level_divisor. With gear (items
+    on) a hit deals max(offense - defense, floor(min_damage_fraction *
+    offense)), offense being the style's damage plus the attacker's gear
+    offense in that style and defense the target's gear defense.
     """
     s_count = f.alive.shape[0]
     valid_style = (style >= 0) & (style < NUM_STYLES)
@@ -87,10 +100,25 @@ def resolve_attacks(slots: jnp.ndarray, rolls: jnp.ndarray, f: Fighters, style: 
     att_level = jnp.take_along_axis(f.levels, (MELEE_SKILL + s)[:, None], 1)[:, 0]
     chance = params.hit_base + (att_level - f.levels[t, DEFENSE]) / params.hit_level_divisor
     hits = attacks & (rolls < chance)
-    dealt = jnp.where(hits, style_damage(s, att_level, params), 0)  # [S] by attacker
+    damage = style_damage(s, att_level, params)
+    if gear is not None:  # nmmo 2.1.2's alt_combat_damage_formula, multiplier 1
+        offense = damage + jnp.take_along_axis(gear.offense, s[:, None], 1)[:, 0]
+        least = jnp.floor(params.min_damage_fraction * offense).astype(jnp.int32)
+        damage = jnp.maximum(offense - gear.defense[t], least)
+    dealt = jnp.where(hits, damage, 0)  # [S] by attacker
     received = jnp.zeros(s_count, jnp.int32).at[t].add(dealt)
     frozen = jnp.zeros(s_count, bool).at[t].max(hits & (s == MAGE))
     return Resolved(attacks, s, t, hits, dealt, received, frozen)
+
+
+def killers(r: Resolved) -> jnp.ndarray:
+    """int32 [S]: per slot, the attacker that dealt it the most damage this tick
+    (ties: the lowest slot); S where none dealt it any."""
+    s_count = r.dealt.shape[0]
+    slots = jnp.arange(s_count, dtype=jnp.int32)
+    most = jnp.zeros(s_count, jnp.int32).at[r.target].max(r.dealt)
+    top = (r.dealt > 0) & (r.dealt == most[r.target])
+    return jnp.full(s_count, s_count, jnp.int32).at[r.target].min(jnp.where(top, slots, s_count))
 
 
 def apply_hits(f: Fighters, r: Resolved, params: Params, fed: jnp.ndarray | None = None
@@ -153,20 +181,27 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
     bool (the attack landed); with NPCs also npc_attack_target [N] (the slot
     each NPC attacked, its own slot A + j when none), npc_attack_hit [N] and
     npc_damage [A] (what each agent received from NPCs, for the death cause).
+    With items on (docs/rules.md §10.2) equipment adds to damage and defence,
+    every attack fires ammunition of its style, and info also holds killer
+    [S] (`killers`, for the loot) and ammunition_fired [A] (units).
     """
     ag = state.agents
     agent_slots = jnp.arange(config.num_agents, dtype=jnp.int32)
     rolls = rng.uniform(rng.seed_of(key), agent_slots)
     levels = level(ag.xp, config)  # [A, 7]
+    gear = None
+    if config.inventory_slots:
+        gear = Gear(equipment_offense(state.items, params), equipment_defense(state.items, params))
     if not config.num_npcs:  # v1.3: the agents alone
         f = Fighters(ag.pos, ag.alive, ag.immune, levels, ag.health, ag.food, ag.water, ag.freeze)
-        r = resolve_attacks(agent_slots, rolls, f, style, target, active, params)
+        r = resolve_attacks(agent_slots, rolls, f, style, target, active, params, gear)
         health, food, water, freeze = apply_hits(f, r, params)
         state = state.replace(agents=ag.replace(
             health=health, food=food, water=water, damage=r.received, freeze=freeze,
             xp=combat_xp(ag.xp, r.style, r.dealt, r.received, params)))
-        return state, {"attack_target": jnp.where(r.attacks, r.target, agent_slots),
-                       "attack_hit": r.hits}
+        info = {"attack_target": jnp.where(r.attacks, r.target, agent_slots),
+                "attack_hit": r.hits}
+        return _fire(state, r, info, config) if gear is not None else (state, info)
 
     npcs, a = state.npcs, config.num_agents
     npc_rolls, npc_style, npc_target, npc_active = npc_intent
@@ -176,8 +211,11 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
                  join(levels, npc_levels(npcs, params)), join(ag.health, npcs.health),
                  join(ag.food, zeros), join(ag.water, zeros), join(ag.freeze, npcs.freeze))
     slots = jnp.arange(config.num_slots, dtype=jnp.int32)
+    if gear is not None:  # NPCs wear nothing
+        gear = Gear(join(gear.offense, jnp.zeros((config.num_npcs, NUM_STYLES), jnp.int32)),
+                    join(gear.defense, zeros))
     r = resolve_attacks(slots, join(rolls, npc_rolls), f, join(style, npc_style),
-                        join(target, npc_target), join(active, npc_active), params)
+                        join(target, npc_target), join(active, npc_active), params, gear)
     fed = jnp.where(r.target < a, r.dealt, 0)  # an NPC has no food or water to take
     health, food, water, freeze = apply_hits(f, r, params, fed)
     by_agent = r.attacks & (slots < a)
@@ -194,6 +232,15 @@ def combat(key: jax.Array, state: State, style: jnp.ndarray, target: jnp.ndarray
         npcs=npcs.replace(health=health[a:], damage=r.received[a:], freeze=freeze[a:],
                           attacker=attacker))
     target_or_self = jnp.where(r.attacks, r.target, slots)
-    return state, {"attack_target": target_or_self[:a], "attack_hit": r.hits[:a],
-                   "npc_attack_target": target_or_self[a:], "npc_attack_hit": r.hits[a:],
-                   "npc_damage": from_npcs}
+    info = {"attack_target": target_or_self[:a], "attack_hit": r.hits[:a],
+            "npc_attack_target": target_or_self[a:], "npc_attack_hit": r.hits[a:],
+            "npc_damage": from_npcs}
+    return _fire(state, r, info, config) if gear is not None else (state, info)
+
+
+def _fire(state: State, r: Resolved, info: dict, config: Config) -> tuple[State, dict]:
+    """The agents' attacks fire their ammunition (`fire_ammunition`); info gains
+    killer [S] and ammunition_fired [A]."""
+    a = config.num_agents
+    items, fired = fire_ammunition(state.items, r.style[:a], r.attacks[:a])
+    return state.replace(items=items), {**info, "killer": killers(r), "ammunition_fired": fired}

@@ -65,12 +65,13 @@ def nearest_agents(state: State, config: Config, params: Params) -> jnp.ndarray:
     return jnp.where(best < none, best & ((1 << b) - 1), a)
 
 
-def _step_toward(tiles: jnp.ndarray, pos: jnp.ndarray, goal: jnp.ndarray) -> jnp.ndarray:
+def _step_toward(tiles: jnp.ndarray, pos: jnp.ndarray, goal: jnp.ndarray,
+                 professions: bool = False) -> jnp.ndarray:
     """int32 [N]: the move (0..4) whose cell is nearest goal [N, 2] by
     (Chebyshev, then Manhattan) distance, among stay and the enterable moves
     that avoid lava; ties by the lower move index, so stay wins when nothing is
     nearer. A greedy step where nmmo runs A* (§9.3)."""
-    dest, ok = _npc_destinations(tiles, pos)
+    dest, ok = _npc_destinations(tiles, pos, professions)
     gap = jnp.abs(dest - goal[:, None, :])  # [N, 5, 2]
     cheb, manhattan = jnp.max(gap, axis=-1), jnp.sum(gap, axis=-1)
     far = jnp.iinfo(jnp.int32).max
@@ -78,10 +79,11 @@ def _step_toward(tiles: jnp.ndarray, pos: jnp.ndarray, goal: jnp.ndarray) -> jnp
     return jnp.argmin(jnp.where(ok & (cheb == nearest), manhattan, far), axis=1).astype(jnp.int32)
 
 
-def _wander(seed: jnp.ndarray, tiles: jnp.ndarray, pos: jnp.ndarray) -> jnp.ndarray:
+def _wander(seed: jnp.ndarray, tiles: jnp.ndarray, pos: jnp.ndarray,
+            professions: bool = False) -> jnp.ndarray:
     """int32 [N]: nmmo's meander: from a uniformly drawn start in N, S, W, E
     order, the first enterable direction that avoids lava (stay if none)."""
-    _, ok = _npc_destinations(tiles, pos)
+    _, ok = _npc_destinations(tiles, pos, professions)
     start = rng.below(seed, jnp.arange(pos.shape[0], dtype=jnp.int32), 4)
     order = jnp.asarray(_WANDER_ORDER, jnp.int32)
     choice = jnp.full(pos.shape[0], STAY, jnp.int32)
@@ -92,9 +94,11 @@ def _wander(seed: jnp.ndarray, tiles: jnp.ndarray, pos: jnp.ndarray) -> jnp.ndar
     return choice
 
 
-def _npc_destinations(tiles: jnp.ndarray, pos: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """`destinations` [N, 5, 2], [N, 5] with lava also closed: NPCs never enter it."""
-    dest, ok = destinations(tiles, pos)
+def _npc_destinations(tiles: jnp.ndarray, pos: jnp.ndarray, professions: bool = False
+                      ) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """`destinations` [N, 5, 2], [N, 5] with lava also closed: NPCs never enter it.
+    professions: `Config.professions` (fish and ocean block too)."""
+    dest, ok = destinations(tiles, pos, professions)
     size = tiles.shape[0]
     kind = tiles[jnp.clip(dest[..., 0], 0, size - 1), jnp.clip(dest[..., 1], 0, size - 1)]
     return dest, ok & (kind != LAVA)
@@ -128,8 +132,9 @@ def npc_decide(seed: jnp.ndarray, state: State, active: jnp.ndarray, config: Con
     has = has | search
 
     goal = ag.pos[slot]
-    move = jnp.where(has, _step_toward(state.tiles, npcs.pos, goal),
-                     _wander(rng.stream(seed, rng.STREAM_NPC_WANDER), state.tiles, npcs.pos))
+    move = jnp.where(has, _step_toward(state.tiles, npcs.pos, goal, config.professions),
+                     _wander(rng.stream(seed, rng.STREAM_NPC_WANDER), state.tiles, npcs.pos,
+                             config.professions))
     npc_slots = a + jnp.arange(config.num_npcs, dtype=jnp.int32)
     rolls = rng.uniform(rng.stream(seed, rng.STREAM_NPC_HIT), npc_slots - a)
     intent = (rolls, npcs.style, jnp.where(has, slot, npc_slots), active & has)
@@ -137,11 +142,12 @@ def npc_decide(seed: jnp.ndarray, state: State, active: jnp.ndarray, config: Con
     return state.replace(npcs=npcs.replace(target=target)), jnp.where(active, move, STAY), intent
 
 
-def npc_move(state: State, move_action: jnp.ndarray, active: jnp.ndarray) -> State:
+def npc_move(state: State, move_action: jnp.ndarray, active: jnp.ndarray,
+             professions: bool = False) -> State:
     """The NPCs' moves [N] (§9.3), by the agents' rule: frozen ones stay."""
     npcs = state.npcs
     return state.replace(npcs=npcs.replace(
-        pos=moved(state.tiles, npcs.pos, npcs.freeze, move_action, active)))
+        pos=moved(state.tiles, npcs.pos, npcs.freeze, move_action, active, professions)))
 
 
 def npc_death(state: State, agent_died: jnp.ndarray) -> tuple[State, jnp.ndarray]:

@@ -16,7 +16,8 @@ import jax.numpy as jnp
 from .. import rng
 from ..config import Config
 from ..params import Params
-from ..state import HOSTILE, LAVA, NEUTRAL, NUM_STYLES, PASSIVE, STONE, WATER, Npcs, State
+from ..state import HOSTILE, LAVA, NEUTRAL, NUM_STYLES, PASSIVE, Npcs, State
+from .move import blocking_tiles
 
 
 def empty_npcs(config: Config) -> Npcs:
@@ -78,7 +79,8 @@ def npc_spawn(seed: jnp.ndarray, state: State, config: Config, params: Params
     empty slots (in slot order) each try one cell: on their ring when they
     remember one (the slot's last NPC spawned there), else uniform over the
     playable square (the spawn ring and everything inside it). An attempt on
-    water, stone or lava, or below the passive danger, spawns nothing and
+    lava or a tile nobody enters (`move.blocking_tiles`: water and stone, and
+    fish and ocean with professions), or below the passive danger, spawns nothing and
     the slot forgets its ring (nmmo pops the queued danger the same way).
     A new NPC has the kind and level of its cell's danger, a uniform style,
     full health (`npc_health`) and no target.
@@ -97,7 +99,9 @@ def npc_spawn(seed: jnp.ndarray, state: State, config: Config, params: Params
     ring = ring_distance(cell, config)
     kind = npc_kind(ring, config, params)
     tile = state.tiles[cell[:, 0], cell[:, 1]]
-    spawned = tries & (kind > 0) & (tile != WATER) & (tile != STONE) & (tile != LAVA)
+    spawned = tries & (kind > 0) & (tile != LAVA)
+    for blocking in blocking_tiles(config.professions):  # water, stone (fish, ocean)
+        spawned = spawned & (tile != blocking)
 
     style = rng.below(rng.stream(seed, rng.STREAM_NPC_STYLE), slots, NUM_STYLES)
     zeros, none = jnp.zeros(n, jnp.int32), jnp.full(n, -1, jnp.int32)

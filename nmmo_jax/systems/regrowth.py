@@ -1,4 +1,5 @@
-"""Regrowth (docs/rules.md §3.8): each scrub tile becomes forest with probability regrow_prob."""
+"""Regrowth (docs/rules.md §3.8): each scrub tile becomes forest with probability
+regrow_prob; with professions on (§10.6) each harvested resource tile regrows too."""
 from __future__ import annotations
 
 import jax
@@ -6,7 +7,8 @@ import jax.numpy as jnp
 
 from .. import rng
 from ..params import Params
-from ..state import FOREST, SCRUB, State
+from ..resources import MATERIALS, STREAM_RESOURCE_REGROWTH
+from ..state import FOREST, NUM_PROFESSION_TILE_TYPES, SCRUB, State
 
 
 def regrowth(key: jax.Array, state: State, params: Params) -> State:
@@ -16,3 +18,21 @@ def regrowth(key: jax.Array, state: State, params: Params) -> State:
     cells = jnp.arange(state.tiles.size, dtype=jnp.uint32).reshape(state.tiles.shape)
     grows = (state.tiles == SCRUB) & (rng.bits(seed, cells) < rng.threshold(params.regrow_prob))
     return state.replace(tiles=jnp.where(grows, jnp.int8(FOREST), state.tiles))
+
+
+def resource_regrowth(key: jax.Array, state: State, params: Params) -> State:
+    """Each depleted resource tile (slag, stump, fragment, weeds, ocean) becomes its
+    material again with the material's respawn chance (nmmo 2.1.2 `Tile.step`).
+
+    key: the step's items seed (`rng.stream(seed, rng.STREAM_ITEMS)`) or any
+    PRNG key; its own sub-stream, so `regrowth`'s draws are unchanged. One
+    hashed draw per tile; only run with `Config.professions` on.
+    """
+    seed = rng.stream(rng.seed_of(key), STREAM_RESOURCE_REGROWTH)
+    cells = jnp.arange(state.tiles.size, dtype=jnp.uint32).reshape(state.tiles.shape)
+    depleted = jnp.asarray([m.tile + 1 for m in MATERIALS], jnp.int32)
+    chance = jnp.stack([rng.threshold(getattr(params, m.respawn)) for m in MATERIALS])
+    # uint32 [16]: the draw below which a tile of each kind regrows (0: never).
+    by_kind = jnp.zeros(NUM_PROFESSION_TILE_TYPES, jnp.uint32).at[depleted].set(chance)
+    grows = rng.bits(seed, cells) < by_kind[state.tiles.astype(jnp.int32)]
+    return state.replace(tiles=jnp.where(grows, state.tiles - 1, state.tiles).astype(jnp.int8))

@@ -64,3 +64,19 @@ def max_vitals_from_xp(xp: jnp.ndarray, config: Config) -> tuple[jnp.ndarray, jn
     columns it reads (the systems that need no other level skip four table lookups)."""
     health_xp, food_xp, water_xp = max_vitals(xp)
     return level(health_xp, config), level(food_xp, config), level(water_xp, config)
+
+
+PROFESSION_LEVEL_MAX = 10  # nmmo 2.1.2's PROGRESSION_LEVEL_MAX
+
+
+def profession_level(prof_xp: jnp.ndarray, params: Params) -> jnp.ndarray:
+    """Profession levels (int32, same shape as prof_xp [..., 5]), 1 .. PROFESSION_LEVEL_MAX.
+
+    nmmo 2.1.2's table `default_exp_threshold(90, 10)`: level L + 1 needs
+    sum over l = 1..L of round(base * sqrt(l)) XP (base
+    `Params.profession_xp_base`; 90: 0, 90, 217, 373, 553, ...).
+    """
+    steps = jnp.round(params.profession_xp_base
+                      * jnp.sqrt(jnp.arange(1, PROFESSION_LEVEL_MAX, dtype=jnp.float32)))
+    above_one = jnp.cumsum(steps.astype(jnp.int32))  # XP of levels 2 .. max
+    return 1 + jnp.sum(prof_xp[..., None] >= above_one, axis=-1, dtype=jnp.int32)

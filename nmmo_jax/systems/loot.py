@@ -1,0 +1,111 @@
+"""Gold and loot at death (docs/rules.md §10.5).
+
+nmmo 2.1.2's `Player.receive_damage` and `NPC.receive_damage` (nmmo/entity/
+player.py, npc.py): a killed agent's gold and items go to its killer (an
+NPC killer takes the gold only); a killed NPC gives its killer its gold and
+its drops, an armour piece and, with professions, a tool. The killer is the
+body that dealt the most damage in the tick (`combat.killers`); as each body
+attacks at most one target a tick, a killer has at most one victim.
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .. import rng
+from ..config import Config
+from ..params import Params
+from ..state import ARMOR_KINDS, CAUSE_COMBAT, CAUSE_NPC, TOOL_KINDS, Items, State
+from .inventory import clear, receive
+
+
+def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
+         killer: jnp.ndarray, npc_died: jnp.ndarray | None, config: Config, params: Params
+         ) -> tuple[State, dict]:
+    """Hand the dead's gold and items to their killers; empty the dead agents' rows.
+
+    seed: the items stream's uint32 seed (the drops' kinds). died, cause [A]:
+    the agents that died this tick and why (`death`); killer [S] (S =
+    Config.num_slots): the slot that dealt each slot the most damage, S if
+    none (`combat.killers`); npc_died [N] (None without NPCs). Only a combat
+    death is looted, and only by a killer still alive after the tick;
+    anything else the dead held is destroyed.
+
+    Returns (state, flows) with flows items_in [A] (drop units kept),
+    items_out [A] (the dead agents' units that no killer kept), gold_out [A]
+    (the dead agents' gold no killer took), and with NPCs npc_gold_out [N]
+    (the dead NPCs' gold no killer took).
+    """
+    a = config.num_agents
+    alive = state.agents.alive
+    if config.num_npcs:
+        alive = jnp.concatenate([alive, state.npcs.alive])
+    alive = jnp.concatenate([alive, jnp.zeros(1, bool)])  # slot S: no killer
+    k = killer[:a]
+    fought = died & ((cause == CAUSE_COMBAT) | (cause == CAUSE_NPC)) & alive[k]
+    to_agent, to_npc = fought & (k < a), fought & (k >= a)
+
+    before = state.items
+    items, kept_by_victim = _pass_on(before, to_agent, k)
+    gold = items.gold.at[jnp.where(to_agent, k, a)].add(before.gold, mode="drop")
+    flows = {"items_in": jnp.zeros(a, jnp.int32),
+             "items_out": jnp.where(died, jnp.sum(before.quantity, axis=1) - kept_by_victim, 0),
+             "gold_out": jnp.where(died & ~fought, before.gold, 0)}
+    items = items.replace(gold=gold)
+    if config.num_npcs:
+        items = items.replace(npc_gold=items.npc_gold.at[jnp.where(to_npc, k - a, config.num_npcs)]
+                              .add(before.gold, mode="drop"))
+        items, npc_flows = _npc_loot(seed, items, state, npc_died, killer[a:], alive, config,
+                                     params)
+        flows["items_in"] = npc_flows.pop("items_in")
+        flows.update(npc_flows)
+    items = clear(items, jnp.broadcast_to(died[:, None], items.kind.shape))
+    items = items.replace(gold=jnp.where(died, 0, items.gold),
+                          prof_xp=jnp.where(died[:, None], 0, items.prof_xp))
+    return state.replace(items=items), flows
+
+
+def _pass_on(items: Items, looted: jnp.ndarray, killer: jnp.ndarray) -> tuple[Items, jnp.ndarray]:
+    """Each looted agent's [A] items go to its killer [A] one by one in slot
+    order (`receive`: stacking, destroyed without room). Returns (items with
+    the killers' rows filled, units kept from each victim [A])."""
+    a, slots = looted.shape[0], jnp.arange(looted.shape[0], dtype=jnp.int32)
+    victim_of = jnp.full(a, a, jnp.int32).at[jnp.where(looted, killer, a)].set(slots, mode="drop")
+    has_victim, victim = victim_of < a, jnp.minimum(victim_of, a - 1)
+    kept_units = jnp.zeros(a, jnp.int32)  # by killer
+    out = items
+    for i in range(items.kind.shape[1]):
+        kind, quantity = items.kind[victim, i], items.quantity[victim, i]
+        out, kept = receive(out, kind, items.level[victim, i], quantity, has_victim & (kind > 0))
+        kept_units = kept_units + jnp.where(kept, quantity, 0)
+    by_victim = jnp.zeros(a, jnp.int32).at[jnp.where(has_victim, victim_of, a)].add(
+        kept_units, mode="drop")
+    return out, by_victim
+
+
+def _npc_loot(seed: jnp.ndarray, items: Items, state: State, npc_died: jnp.ndarray,
+              killer: jnp.ndarray, alive: jnp.ndarray, config: Config, params: Params
+              ) -> tuple[Items, dict]:
+    """Dead NPCs [N] give their living agent killers [N] their gold and drops:
+    an armour piece (hat, top or bottom, uniform) and, with professions, a
+    tool (uniform of the five), at the NPC's level capped at
+    `Params.item_level_max`. Returns (items, {items_in [A], npc_gold_out [N]})."""
+    a, n = config.num_agents, config.num_npcs
+    by_agent = npc_died & (killer < a) & alive[killer]
+    to = jnp.where(by_agent, killer, a)
+    gold = items.npc_gold
+    items = items.replace(gold=items.gold.at[to].add(gold, mode="drop"),
+                          npc_gold=jnp.where(npc_died, 0, gold))
+    npc_slots = jnp.arange(n, dtype=jnp.int32)
+    dropper_of = jnp.full(a, n, jnp.int32).at[to].set(npc_slots, mode="drop")
+    has_drop, dropper = dropper_of < n, jnp.minimum(dropper_of, n - 1)
+    item_level = jnp.clip(state.npcs.level[dropper], 1, params.item_level_max)
+    drops = [(ARMOR_KINDS, rng.STREAM_DROP_ARMOR)]
+    if config.professions:
+        drops.append((TOOL_KINDS, rng.STREAM_DROP_TOOL))
+    items_in = jnp.zeros(a, jnp.int32)
+    for kinds, tag in drops:
+        pick = rng.below(rng.stream(seed, tag), npc_slots, len(kinds))[dropper]
+        kind = jnp.asarray(kinds, jnp.int32)[pick]
+        items, kept = receive(items, kind, item_level, jnp.ones(a, jnp.int32), has_drop)
+        items_in = items_in + kept
+    return items, {"items_in": items_in, "npc_gold_out": jnp.where(npc_died & ~by_agent, gold, 0)}
