@@ -50,9 +50,9 @@ def _over_worlds(fn, chunk: int | None, *args):
     """vmap `fn` over the leading world axis of args, in lax.map'd chunks if asked."""
     if chunk is None:
         return jax.vmap(fn)(*args)
-    split = lambda x: x.reshape((-1, chunk) + x.shape[1:])
+    split = lambda x: x.reshape((x.shape[0] // chunk, chunk) + x.shape[1:])
     out = jax.lax.map(lambda a: jax.vmap(fn)(*a), jax.tree.map(split, args))
-    return jax.tree.map(lambda x: x.reshape((-1,) + x.shape[2:]), out)
+    return jax.tree.map(lambda x: x.reshape((x.shape[0] * x.shape[1],) + x.shape[2:]), out)
 
 
 def _per_world(params: nj.Params | None, config: nj.Config, num_worlds: int,

@@ -23,6 +23,15 @@ entity rows). With NPCs off they play exactly as `careful_forager`:
 * `hunter`: `wary_forager` that attacks the weakest passive or neutral NPC
   in reach whose level is at most its own (never an agent), and walks
   towards the nearest such NPC while its food, water and health are above half.
+
+One uses items (docs/rules.md §10; the inventory rows and masks of the
+observation). With items off it plays exactly as `wary_forager`:
+
+* `gear_forager`: `wary_forager` that drinks a potion when hurt, eats a
+  ration when hungry or thirsty, else puts on the best gear it can wear
+  (the tool of the resource it harvests in the held slot), destroys spare
+  duplicates when its inventory is full, and steps onto a resource tile
+  next to it while fed and watered (`item_choice`, `gear_forager`).
 """
 from __future__ import annotations
 
@@ -146,12 +155,16 @@ def careful_forager_moves(key: jax.Array, obs: Obs) -> jnp.ndarray:
     return _seek(*_careful_plan(key, obs))
 
 
-def _careful_plan(key: jax.Array, obs: Obs
+def _careful_plan(key: jax.Array, obs: Obs, ground: tuple[int, ...] = ()
                   ) -> tuple[jax.Array, Obs, jnp.ndarray, jnp.ndarray, jnp.ndarray]:
     """The careful forager's `_seek` arguments: (key, obs, first [A, 5], second
-    [A, 5], wander [A]); the NPC-aware yardsticks change them before seeking."""
+    [A, 5], wander [A]); the NPC-aware yardsticks change them before seeking.
+    ground: more tile kinds that paths may cross like grass (none for the
+    careful forager itself; `gear_forager` adds the walkable resource tiles)."""
     tiles, v = obs.tiles, obs.tiles.shape[-1] // 2
     open_ground = (tiles == nj.GRASS) | (tiles == nj.SCRUB)
+    for kind in ground:
+        open_ground = open_ground | (tiles == kind)
     walkable = open_ground | (tiles == nj.FOREST)
     edge = _water_edge(tiles)
     # To food over any ground; to water around forests (stepping on one eats it), or
@@ -241,8 +254,10 @@ def combat(key: jax.Array, obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANG
 
 # ----------------------------------------------------------------------------- NPCs
 def npcs_on(obs: Obs) -> bool:
-    """Whether the rows carry the NPC columns (Config.num_npcs > 0); static under jit."""
-    return obs.entities.shape[-1] == len(_WITH_NPCS)
+    """Whether the rows carry the NPC columns (Config.num_npcs > 0); static under jit.
+    With items on the rows end with one more column (nj.entity_feature_names)."""
+    with_items = obs.inventory is not None
+    return obs.entities.shape[-1] == len(nj.entity_feature_names(1, int(with_items)))
 
 
 def _npc_kind(obs: Obs, column: int) -> jnp.ndarray:
@@ -276,12 +291,13 @@ def hostile_threat(obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANGES) -> j
     return jnp.max(inside, axis=-1)
 
 
-def _wary_plan(key: jax.Array, obs: Obs, ranges: tuple[int, int, int]):
-    """`_careful_plan` and the moves to choose from, (key, obs, first, second,
-    wander, allowed [A, 5]): the safe moves (`_safe_moves`) least inside a
-    hostile's reach (`hostile_threat`), every safe move with no hostile in
-    view; a wander move that is not allowed becomes the first allowed one."""
-    k_seek, obs, first, second, wander = _careful_plan(key, obs)
+def _wary_plan(key: jax.Array, obs: Obs, ranges: tuple[int, int, int],
+               ground: tuple[int, ...] = ()):
+    """`_careful_plan` (with `ground`) and the moves to choose from, (key, obs,
+    first, second, wander, allowed [A, 5]): the safe moves (`_safe_moves`) least
+    inside a hostile's reach (`hostile_threat`), every safe move with no hostile
+    in view; a wander move that is not allowed becomes the first allowed one."""
+    k_seek, obs, first, second, wander = _careful_plan(key, obs, ground)
     safe = _safe_moves(obs)
     threat = jnp.where(safe, hostile_threat(obs, ranges), _FAR)
     allowed = safe & (threat == jnp.min(threat, axis=-1, keepdims=True))
@@ -343,9 +359,158 @@ def hunter(key: jax.Array, obs: Obs, ranges: tuple[int, int, int] = DEFAULT_RANG
     return Actions(move=move, style=style, target=target)
 
 
+# ---------------------------------------------------------------------------- items
+# Thresholds of `gear_forager`, in fractions of the maximum (the entity row's food,
+# water and health columns). A ration restores at least 55 % of both food and
+# water (docs/rules.md §10.3): eaten when the lower of the two is at 40 % or less,
+# that bar takes all of it, and rations (only fishing gives them) stay a reserve
+# for when forests and water are out of reach. A potion restores at least 55 % of
+# health: drunk at half health or less.
+RATION_AT = 0.4
+POTION_AT = 0.5
+_KIND_COLUMNS = nj.NUM_ITEM_KINDS - 2  # Obs.inventory's kind one-hot: kinds 2 .. 17
+_ITEM_LEVEL = nj.ITEM_FEATURES.index("level")
+_ITEM_EQUIPPED = nj.ITEM_FEATURES.index("equipped")
+# The tool that raises the drop of the resource tile an agent stands on (0: none),
+# by tile kind (nj.PROFESSION_TILE_NAMES); a fish is harvested from next to it.
+_TOOL_ON = tuple({nj.ORE: nj.PICKAXE, nj.TREE: nj.AXE, nj.CRYSTAL: nj.CHISEL,
+                  nj.HERB: nj.GLOVES}.get(t, 0) for t in range(nj.NUM_PROFESSION_TILE_TYPES))
+# Tiles a `gear_forager` path crosses like grass (the standing materials, full or
+# harvested), and the ones it steps onto to harvest.
+RESOURCE_GROUND = (nj.ORE, nj.SLAG, nj.TREE, nj.STUMP, nj.CRYSTAL, nj.FRAGMENT, nj.HERB,
+                   nj.WEEDS)
+_HARVESTABLE = (nj.ORE, nj.TREE, nj.CRYSTAL, nj.HERB)
+# Which equipment to put on first when several could change (`item_choice`): the
+# armour (hat, top, bottom), then the held slot, then ammunition.
+_EQUIP_ORDER = (5, 4, 3, 2, 1)  # by equipment slot: hat, top, bottom, held, ammunition
+
+
+def items_on(obs: Obs) -> bool:
+    """Whether the observation carries an inventory (Config.inventory_slots > 0);
+    static under jit."""
+    return obs.inventory is not None
+
+
+def inventory_items(obs: Obs) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+    """(kind [A, I] int32, 0 in an empty slot; level [A, I] float32 as observed,
+    level / Params.item_level_max; equipped [A, I] bool), read from Obs.inventory."""
+    one_hot = obs.inventory[..., :_KIND_COLUMNS]
+    kind = jnp.where(one_hot.max(axis=-1) > 0.5, jnp.argmax(one_hot, axis=-1) + 2, 0)
+    return (kind.astype(jnp.int32), obs.inventory[..., _ITEM_LEVEL],
+            obs.inventory[..., _ITEM_EQUIPPED] > 0.5)
+
+
+def wanted_tool(obs: Obs) -> jnp.ndarray:
+    """int32 [A]: the tool kind that raises this tick's harvest: the one of the
+    ore, tree, crystal or herb the agent stands on, else the rod next to a fish,
+    else 0 (the harvest runs after this tick's use, at the position the tick
+    starts from: docs/rules.md §10.4, §10.6)."""
+    v = obs.tiles.shape[-1] // 2
+    tiles = obs.tiles.astype(jnp.int32)
+    standing = jnp.asarray(_TOOL_ON, jnp.int32)[jnp.clip(tiles[:, v, v], 0, len(_TOOL_ON) - 1)]
+    fish = jnp.zeros(tiles.shape[:1], bool)
+    for d_row, d_col in nj.MOVE_DELTAS[1:]:
+        fish = fish | (tiles[:, v + d_row, v + d_col] == nj.FISH)
+    return jnp.where(standing > 0, standing, jnp.where(fish, nj.ROD, 0)).astype(jnp.int32)
+
+
+def _first_lowest(level: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
+    """int32 [A]: the slot of the lowest level among mask [A, I] (ties: the lowest
+    slot); -1 where mask has none."""
+    slot = jnp.argmin(jnp.where(mask, level, jnp.inf), axis=-1).astype(jnp.int32)
+    return jnp.where(mask.any(axis=-1), slot, -1)
+
+
+def item_choice(obs: Obs) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """`gear_forager`'s (use [A], destroy [A]) inventory slots, -1 for none.
+
+    Use, the first that applies: a potion at health <= POTION_AT; a ration at
+    food or water <= RATION_AT (the lowest-level one usable, ties the lowest
+    slot); else the equipment to put on. Per equipment slot the agent wears
+    the usable item (`use_mask`) scoring highest, where the score is its
+    level, plus 2 for a tool (a tool's 15 defence beats a weapon for an agent
+    that never attacks), plus 4 for the tool `wanted_tool` names, ties kept
+    by the item already equipped, then the lowest slot. An equipment slot
+    whose best item is not on yet puts it on, the wanted tool first, then
+    hat, top, bottom, the held slot, ammunition. An equipped item is never
+    used again (using it would take it off).
+
+    Destroy, only when no slot is empty: the lowest-level spare, an unequipped
+    piece of equipment with a usable item of its kind at least as high
+    (equal: equipped or in a lower slot), so harvests and drops find room.
+    Consumables are never destroyed.
+    """
+    kind, level, equipped = inventory_items(obs)
+    held = kind > 0
+    usable = obs.use_mask & held
+    equip_slot = jnp.asarray(nj.EQUIP_SLOT_OF, jnp.int32)[kind]  # -1: not equipment
+    is_tool = (kind >= nj.TOOL_KINDS[0]) & (kind <= nj.TOOL_KINDS[-1])
+    wanted = (kind == wanted_tool(obs)[:, None]) & is_tool
+    candidate = usable & (equip_slot >= 0)
+    score = level + 2.0 * is_tool + 4.0 * wanted + 1e-3 * equipped
+    score = jnp.where(candidate, score, -jnp.inf)
+    best = jnp.zeros_like(candidate)
+    for e in range(nj.NUM_EQUIP_SLOTS):
+        in_slot = jnp.where(equip_slot == e, score, -jnp.inf)
+        top = jnp.argmax(in_slot, axis=-1)  # the first of the highest: the lowest slot
+        here = jnp.arange(kind.shape[-1])[None, :] == top[:, None]
+        best = best | (here & (equip_slot == e) & candidate)
+    order = jnp.asarray(_EQUIP_ORDER, jnp.int32)[jnp.maximum(equip_slot, 0)] + 10 * wanted
+    put_on = best & ~equipped
+    equip = jnp.argmax(jnp.where(put_on, order, -1), axis=-1).astype(jnp.int32)
+    equip = jnp.where(put_on.any(axis=-1), equip, -1)
+
+    me = obs.entities[:, 0]
+    potion = _first_lowest(level, usable & (kind == nj.POTION))
+    ration = _first_lowest(level, usable & (kind == nj.RATION))
+    hurt = me[:, _HEALTH] <= POTION_AT
+    hungry = jnp.minimum(me[:, _FOOD], me[:, _WATER]) <= RATION_AT
+    use = jnp.where(hurt & (potion >= 0), potion, jnp.where(hungry & (ration >= 0), ration, equip))
+
+    same = kind[:, :, None] == kind[:, None, :]  # [A, i, j]
+    slots = jnp.arange(kind.shape[-1])
+    higher = (level[:, None, :] > level[:, :, None]) | (
+        (level[:, None, :] == level[:, :, None])
+        & (equipped[:, None, :] | (slots[None, :] < slots[:, None])[None]))
+    beaten = same & usable[:, None, :] & higher & ~jnp.eye(kind.shape[-1], dtype=bool)[None]
+    spare = obs.destroy_mask & (equip_slot >= 0) & beaten.any(axis=-1)
+    full = held.all(axis=-1)
+    destroy = jnp.where(full, _first_lowest(level, spare), -1)
+    return use, destroy
+
+
+def gear_forager(key: jax.Array, obs: Obs,
+                 ranges: tuple[int, int, int] = DEFAULT_RANGES) -> Actions:
+    """`wary_forager` (`careful_forager` with NPCs off) that uses its items
+    (docs/rules.md §10): each tick it uses and destroys by `item_choice`
+    (a potion when hurt, a ration when hungry or thirsty, else the best
+    gear it can wear, the tool of the resource it harvests; spare
+    duplicates destroyed when the inventory is full). Its paths cross the
+    walkable resource tiles (ore, tree, crystal, herb and their harvested
+    kinds) like grass, and while its food and water are both above half it
+    steps onto a full ore, tree, crystal or herb next to it (the first of
+    N, S, E, W among the allowed moves), to harvest it in the next tick;
+    fish it harvests by standing next to them, as the game does. Never
+    attacks. With items off (no inventory in the observation) it is
+    `wary_forager` exactly. obs [A, ...] -> Actions [A] with use and destroy."""
+    if not items_on(obs):
+        return wary_forager(key, obs, ranges)
+    k_seek, obs, first, second, wander, allowed = _wary_plan(key, obs, ranges, RESOURCE_GROUND)
+    move = _seek(k_seek, obs, first, second, wander, allowed)
+    me = obs.entities[:, 0]
+    fine = (me[:, _FOOD] > 0.5) & (me[:, _WATER] > 0.5)
+    onto = _by_move(jnp.isin(obs.tiles, jnp.asarray(_HARVESTABLE, obs.tiles.dtype)))
+    onto = (onto & allowed).at[:, 0].set(False)
+    move = jnp.where(fine & onto.any(axis=-1), jnp.argmax(onto, axis=-1).astype(jnp.int32), move)
+    use, destroy = item_choice(obs)
+    return _without_attacks(move, obs).replace(use=use, destroy=destroy)
+
+
 # The yardsticks every evaluation and tournament reports, by name.
 SCRIPTED = {"random": random_policy, "forager": forager, "yielding_forager": yielding_forager,
             "careful_forager": careful_forager, "combat": combat,
-            "wary_forager": wary_forager, "hunter": hunter}
+            "wary_forager": wary_forager, "hunter": hunter, "gear_forager": gear_forager}
 # The ones that know NPCs: with NPCs off both play exactly as careful_forager.
 NPC_AWARE = ("wary_forager", "hunter")
+# The ones that use items: with items off gear_forager plays exactly as wary_forager.
+ITEM_AWARE = ("gear_forager",)

@@ -29,3 +29,20 @@ def test_the_step_itself_plays_items():
     obs, state = nj.jit_reset(jax.random.PRNGKey(0), ITEMS)
     assert obs.inventory.shape[:2] == (ITEMS.num_agents, 4)
     assert jnp.all(state.items.gold[state.agents.alive] == 1)
+
+
+def test_chunked_batches_carry_the_empty_npc_gold_of_an_items_world():
+    from envs.batch import batch_reset
+    obs, state = batch_reset(jax.random.PRNGKey(1), ITEMS, num_worlds=4, chunk=2)
+    assert state.items.npc_gold.shape == (4, 0)
+    _, whole = batch_reset(jax.random.PRNGKey(1), ITEMS, num_worlds=4)
+    assert bool(jnp.all(state.items.gold == whole.items.gold))
+
+
+def test_a_match_mixes_a_policy_that_uses_items_with_one_that_does_not():
+    from policies.scripted import SCRIPTED
+    from train.evaluation.matches import holders_for_all, play_each
+    policies = [SCRIPTED["careful_forager"], SCRIPTED["gear_forager"]]
+    sums = play_each(policies, ITEMS, worlds=1, windows=[(0, 5)], seed=0)
+    assert len(sums) == 2
+    assert holders_for_all(1, ITEMS).shape == (1, ITEMS.num_populations)

@@ -25,7 +25,7 @@ import jax
 import numpy as np
 
 import nmmo_jax as nj
-from policies.scripted import NPC_AWARE, SCRIPTED
+from policies.scripted import ITEM_AWARE, NPC_AWARE, SCRIPTED
 
 from .matches import NPC_FIELDS, Sums, has_npcs
 from .numbers import params_values
@@ -34,10 +34,14 @@ from .population import EVAL_SEED, SETTLE_TICKS, settings_rows, settings_sums
 
 def scripted_policies(config: nj.Config | None = None) -> dict[str, Callable]:
     """The scripted yardsticks by name (policies.scripted.SCRIPTED) for worlds of
-    `config`: the NPC-aware ones only where NPCs exist (elsewhere they play
-    exactly as careful_forager, so they would only cost time)."""
+    `config` (None: all of them): the NPC-aware ones only where NPCs exist
+    (elsewhere they play exactly as careful_forager), the item-aware ones only
+    where items exist (elsewhere they play exactly as wary_forager), so that
+    neither only costs time."""
     with_npcs = config is None or config.num_npcs > 0
-    return {name: fn for name, fn in SCRIPTED.items() if with_npcs or name not in NPC_AWARE}
+    with_items = config is None or config.inventory_slots > 0
+    return {name: fn for name, fn in SCRIPTED.items()
+            if (with_npcs or name not in NPC_AWARE) and (with_items or name not in ITEM_AWARE)}
 
 
 # Yardstick rows shipped with the code, read before the user's cache.

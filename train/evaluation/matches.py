@@ -275,12 +275,20 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
     starts = jnp.asarray([s for s, _ in windows])
     stops = jnp.asarray([e for _, e in windows])
 
+    def item_fields(acts):
+        """Actions that use and destroy nothing (-1) where a policy that uses no
+        items left the fields None: one Actions shape for every policy."""
+        if not config.inventory_slots or acts.use is not None:
+            return acts
+        none = jnp.full(acts.move.shape, -1, jnp.int32)
+        return acts.replace(use=none, destroy=none)
+
     def shared_worlds(owner, k, obs):
         """Every policy acts for every slot; each slot keeps its holder's actions."""
         keys = jax.random.split(k, len(policies))
         chosen = None
         for i, policy in enumerate(policies):
-            acts = jax.vmap(policy)(world_keys(keys[i], worlds), obs)
+            acts = item_fields(jax.vmap(policy)(world_keys(keys[i], worlds), obs))
             chosen = acts if chosen is None else jax.tree.map(
                 lambda new, old: jnp.where(owner == i, new, old), acts, chosen)
         return chosen
@@ -289,7 +297,7 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
         """Policy `lineup` acts for every slot, with the keys of a one-policy match;
         a real branch (not a select), so the others cost nothing."""
         k_policy = jax.random.split(k, 1)[0]
-        branches = [lambda o, fn=fn: jax.vmap(fn)(world_keys(k_policy, worlds), o)
+        branches = [lambda o, fn=fn: item_fields(jax.vmap(fn)(world_keys(k_policy, worlds), o))
                     for fn in policies]
         return jax.lax.switch(lineup, branches, obs)
 
