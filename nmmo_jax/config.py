@@ -50,7 +50,7 @@ class Config:
         self.validate()
 
     # ------------------------------------------------------------------ presets
-    PRESETS: ClassVar[tuple[str, ...]] = ("small", "default", "large")
+    PRESETS: ClassVar[tuple[str, ...]] = ("small", "default", "large", "nmmo2")
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "Config":
@@ -58,7 +58,10 @@ class Config:
 
         small: 32x32 map, 16 agents in 4 populations (compiles in seconds, for
         tests); default: v1.3's 80x80 map, 128 agents in 8 populations; large:
-        256x256 map, 1024 agents in 16 populations.
+        256x256 map, 1024 agents in 16 populations; nmmo2: nmmo 2.1.2's default
+        world as far as our systems go (docs/rules.md §10.10): a 160x160 map with
+        a 16-tile border (a 128x128 playable square), 128 agents in 8 populations,
+        128 NPC slots, 12 inventory slots and the professions' resource tiles.
         """
         if name not in _PRESETS:
             raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(cls.PRESETS)}")
@@ -171,6 +174,11 @@ _PRESETS = {
     "small": dict(map_size=32, border=4, num_agents=16, num_populations=4, max_entities=8),
     "default": {},
     "large": dict(map_size=256, border=9, num_agents=1024, num_populations=16),
+    # nmmo 2.1.2's Default (Medium + AllGameSystems): MAP_SIZE 160, MAP_CENTER 128,
+    # PLAYER_N 128, NPC_N 128, ITEM_INVENTORY_CAPACITY 12, every item system on;
+    # populations and entity rows: docs/rules.md §10.10.
+    "nmmo2": dict(map_size=160, border=16, num_agents=128, num_populations=8, max_entities=16,
+                  num_npcs=128, inventory_slots=12, professions=True),
 }
 
 

@@ -4,13 +4,18 @@
     python -m scripts.bench_env --preset large --worlds 1,64
     python -m scripts.bench_env --preset default,large --full --json
     python -m scripts.bench_env --worlds 1,64 --npcs 128          # with 128 NPC slots
+    python -m scripts.bench_env --preset default,nmmo2 --worlds 1,16 --full   # v1.3 vs nmmo 2.x's world
+    python -m scripts.bench_env --preset nmmo2 --set inventory_slots=0 --set professions=0  # no items
 
 Each tick of each world runs `nmmo_jax.step` (observations built every tick)
 and then samples random valid actions from that observation's masks
 (`masked_random_actions`: uniform over valid moves, uniform style, uniform
 over that style's valid targets, the same distribution as
 `policies.scripted.random_policy`, drawn with a hash instead of threefry;
-`--policy scripted` uses random_policy itself). Each tick's whole
+`--policy scripted` uses random_policy itself). With items on (the nmmo2
+preset) the fast sampler also draws use and destroy, each uniform over the
+inventory slots their masks allow plus "none", and worlds start as `reset`
+makes them (resource tiles placed, newcomers' and NPCs' gold). Each tick's whole
 observation is carried out of the tick (as a rollout stores it), so XLA
 cannot drop the parts the sampler does not read (tile windows, entity
 features). All inside one jitted function: `lax.map` over chunks of
@@ -23,6 +28,8 @@ runs in its own subprocess so compile time and peak RSS are its own.
 Figures per case: slot steps/s (W x (num_agents + num_npcs) x ticks / s: every
 agent and NPC slot; with `--npcs 0`, the default, agent-slot steps/s), live-agent
 steps/s (only slots alive after the tick), env steps/s (world-ticks / s),
+the cost per agent-step (ns per world-tick / num_agents: NPC slots are part of
+the world's cost, not counted as steps),
 the per-tick split between the state update (`nmmo_jax.core.advance` with
 uniform random actions, no observation) and the rest (observation + policy),
 compile time (trace + XLA compile of the full function), state bytes per
@@ -44,10 +51,15 @@ import time
 from scripts.machine import cpu_model
 
 
+# nmmo_jax.Config.PRESETS, written out: jax must not be imported before the worker sets
+# XLA_FLAGS (tests/test_scripts_bench_env.py checks the two agree).
+PRESETS = ("small", "default", "large", "nmmo2")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="default",
-                   help="comma list of small, default, large (default: default)")
+                   help=f"comma list of {', '.join(PRESETS)} (default: default)")
     p.add_argument("--worlds", default="1,64,1024", help="comma list of world counts W")
     p.add_argument("--ticks", type=int, default=32, help="ticks per timed call (scan length)")
     p.add_argument("--repeats", type=int, default=5, help="timed calls after the warm-up call")
@@ -67,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--npcs", type=int, default=0,
                    help="NPC slots per world (Config.num_npcs; 0: none, v1.3's game); slot "
                         "steps/s then count agent and NPC slots")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=N",
+                   help="a Config field of every preset changed (repeatable; integers, "
+                        "0/1 for flags), e.g. --set inventory_slots=0 --set professions=0")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # worker mode
@@ -77,13 +92,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--worlds={args.worlds!r}: expected a comma list of integers")
     args.presets = [x.strip() for x in args.preset.split(",")]
     for name in args.presets:
-        if name not in ("small", "default", "large"):  # Config.PRESETS: jax is not imported yet
-            p.error(f"--preset: unknown preset {name!r} (small, default, large)")
+        if name not in PRESETS:
+            p.error(f"--preset: unknown preset {name!r} ({', '.join(PRESETS)})")
     for name in ("ticks", "repeats", "chunk", "devices", "maps"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
     if any(w < 1 for w in args.worlds):
         p.error("--worlds: every W must be >= 1")
+    args.changes = {}
+    for text in args.set:
+        field, _, value = text.partition("=")
+        try:
+            args.changes[field.strip()] = int(value)
+        except ValueError:
+            p.error(f"--set {text!r}: expected FIELD=INTEGER")
     if args.npcs < 0:
         p.error("--npcs must be >= 0")
     return args
@@ -96,6 +118,7 @@ CHUNK_AGENTS = 128
 # Streams of the bench's own per-tick seed (nmmo_jax.rng.stream tags).
 STREAM_STEP, STREAM_ACT = 1, 2  # the seed handed to the step; the actions' seed
 STREAM_MOVE, STREAM_STYLE, STREAM_TARGET = 1, 2, 3  # of the actions' seed
+STREAM_USE, STREAM_DESTROY = 4, 5  # of the actions' seed, with items on
 
 
 # --------------------------------------------------------------------------- worker
@@ -128,7 +151,16 @@ def masked_random_actions(key, obs):
     rows = jnp.take_along_axis(obs.target_mask, style[:, None, None], 1)[:, 0]
     index = masked_choice(rng.uniform(rng.stream(seed, STREAM_TARGET), slots), rows)
     target = jnp.take_along_axis(obs.entity_slot, index[:, None], 1)[:, 0]
-    return nj.Actions(move=move, style=style, target=target)
+    if obs.use_mask is None:  # items off: v1.3's three heads
+        return nj.Actions(move=move, style=style, target=target)
+    # Items on: use and destroy each uniform over the slots their masks allow plus
+    # "none" (index I, out of range: a no-op), as nmmo's samplers see its no-op entry.
+    none = jnp.ones((a, 1), bool)
+    use = masked_choice(rng.uniform(rng.stream(seed, STREAM_USE), slots),
+                        jnp.concatenate([obs.use_mask, none], 1))
+    destroy = masked_choice(rng.uniform(rng.stream(seed, STREAM_DESTROY), slots),
+                            jnp.concatenate([obs.destroy_mask, none], 1))
+    return nj.Actions(move=move, style=style, target=target, use=use, destroy=destroy)
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -142,12 +174,16 @@ def measure(args: argparse.Namespace) -> dict:
 
     import nmmo_jax as nj
     from nmmo_jax.core import advance
+    from nmmo_jax.resources import place_resources
+    from nmmo_jax.systems.items import npc_spawn_gold, spawn_gold
     from nmmo_jax.systems.npc_spawn import npc_spawn
     from nmmo_jax.systems.spawn import spawn
     from policies.scripted import random_policy
 
     preset, worlds = args.presets[0], args.worlds[0]
     config = nj.Config.preset(preset)
+    if args.changes:
+        config = config.replace(**args.changes)
     if args.npcs:
         config = config.replace(num_npcs=args.npcs)
     if args.full:
@@ -162,14 +198,22 @@ def measure(args: argparse.Namespace) -> dict:
 
     def uniform_actions(key: jax.Array) -> nj.Actions:
         seed, slots = nj.rng.seed_of(key), jnp.arange(a)
-        return nj.Actions(move=nj.rng.below(nj.rng.stream(seed, STREAM_MOVE), slots, nj.NUM_MOVES),
-                          style=nj.rng.below(nj.rng.stream(seed, STREAM_STYLE), slots, nj.NUM_STYLES),
-                          target=nj.rng.below(nj.rng.stream(seed, STREAM_TARGET), slots,
-                                              config.num_slots))
+        below = lambda stream, n: nj.rng.below(nj.rng.stream(seed, stream), slots, n)
+        items = {}
+        if config.inventory_slots:  # a slot, or inventory_slots: none
+            items = dict(use=below(STREAM_USE, config.inventory_slots + 1),
+                         destroy=below(STREAM_DESTROY, config.inventory_slots + 1))
+        return nj.Actions(move=below(STREAM_MOVE, nj.NUM_MOVES),
+                          style=below(STREAM_STYLE, nj.NUM_STYLES),
+                          target=below(STREAM_TARGET, config.num_slots), **items)
 
     def scripted_actions(seed, obs):
         # The tick hands out uint32 seeds; random_policy draws with jax.random from a key.
-        return random_policy(jax.random.PRNGKey(seed), obs)
+        actions = random_policy(jax.random.PRNGKey(seed), obs)
+        if config.inventory_slots and actions.use is None:  # one carry shape: "none" (-1)
+            none = jnp.full(a, -1, jnp.int32)
+            actions = actions.replace(use=none, destroy=none)
+        return actions
 
     policy = scripted_actions if args.policy == "scripted" else masked_random_actions
 
@@ -220,8 +264,16 @@ def measure(args: argparse.Namespace) -> dict:
 
     # Worlds: a few generated maps, reused; each world spawns from its own key.
     key = jax.random.PRNGKey(args.seed)
-    maps = jax.jit(jax.vmap(lambda k: nj.terrain.generate(k, config)))(
-        jax.random.split(key, min(args.maps, worlds)))
+    defaults = nj.default_params(config)
+
+    def new_map(k):
+        tiles = nj.terrain.generate(k, config)
+        if config.professions:  # the resource tiles, as reset places them (docs/rules.md §10.6)
+            seed = nj.rng.stream(nj.rng.seed_of(k), nj.rng.STREAM_ITEMS)
+            tiles = place_resources(seed, tiles, config, defaults)
+        return tiles
+
+    maps = jax.jit(jax.vmap(new_map))(jax.random.split(key, min(args.maps, worlds)))
     world_keys = jax.random.split(jax.random.fold_in(key, 1), worlds)
     world_seeds = jax.random.bits(jax.random.fold_in(key, 2), (worlds,), jnp.uint32)
 
@@ -229,10 +281,14 @@ def measure(args: argparse.Namespace) -> dict:
     def start(keys):
         def one(k, i):
             state = nj.initial_state(maps[i % maps.shape[0]], config)
-            state = spawn(k, state, config, nj.default_params(config))[0]
+            state, spawned = spawn(k, state, config, defaults)
+            if config.inventory_slots:  # newcomers' gold, as reset gives it
+                state = state.replace(items=spawn_gold(state.items, spawned, defaults)[0])
             if config.num_npcs:  # one round of NPC spawn attempts, as reset makes
                 seed = nj.rng.stream(nj.rng.seed_of(k), nj.rng.STREAM_NPC)
-                state = npc_spawn(seed, state, config, nj.default_params(config))[0]
+                state, npc_spawned = npc_spawn(seed, state, config, defaults)
+                if config.inventory_slots:
+                    state = npc_spawn_gold(state, npc_spawned, defaults)[0]
             return state
         return jax.vmap(one)(keys, jnp.arange(worlds))
 
@@ -252,7 +308,8 @@ def measure(args: argparse.Namespace) -> dict:
 
     def fresh():
         states = jax.device_put(start(world_keys), shard)
-        actions = jax.device_put(jax.vmap(lambda _: nj.Actions.noop(a))(jnp.arange(worlds)), shard)
+        actions = jax.device_put(jax.vmap(lambda _: nj.Actions.noop(a, config.inventory_slots))(
+            jnp.arange(worlds)), shard)
         return states, actions
 
     state_bytes = sum(x.nbytes for x in jax.tree.leaves(start(world_keys))) // worlds
@@ -279,10 +336,12 @@ def measure(args: argparse.Namespace) -> dict:
     compile_s, call_s, live = timed(full_tick)
     result = dict(
         preset=preset, full=args.full, params=args.params, num_agents=a, num_npcs=config.num_npcs,
+        changes=args.changes,
         map_size=config.map_size, worlds=worlds, devices=devices, chunk=chunk, ticks=ticks,
         repeats=args.repeats, slot_steps_per_s=worlds * config.num_slots * ticks / call_s,
         live_steps_per_s=live / call_s,
         env_steps_per_s=worlds * ticks / call_s, us_per_world_tick=1e6 * call_s / (worlds * ticks),
+        ns_per_agent_step=1e9 * call_s / (worlds * ticks * a),
         mean_alive=live / (worlds * ticks), compile_s=compile_s, state_bytes=state_bytes,
     )
     if not args.no_phases:
@@ -303,7 +362,7 @@ def machine() -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("preset", "A", "W", "dev", "chunk", "slot steps/s", "live steps/s", "env steps/s",
-            "us/world-tick", "state/obs %", "compile s", "state KiB", "peak RSS MiB")
+            "us/world-tick", "ns/agent-step", "state/obs %", "compile s", "state KiB", "peak RSS MiB")
     lines = []
     for r in rows:
         if "error" in r:
@@ -312,11 +371,15 @@ def table(rows: list[dict]) -> str:
         split = (f"{100 * r['state_update_frac']:.0f}/{100 * (1 - r['state_update_frac']):.0f}"
                  if "state_update_frac" in r else "-")
         npcs = f"+{r['num_npcs']} NPCs" if r.get("num_npcs") else ""
-        lines.append((r["preset"] + ("+full" if r["full"] else "") + npcs, str(r["num_agents"]),
+        changed = "".join(f" {k}={v}" for k, v in r.get("changes", {}).items())
+        lines.append((r["preset"] + ("+full" if r["full"] else "") + npcs + changed,
+                      str(r["num_agents"]),
                       str(r["worlds"]), str(r["devices"]), str(r["chunk"]),
                       f"{r['slot_steps_per_s']:,.0f}",
                       f"{r['live_steps_per_s']:,.0f}", f"{r['env_steps_per_s']:,.0f}",
-                      f"{r['us_per_world_tick']:.1f}", split, f"{r['compile_s']:.1f}",
+                      f"{r['us_per_world_tick']:.1f}",
+                      f"{r['us_per_world_tick'] * 1e3 / r['num_agents']:,.0f}", split,
+                      f"{r['compile_s']:.1f}",
                       f"{r['state_bytes'] / 1024:.1f}", f"{r['peak_rss_mib']:,.0f}"))
     widths = [max(len(x[i]) if i < len(x) else 0 for x in [head] + lines) for i in range(len(head))]
     fmt = lambda cells: "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"
@@ -331,6 +394,7 @@ def worker_argv(args: argparse.Namespace, preset: str, worlds: int) -> list[str]
             "--devices", str(args.devices), "--maps", str(args.maps),
             "--seed", str(args.seed), "--policy", args.policy, "--params", args.params,
             "--npcs", str(args.npcs)]
+    argv += [x for text in args.set for x in ("--set", text)]
     argv += ["--chunk", str(args.chunk)] if args.chunk else []
     return argv + ["--full"] * args.full + ["--no-phases"] * args.no_phases
 

@@ -1,7 +1,9 @@
 """nmmo-jax against the reference Python Neural MMO (`nmmo` 2.1.2), one run, one machine.
 
-    python -m scripts.bench_peer                      # build/reuse the peer venv, W = 1, 64
-    python -m scripts.bench_peer --worlds 1,64,1024 --ticks 200 --json
+    python -m scripts.bench_peer                      # build/reuse the peer venv; default
+                                                      # and nmmo2 presets, W = 1, 64, one core
+    python -m scripts.bench_peer --preset nmmo2 --worlds 1,64,1024 --ticks 200 --json
+    python -m scripts.bench_peer --our-core -1 --devices 2   # ours on both cores (W sharded)
     python -m scripts.bench_peer --venv /tmp/peer --rebuild
 
 Method
@@ -30,13 +32,18 @@ the entries whose mask in that agent's `ActionTargets` observation is 1.
 Sampling is timed separately and is NOT included in the reference's figures
 (that favours the reference).
 
-Ours. `scripts/bench_env.py --preset default --full --json --no-phases` for
-each W, in a subprocess: random masked actions (uniform valid move, style,
-target) drawn inside the jitted scan, observations built every tick,
-`spawn_per_tick = num_agents` so every slot stays (nearly) filled. Sampling
-IS included in our figures. bench_env shards worlds over both cores (XLA host
-devices) when W is even; W = 1 runs on one device. The `devices` column says
-how many (for nmmo: the one core it is pinned to).
+Ours. `scripts/bench_env.py --preset PRESETS --full --json --no-phases` for
+each preset (`--preset`, default `default,nmmo2`: v1.3's world and nmmo 2.x's,
+docs/rules.md §10.10) and W, in a subprocess: random masked actions (uniform
+valid move, style, target, and with items use and destroy) drawn inside the
+jitted scan, observations built every tick, `spawn_per_tick = num_agents` so
+every slot stays (nearly) filled. Sampling IS included in our figures. By
+default ours is pinned to the reference's core with one XLA host device
+(`--our-core`), so each side has one core and the ratio is per core;
+`--our-core -1` lets bench_env shard worlds over `--devices` host devices
+(both cores) as before. The `devices` column says how many (for nmmo: the
+one core it is pinned to). Below the table one line per side says what a
+timed tick simulates (PEER_WORK, OUR_WORK).
 
 Figures. Live agent-steps/s = (live agents per tick, summed over ticks and
 worlds) / seconds; env steps/s = world-ticks / s; ms per world-tick = 1 /
@@ -45,9 +52,12 @@ two sides run one after the other, never concurrently; a busy machine (other
 benchmarks) slows both, so the load average is printed alongside.
 
 Caveats. The two games are not the same program: nmmo 2.1.2 is Neural MMO
-2.x (items, market, NPCs, tasks, communication), nmmo-jax is v1.3's rule set.
-The comparison is the cost of one tick of each project's default world with
-all agents acting at random, not an equal-work benchmark. `--ticks 100`
+2.x (items, market, NPCs, tasks, communication). Against the `default` preset
+(v1.3's rule set) the comparison is the cost of one tick of each project's
+default world with all agents acting at random, not equal work; the `nmmo2`
+preset runs nmmo 2.x's world with its NPCs, items and professions, short of
+the market, Give and communication (docs/rules.md §10.10), while IMMORTAL
+spares the reference the agents' upkeep, damage and deaths. `--ticks 100`
 measures only the early phase (0.7-0.9x the episode's mean cost per tick in
 our runs), which flatters the reference.
 """
@@ -68,6 +78,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from scripts.bench_env import PRESETS
 from scripts.machine import cpu_model
 
 PEER_VERSION = "2.1.2"
@@ -179,7 +190,8 @@ def last_json(stdout: str) -> dict | None:
 
 
 def rows_for(peer: dict | None, ours: list[dict]) -> list[dict]:
-    """Table rows: the reference first (ratio 1), then ours per W with the ratio to it."""
+    """Table rows: the reference first (ratio 1), then ours per (preset, W) with the
+    ratio to it (the system named "nmmo-jax PRESET" when the row names its preset)."""
     ref = peer["live_steps_per_s"] if peer else None
     rows = []
     if peer:
@@ -189,10 +201,11 @@ def rows_for(peer: dict | None, ours: list[dict]) -> list[dict]:
                          ms_per_world_tick=peer["ms_per_tick"], mean_alive=peer["mean_alive"],
                          ratio=1.0))
     for r in ours:
+        system = "nmmo-jax" + (f" {r['preset']}" if r.get("preset") else "")
         if "error" in r:
-            rows.append(dict(system="nmmo-jax", worlds=r.get("worlds"), error=r["error"]))
+            rows.append(dict(system=system, worlds=r.get("worlds"), error=r["error"]))
             continue
-        rows.append(dict(system="nmmo-jax", worlds=r["worlds"], devices=r["devices"],
+        rows.append(dict(system=system, worlds=r["worlds"], devices=r["devices"],
                          live_steps_per_s=r["live_steps_per_s"],
                          env_steps_per_s=r["env_steps_per_s"],
                          ms_per_world_tick=r["us_per_world_tick"] / 1e3,
@@ -237,6 +250,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--core", type=int, default=None,
                    help="CPU the reference is pinned to (default: the last allowed one; -1: none)")
     p.add_argument("--worlds", default="1,64", help="comma list of W for nmmo-jax (default 1,64)")
+    p.add_argument("--preset", default="default,nmmo2",
+                   help="comma list of nmmo-jax presets to race (default default,nmmo2: v1.3's "
+                        "world and nmmo 2.x's, docs/rules.md §10.10)")
+    p.add_argument("--our-core", type=int, default=None,
+                   help="CPU nmmo-jax is pinned to, with one XLA device (default: the "
+                        "reference's core, so each side has one core; -1: not pinned, worlds "
+                        "sharded over --devices host devices)")
+    p.add_argument("--devices", type=int, default=2,
+                   help="host devices for nmmo-jax when --our-core -1 (default 2)")
     p.add_argument("--our-ticks", type=int, default=32, help="bench_env --ticks (scan length)")
     p.add_argument("--repeats", type=int, default=5, help="bench_env --repeats")
     p.add_argument("--skip-ours", action="store_true", help="measure the reference only")
@@ -249,7 +271,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--worlds={args.worlds!r}: expected a comma list of integers")
     if any(w < 1 for w in args.worlds):
         p.error("--worlds: every W must be >= 1")
-    for name in ("ticks", "our_ticks", "repeats"):
+    args.presets = [x.strip() for x in str(args.preset).split(",") if x.strip()]
+    if not args.presets:
+        p.error("--preset: name at least one preset")
+    for name in args.presets:
+        if name not in PRESETS:
+            p.error(f"--preset: unknown preset {name!r} ({', '.join(PRESETS)})")
+    for name in ("ticks", "our_ticks", "repeats", "devices"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0:
@@ -257,6 +285,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.core is None:
         allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         args.core = allowed[-1] if allowed else -1
+    if args.our_core is None:
+        args.our_core = args.core
+    if args.our_core < -1:
+        p.error("--our-core must be a CPU number or -1")
     return args
 
 
@@ -409,20 +441,68 @@ def run_peer(args: argparse.Namespace) -> dict:
 
 
 # --------------------------------------------------------------------------- ours
+def ours_command(args: argparse.Namespace) -> list[str]:
+    """bench_env's command line for our side: every preset, --full, each (preset, W)
+    in its own subprocess (bench_env's own); one host device when pinned to a core."""
+    devices = 1 if args.our_core >= 0 else args.devices
+    return [sys.executable, "-m", "scripts.bench_env", "--preset", ",".join(args.presets),
+            "--full", "--json", "--no-phases", "--worlds", ",".join(map(str, args.worlds)),
+            "--ticks", str(args.our_ticks), "--repeats", str(args.repeats),
+            "--devices", str(devices), "--seed", str(args.seed)]
+
+
+def pin(core: int):
+    """preexec_fn that pins the child (and so its own children) to one CPU; None
+    for core -1 or where the OS cannot."""
+    if core < 0 or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, {core})
+
+
 def run_ours(args: argparse.Namespace) -> tuple[list[dict], str]:
-    """bench_env's default preset, --full, each W in its own subprocess (bench_env's own)."""
+    """bench_env for every preset and W (`ours_command`), pinned to --our-core."""
     root = Path(__file__).resolve().parent.parent
-    cmd = [sys.executable, "-m", "scripts.bench_env", "--preset", "default", "--full", "--json",
-           "--no-phases", "--worlds", ",".join(map(str, args.worlds)),
-           "--ticks", str(args.our_ticks), "--repeats", str(args.repeats),
-           "--seed", str(args.seed)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root)
+    cmd = ours_command(args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root,
+                          preexec_fn=pin(args.our_core))
     try:
         out = json.loads(proc.stdout)
     except json.JSONDecodeError:
         err = tail(proc.stderr + proc.stdout, 12)
-        return [dict(worlds=w, error=err) for w in args.worlds], " ".join(cmd[1:])
+        return ([dict(preset=p, worlds=w, error=err) for p in args.presets for w in args.worlds],
+                " ".join(cmd[1:]))
     return out["rows"], " ".join(cmd[1:])
+
+
+# What one tick does on each side (docs/performance.md, "nmmo2 against nmmo 2.1.2,
+# equal work"): printed under the table so a ratio is never read without it.
+PEER_WORK = ("nmmo 2.1.2 Default + IMMORTAL: 160x160 map (128x128 playable), 128 agents, "
+             "128 NPCs (refilled), items, equipment, consumables, 5 professions and their "
+             "resource tiles, NPC loot, market (Sell/Buy), Give/GiveGold, communication "
+             "tokens, the default task's reward per agent; IMMORTAL skips the agents' food "
+             "and water, healing and starving, the damage they receive and NPCs chasing or "
+             "attacking them (no A*), and no agent dies or drops loot; observations of up "
+             "to 100 entity rows with masks for every action head; random valid actions for "
+             "every head (sampling not timed)")
+OUR_WORK = {
+    "default": ("v1.3's world: 80x80 map, 128 agents, foraging, combat, 7 skills; "
+                "no NPCs, items or professions; 16 entity rows; random valid move, style "
+                "and target"),
+    "nmmo2": ("nmmo 2.x's world (docs/rules.md §10.10): 160x160 map (128x128 playable), "
+              "128 agents, 128 NPC slots (refilled, greedy steps), 12 inventory slots, gold, "
+              "equipment, consumables, loot, 5 professions and their resource tiles; v1.3's "
+              "foraging, starvation and combat for every agent; no market, Give or "
+              "communication; 16 entity rows; random valid move, style, target, use and "
+              "destroy"),
+    "small": "v1.3's rules on a 32x32 map with 16 agents (a test preset)",
+    "large": "v1.3's rules on a 256x256 map with 1,024 agents",
+}
+
+
+def work_lines(presets: list[str]) -> list[str]:
+    """One line per side: what a timed tick simulates."""
+    return [f"work, nmmo: {PEER_WORK}"] + [f"work, nmmo-jax {p} (--full: every slot refilled "
+                                          f"next tick): {OUR_WORK[p]}" for p in presets]
 
 
 # --------------------------------------------------------------------------- driver
@@ -476,15 +556,18 @@ def main(argv: list[str] | None = None) -> int:
         t_ours = time.perf_counter()
         ours, ours_cmd = run_ours(args)
         ours_s = time.perf_counter() - t_ours
-        log(f"nmmo-jax: W = {','.join(map(str, args.worlds))} done ({ours_s:.0f} s)")
+        log(f"nmmo-jax: {','.join(args.presets)} at W = {','.join(map(str, args.worlds))} "
+            f"done ({ours_s:.0f} s)")
     rows = rows_for(peer, ours)
     load_after = load()
     total_s = time.perf_counter() - t
     if args.json:
         print(json.dumps(dict(machine=mach, load_before=load_before, load_after=load_after,
                               peer_venv=str(args.venv), peer_versions=peer_versions,
-                              peer_build_s=build_s, peer=peer, ours_command=ours_cmd, ours=ours,
-                              rows=rows, seconds=dict(peer=peer_s, ours=ours_s, total=total_s)),
+                              peer_build_s=build_s, peer=peer, ours_command=ours_cmd,
+                              ours_core=args.our_core, ours=ours, rows=rows,
+                              work=work_lines(args.presets),
+                              seconds=dict(peer=peer_s, ours=ours_s, total=total_s)),
                          indent=1))
         return 0 if all("error" not in r for r in rows) else 1
     loads = "/".join("?" if x is None else f"{x:.2f}" for x in (load_before, load_after))
@@ -499,9 +582,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{peer['ms_last100']:.1f} ms; random action sampling {peer['sample_ms_per_tick']:.1f} "
           f"ms/tick (not counted)")
     if ours:
-        print(f"nmmo-jax: default preset, --full, {args.our_ticks}-tick scans, median of "
-              f"{args.repeats} calls, sampling inside the jitted loop (counted)")
+        where = (f"pinned to CPU {args.our_core}, one XLA device" if args.our_core >= 0
+                 else f"not pinned, up to {args.devices} host devices")
+        print(f"nmmo-jax: {', '.join(args.presets)} preset{'s' * (len(args.presets) > 1)}, "
+              f"--full, {where}, {args.our_ticks}-tick scans, median of {args.repeats} calls, "
+              "sampling inside the jitted loop (counted)")
     print(format_table(rows))
+    for line in work_lines(args.presets if ours else []):
+        print(line)
     return 0 if all("error" not in r for r in rows) else 1
 
 

@@ -10,7 +10,7 @@ import nmmo_jax as nj
 
 
 def test_presets_by_name():
-    assert nj.Config.PRESETS == ("small", "default", "large")
+    assert nj.Config.PRESETS == ("small", "default", "large", "nmmo2")
     assert nj.Config.preset("default") == nj.Config()
     small = nj.Config.preset("small")
     assert (small.map_size, small.num_agents, small.num_populations, small.max_entities) == (32, 16, 4, 8)
@@ -21,7 +21,7 @@ def test_presets_by_name():
 
 
 def test_unknown_preset_lists_the_names():
-    with pytest.raises(ValueError, match="unknown preset 'huge': choose one of small, default, large"):
+    with pytest.raises(ValueError, match="unknown preset 'huge': choose one of small, default, large, nmmo2"):
         nj.Config.preset("huge")
 
 

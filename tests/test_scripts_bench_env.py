@@ -33,3 +33,57 @@ def test_flags_are_checked():
         bench_env.parse_args(["--policy", "clever"])
     with pytest.raises(SystemExit):
         bench_env.parse_args(["--npcs", "-1"])
+    with pytest.raises(SystemExit):
+        bench_env.parse_args(["--set", "professions=yes"])
+
+
+def test_set_changes_every_preset():
+    args = bench_env.parse_args(["--preset", "nmmo2", "--set", "inventory_slots=0",
+                                 "--set", "professions=0"])
+    assert args.changes == {"inventory_slots": 0, "professions": 0}
+    argv = bench_env.worker_argv(args, "nmmo2", 1)
+    assert argv[argv.index("--set") + 1] == "inventory_slots=0" and argv.count("--set") == 2
+    row = dict(preset="nmmo2", full=True, num_npcs=128, changes=args.changes, num_agents=128,
+               worlds=1, devices=1, chunk=1, slot_steps_per_s=1.0, live_steps_per_s=1.0,
+               env_steps_per_s=1.0, us_per_world_tick=256.0, compile_s=1.0, state_bytes=1024,
+               peak_rss_mib=1.0)
+    table = bench_env.table([row])
+    assert "nmmo2+full+128 NPCs inventory_slots=0 professions=0" in table and " 2,000 |" in table
+
+
+def test_presets_are_the_configs():
+    import nmmo_jax as nj
+    assert bench_env.PRESETS == nj.Config.PRESETS
+    assert bench_env.parse_args(["--preset", "default,nmmo2"]).presets == ["default", "nmmo2"]
+
+
+def test_item_actions_are_uniform_over_allowed_slots_and_none():
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    import nmmo_jax as nj
+    config = nj.Config.small(inventory_slots=4)
+    obs, _ = nj.jit_reset(jax.random.PRNGKey(0), config)
+    a = config.num_agents
+    use_mask = jnp.zeros((a, 4), bool).at[:, 1].set(True).at[:, 3].set(True)
+    destroy_mask = jnp.zeros((a, 4), bool).at[:, 2].set(True)
+    obs = obs.replace(use_mask=use_mask, destroy_mask=destroy_mask)
+    draws = jax.jit(jax.vmap(bench_env.masked_random_actions, in_axes=(0, None)))(
+        jnp.arange(200, dtype=jnp.uint32), obs)
+    use, destroy = np.asarray(draws.use), np.asarray(draws.destroy)
+    assert set(np.unique(use)) == {1, 3, 4} and set(np.unique(destroy)) == {2, 4}  # 4: none
+    assert 0.25 < np.mean(use == 4) < 0.42 and 0.4 < np.mean(destroy == 4) < 0.6
+    assert draws.use.dtype == draws.destroy.dtype == jnp.int32
+    # items off: v1.3's three heads only
+    obs0, _ = nj.jit_reset(jax.random.PRNGKey(0), nj.Config.small())
+    assert bench_env.masked_random_actions(jnp.uint32(1), obs0).use is None
+
+
+@pytest.mark.slow
+def test_one_nmmo2_world_runs():
+    args = bench_env.parse_args(["--preset", "nmmo2", "--worlds", "1", "--ticks", "2",
+                                 "--repeats", "1", "--devices", "1", "--no-phases", "--full"])
+    result = bench_env.measure(args)
+    assert (result["num_agents"], result["num_npcs"], result["map_size"]) == (128, 128, 160)
+    assert result["ns_per_agent_step"] > 0 and result["mean_alive"] > 100

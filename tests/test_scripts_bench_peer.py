@@ -49,6 +49,38 @@ def test_parse_args_defaults():
     args = bp.parse_args([])
     assert args.worlds == [1, 64] and args.ticks == 1000 and args.warmup == 5
     assert args.venv == bp.DEFAULT_VENV
+    # both presets, ours pinned to the reference's core: one core each
+    assert args.presets == ["default", "nmmo2"] and args.our_core == args.core
     assert bp.parse_args(["--worlds", "2,8", "--core", "-1"]).worlds == [2, 8]
     with pytest.raises(SystemExit):
         bp.parse_args(["--worlds", "a"])
+
+
+def test_presets_and_cores():
+    args = bp.parse_args(["--preset", "nmmo2", "--core", "0", "--worlds", "1,16"])
+    assert args.presets == ["nmmo2"] and (args.core, args.our_core) == (0, 0)
+    cmd = bp.ours_command(args)
+    assert cmd[cmd.index("--preset") + 1] == "nmmo2" and cmd[cmd.index("--devices") + 1] == "1"
+    assert "--full" in cmd and cmd[cmd.index("--worlds") + 1] == "1,16"
+    # not pinned: worlds sharded over --devices, no preexec pinning
+    free = bp.parse_args(["--our-core", "-1", "--devices", "2"])
+    assert bp.ours_command(free)[bp.ours_command(free).index("--devices") + 1] == "2"
+    assert bp.pin(-1) is None and (bp.pin(0) is None) == (not hasattr(bp.os, "sched_setaffinity"))
+    assert bp.parse_args(["--preset", " default , nmmo2 "]).presets == ["default", "nmmo2"]
+    for bad in (["--preset", "nmmo3"], ["--preset", ","], ["--our-core", "-2"],
+                ["--devices", "0"]):
+        with pytest.raises(SystemExit):
+            bp.parse_args(bad)
+
+
+def test_rows_name_the_preset_and_work_lines():
+    ours = [dict(OURS[0], preset="default"), dict(OURS[0], preset="nmmo2", live_steps_per_s=25_000.0),
+            dict(preset="nmmo2", worlds=64, error="boom")]
+    rows = bp.rows_for(PEER, ours)
+    assert [r["system"] for r in rows] == ["nmmo 2.1.2", "nmmo-jax default", "nmmo-jax nmmo2",
+                                           "nmmo-jax nmmo2"]
+    assert rows[1]["ratio"] == pytest.approx(10.0) and rows[2]["ratio"] == pytest.approx(5.0)
+    assert "| nmmo-jax nmmo2 | 64 |  | error: boom |" in bp.format_table(rows)
+    lines = bp.work_lines(["default", "nmmo2"])
+    assert len(lines) == 3 and "IMMORTAL" in lines[0] and "market" in lines[2]
+    assert set(bp.OUR_WORK) == set(bp.PRESETS)
