@@ -118,3 +118,8 @@ def test_num_agents_sets_the_population_cap_of_the_preset():
     assert TrainConfig.of().env_config.num_agents == 128
     with pytest.raises(ValueError, match="--num-agents=12"):
         TrainConfig.of(num_agents=12)  # 8 populations cannot share 12 slots
+
+
+def test_a_preset_with_items_is_refused_until_the_policy_carries_them(capsys):
+    assert ("--preset='nmmo2': its world has items (docs/rules.md §10), which the policy's "
+            "inputs do not carry yet") in refused(capsys, ["--preset", "nmmo2"])

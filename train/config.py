@@ -167,6 +167,9 @@ class TrainConfig:
         check_seed(self.seed, "--seed")
         if self.preset not in PRESETS:
             refuse(self, "preset", f"choose one of {sorted(PRESETS)}")
+        if nj.Config.preset(self.preset).inventory_slots:
+            refuse(self, "preset", "its world has items (docs/rules.md §10), which the policy's "
+                                   "inputs do not carry yet")
         check_count(self, "num_agents", 0, "the preset's")
         check_count(self, "num_npcs", 0, "no NPCs")
         try:
