@@ -34,7 +34,7 @@ from .config import Config
 from .params import Params, resolve
 from .materialize import materialize, materialize_tree
 from .sortnet import bitonic_sort
-from .state import (DEFENSE, HOSTILE, LAVA, MELEE_SKILL, NEUTRAL, NUM_EQUIP_SLOTS,
+from .state import (DEFENSE, HAT, HOSTILE, LAVA, MELEE_SKILL, NEUTRAL, NUM_EQUIP_SLOTS,
                     NUM_ITEM_KINDS, PASSIVE, Obs, State)
 from .systems.combat import npc_levels
 from .systems.equipment import equipped_level
@@ -375,7 +375,7 @@ def inventory_view(state: State, config: Config, params: Params) -> dict:
     destroy_mask [A, I] bool, gold [A] int32. Empty slots and dead agents
     show zeros and no valid use or destroy."""
     items, alive = state.items, state.agents.alive[:, None]
-    kinds = jax.nn.one_hot(items.kind - 2, NUM_ITEM_KINDS - 2, dtype=jnp.float32)  # empty: 0s
+    kinds = jax.nn.one_hot(items.kind - HAT, NUM_ITEM_KINDS - HAT, dtype=jnp.float32)  # empty: 0s
     f32 = lambda x: x.astype(jnp.float32)
     quantity = jnp.minimum(jnp.log2(1.0 + f32(items.quantity)) / 10.0, 1.0)
     scalars = jnp.stack([f32(items.level) / params.item_level_max, quantity,

@@ -40,6 +40,7 @@ import jax.numpy as jnp
 
 import nmmo_jax as nj
 from nmmo_jax import Actions, Obs
+from nmmo_jax.systems.inventory import is_kind
 
 _FOOD = nj.ENTITY_FEATURES.index("food")
 _WATER = nj.ENTITY_FEATURES.index("water")
@@ -444,7 +445,7 @@ def item_choice(obs: Obs) -> tuple[jnp.ndarray, jnp.ndarray]:
     held = kind > 0
     usable = obs.use_mask & held
     equip_slot = jnp.asarray(nj.EQUIP_SLOT_OF, jnp.int32)[kind]  # -1: not equipment
-    is_tool = (kind >= nj.TOOL_KINDS[0]) & (kind <= nj.TOOL_KINDS[-1])
+    is_tool = is_kind(kind, nj.TOOL_KINDS)
     wanted = (kind == wanted_tool(obs)[:, None]) & is_tool
     candidate = usable & (equip_slot >= 0)
     score = level + 2.0 * is_tool + 4.0 * wanted + 1e-3 * equipped

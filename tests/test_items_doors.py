@@ -1,6 +1,8 @@
 """Doors that do not carry inventories yet refuse a world with items, in one line."""
+import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import nmmo_jax as nj
@@ -42,7 +44,10 @@ def test_chunked_batches_carry_the_empty_npc_gold_of_an_items_world():
 def test_a_match_mixes_a_policy_that_uses_items_with_one_that_does_not():
     from policies.scripted import SCRIPTED
     from train.evaluation.matches import holders_for_all, play_each
-    policies = [SCRIPTED["careful_forager"], SCRIPTED["gear_forager"]]
-    sums = play_each(policies, ITEMS, worlds=1, windows=[(0, 5)], seed=0)
-    assert len(sums) == 2
-    assert holders_for_all(1, ITEMS).shape == (1, ITEMS.num_populations)
+    careful, gear = SCRIPTED["careful_forager"], SCRIPTED["gear_forager"]
+    both = play_each([careful, gear], ITEMS, worlds=2, windows=[(0, 20)], seed=0)
+    # Each line-up plays alone: beside a policy that uses items, careful_forager's
+    # numbers are those of careful_forager played by itself.
+    alone = play_each([careful], ITEMS, worlds=2, windows=[(0, 20)], seed=0)
+    chex.assert_trees_all_equal(both[0], alone[0])
+    assert int(np.sum(both[1].alive)) > 0

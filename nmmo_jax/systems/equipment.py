@@ -13,12 +13,7 @@ import jax.numpy as jnp
 
 from ..params import Params
 from ..state import AMMUNITION_KINDS, ARMOR_KINDS, NUM_STYLES, TOOL_KINDS, WEAPON_KINDS, Items
-from .inventory import clear
-
-
-def _is(kind: jnp.ndarray, kinds: tuple[int, ...]) -> jnp.ndarray:
-    """bool, same shape as kind: kind is one of kinds (a run of consecutive ids)."""
-    return (kind >= kinds[0]) & (kind <= kinds[-1])
+from .inventory import clear, is_kind
 
 
 def _stat(pair: jnp.ndarray, level: jnp.ndarray) -> jnp.ndarray:
@@ -31,7 +26,7 @@ def equipment_offense(items: Items, params: Params) -> jnp.ndarray:
     (`Params.weapon_damage`) plus the equipped ammunition's
     (`Params.ammunition_damage`), each base + per_level * item level."""
     kind, on = items.kind, items.equipped
-    weapon, ammunition = _is(kind, WEAPON_KINDS), _is(kind, AMMUNITION_KINDS)
+    weapon, ammunition = is_kind(kind, WEAPON_KINDS), is_kind(kind, AMMUNITION_KINDS)
     bonus = jnp.where(weapon, _stat(params.weapon_damage, items.level),
                       _stat(params.ammunition_damage, items.level))
     bonus = jnp.where(on & (weapon | ammunition), bonus, 0)  # [A, I]
@@ -44,7 +39,7 @@ def equipment_defense(items: Items, params: Params) -> jnp.ndarray:
     """int32 [A]: the equipped armour's defence (`Params.armor_defense` each)
     plus the held tool's (`Params.tool_defense`), each base + per_level * item level."""
     kind, on = items.kind, items.equipped
-    armor, tool = _is(kind, ARMOR_KINDS), _is(kind, TOOL_KINDS)
+    armor, tool = is_kind(kind, ARMOR_KINDS), is_kind(kind, TOOL_KINDS)
     each = jnp.where(armor, _stat(params.armor_defense, items.level),
                      _stat(params.tool_defense, items.level))
     return jnp.sum(jnp.where(on & (armor | tool), each, 0), axis=1)

@@ -22,9 +22,15 @@ def empty_items(config: Config) -> Items:
                  npc_gold=jnp.zeros(config.num_npcs, jnp.int32))
 
 
+def is_kind(kind: jnp.ndarray, kinds: tuple[int, ...]) -> jnp.ndarray:
+    """bool, same shape as kind: kind is one of `kinds`, a group of state.py's
+    consecutive item ids (ARMOR_KINDS, WEAPON_KINDS, TOOL_KINDS, ...)."""
+    return (kind >= kinds[0]) & (kind <= kinds[-1])
+
+
 def stacks(kind: jnp.ndarray) -> jnp.ndarray:
     """bool, same shape as kind: the item kind is ammunition, which stacks."""
-    return (kind >= AMMUNITION_KINDS[0]) & (kind <= AMMUNITION_KINDS[-1])
+    return is_kind(kind, AMMUNITION_KINDS)
 
 
 def receive(items: Items, kind: jnp.ndarray, level: jnp.ndarray, quantity: jnp.ndarray,

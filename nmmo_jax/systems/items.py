@@ -14,7 +14,7 @@ from ..params import Params
 from ..state import (AMMUNITION_KINDS, CONSUMABLE_KINDS, EQUIP_SLOT_OF,
                      MELEE_SKILL, NUM_ITEM_KINDS, NUM_SKILLS, POTION, RATION, TOOL_KINDS,
                      WEAPON_KINDS, Items, State)
-from .inventory import clear
+from .inventory import clear, is_kind
 from .skills import level, max_vitals_from_xp, profession_level
 
 
@@ -101,7 +101,7 @@ def _use(state: State, chosen: jnp.ndarray, config: Config, params: Params
                                   & (target_slot >= 0)[:, None])
     equipped = equipped | (toggle & ~was_on[:, None])
 
-    eat = chosen & (items.kind >= CONSUMABLE_KINDS[0]) & (items.kind <= CONSUMABLE_KINDS[-1])
+    eat = chosen & is_kind(items.kind, CONSUMABLE_KINDS)
     ration = jnp.any(eat & (items.kind == RATION), axis=1)
     potion = jnp.any(eat & (items.kind == POTION), axis=1)
     item_level = jnp.sum(jnp.where(eat, items.level, 0), axis=1).astype(jnp.float32)
