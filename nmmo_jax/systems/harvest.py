@@ -15,8 +15,8 @@ from .. import rng
 from ..config import Config
 from ..params import Params
 from ..resources import FISH_MATERIAL, STANDING, STREAM_HARVEST_DROP
-from ..state import AMMUNITION_KINDS, MOVE_DELTAS, NUM_PROFESSIONS, ORE, Items, State
-from .inventory import receive
+from ..state import MOVE_DELTAS, NUM_PROFESSIONS, ORE, Items, State
+from .inventory import receive, stacks
 
 
 def held_tool_level(items: Items, tool: jnp.ndarray) -> jnp.ndarray:
@@ -35,8 +35,7 @@ def drop_level(items: Items, tool: jnp.ndarray, params: Params) -> jnp.ndarray:
 def harvest_xp(drop: jnp.ndarray, params: Params) -> jnp.ndarray:
     """int32 [A]: profession XP of a harvest whose drop is of kind drop [A]: ammunition
     (prospecting, carving, alchemy) or consumable (fishing, herbalism)."""
-    ammunition = jnp.isin(drop, jnp.asarray(AMMUNITION_KINDS, jnp.int32))
-    return jnp.where(ammunition, params.xp_ammunition_harvest, params.xp_consumable_harvest)
+    return jnp.where(stacks(drop), params.xp_ammunition_harvest, params.xp_consumable_harvest)
 
 
 def give(items: Items, want: jnp.ndarray, kind: jnp.ndarray, level: jnp.ndarray
