@@ -261,6 +261,26 @@ def test_full_killer_destroys_what_does_not_fit():
     assert info["items_out"][1] == 5  # the potion and 4 arrows
 
 
+@pytest.mark.parametrize("killer_held,victim_held,after,lost", [
+    # Fresh items fill the empty slots in order, ammunition joins only its own level's
+    # stack, and what comes after the last empty slot is destroyed.
+    ([EMPTY, (ARROW, 1, 2, False), EMPTY, (HAT, 1, 1, False)],
+     [(ARROW, 1, 4, False), (POTION, 1, 1, False), (ARROW, 2, 3, False), (SPEAR, 1, 1, False)],
+     [(POTION, 1, 1, False), (ARROW, 1, 6, False), (ARROW, 2, 3, False), (HAT, 1, 1, False)], 1),
+    # A full killer still takes the ammunition it has a stack for.
+    ([(ARROW, 1, 2, False), (HAT, 1, 1, False), (TOP, 1, 1, False), (SPEAR, 1, 1, False)],
+     [(POTION, 1, 1, False), (WHETSTONE, 1, 3, False), (ARROW, 1, 4, False),
+      (ARROW, 2, 5, False)],
+     [(ARROW, 1, 6, False), (HAT, 1, 1, False), (TOP, 1, 1, False), (SPEAR, 1, 1, False)], 9),
+])
+def test_loot_lands_slot_by_slot_as_received(killer_held, victim_held, after, lost):
+    s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11), health=4)], config=ITEMS)
+    s = give(give(s, 0, killer_held), 1, victim_held)
+    s, done, info = step(s, acts(style={0: nj.MELEE}, target={0: 1}))
+    assert done[1] and row(s, 0) == after and row(s, 1) == [EMPTY] * 4
+    assert info["items_out"][1] == lost
+
+
 def test_the_most_damage_kills_ties_to_the_lowest_slot():
     victim = dict(slot=1, pos=(10, 11), health=5)
     for levels, killer in (({nj.MELEE_SKILL: 10}, 2), ({}, 0)):  # 9 beats 5; 5 and 5 tie

@@ -15,7 +15,7 @@ from .. import rng
 from ..config import Config
 from ..params import Params
 from ..state import ARMOR_KINDS, CAUSE_COMBAT, CAUSE_NPC, TOOL_KINDS, Items, State
-from .inventory import clear, receive
+from .inventory import clear, receive, stacks
 
 
 def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
@@ -65,18 +65,48 @@ def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
 
 
 def _pass_on(items: Items, looted: jnp.ndarray, killer: jnp.ndarray) -> tuple[Items, jnp.ndarray]:
-    """Each looted agent's [A] items go to its killer [A] one by one in slot
-    order (`receive`: stacking, destroyed without room). Returns (items with
-    the killers' rows filled, units kept from each victim [A])."""
+    """Each looted agent's [A] items go to its killer [A] as `receive` would
+    hand them over one by one in slot order, in one pass. Returns (items with
+    the killers' rows filled, units kept from each victim [A]).
+
+    A killer has at most one victim, so its row changes only by that victim's
+    items. Victim slot i's ammunition joins the killer's first stack of its
+    kind and level, else the one an earlier victim slot of that kind and level
+    started (never, in a valid state); every other item takes the killer's
+    r-th empty slot, r its rank among these, or is destroyed past the last.
+    """
     a, slots = looted.shape[0], jnp.arange(looted.shape[0], dtype=jnp.int32)
     victim_of = jnp.full(a, a, jnp.int32).at[jnp.where(looted, killer, a)].set(slots, mode="drop")
     has_victim, victim = victim_of < a, jnp.minimum(victim_of, a - 1)
-    kept_units = jnp.zeros(a, jnp.int32)  # by killer
-    out = items
-    for i in range(items.kind.shape[1]):
-        kind, quantity = items.kind[victim, i], items.quantity[victim, i]
-        out, kept = receive(out, kind, items.level[victim, i], quantity, has_victim & (kind > 0))
-        kept_units = kept_units + jnp.where(kept, quantity, 0)
+    inv = jnp.arange(items.kind.shape[1], dtype=jnp.int32)
+    kind, level, quantity = (x[victim] for x in (items.kind, items.level, items.quantity))  # [A, I]
+    give = has_victim[:, None] & (kind > 0)
+    ammo = give & stacks(kind)
+    # [A, victim slot i, killer slot s]: the killer's stacks of i's ammunition.
+    stack = (ammo[:, :, None] & (items.kind[:, None, :] == kind[:, :, None])
+             & (items.level[:, None, :] == level[:, :, None]))
+    # [A, i, j]: an earlier victim slot j < i of the same ammunition kind and level.
+    same = (ammo[:, :, None] & ammo[:, None, :] & (kind[:, :, None] == kind[:, None, :])
+            & (level[:, :, None] == level[:, None, :]) & (inv[None, :] < inv[:, None])[None])
+    has_stack, has_earlier = jnp.any(stack, axis=2), jnp.any(same, axis=2)
+    fresh = give & ~has_stack & ~has_earlier
+    empty = items.kind == 0
+    rank = jnp.cumsum(fresh, axis=1) - 1
+    empty_rank = jnp.where(empty, jnp.cumsum(empty, axis=1) - 1, -1)
+    into = fresh[:, :, None] & (empty_rank[:, None, :] == rank[:, :, None])  # [A, i, s]
+    fresh_slot = jnp.where(jnp.any(into, axis=2), jnp.argmax(into, axis=2), -1)
+    earlier_slot = jnp.take_along_axis(fresh_slot, jnp.argmax(same, axis=2), axis=1)
+    slot = jnp.where(has_stack, jnp.argmax(stack, axis=2),
+                     jnp.where(fresh, fresh_slot, jnp.where(has_earlier, earlier_slot, -1)))
+    here = inv[None, None, :] == slot[:, :, None]  # [A, i, s]; none where destroyed
+    kept = jnp.any(here, axis=2)
+    placed = jnp.any(here, axis=1)
+    out = items.replace(
+        kind=jnp.where(placed, jnp.max(jnp.where(here, kind[:, :, None], 0), axis=1), items.kind),
+        level=jnp.where(placed, jnp.max(jnp.where(here, level[:, :, None], 0), axis=1),
+                        items.level),
+        quantity=items.quantity + jnp.sum(jnp.where(here, quantity[:, :, None], 0), axis=1))
+    kept_units = jnp.sum(jnp.where(kept, quantity, 0), axis=1)  # by killer
     by_victim = jnp.zeros(a, jnp.int32).at[jnp.where(has_victim, victim_of, a)].add(
         kept_units, mode="drop")
     return out, by_victim
