@@ -37,11 +37,12 @@ class Network(nn.Module):
 
     @nn.compact
     def __call__(self, inputs: Inputs) -> tuple[ActionDist, jnp.ndarray]:
-        hidden, emb = Input(self.config, self.width, self.entity_dim, self.navigation,
-                            name="input")(inputs)
+        hidden, emb, items = Input(self.config, self.width, self.entity_dim, self.navigation,
+                                   name="input")(inputs)
         hidden = nn.relu(nn.Dense(self.width, name="mlp")(hidden))
         return Output(value_head=True, name="output")(hidden, emb, inputs.move_mask,
-                                                      inputs.target_mask)
+                                                      inputs.target_mask, items, inputs.use_mask,
+                                                      inputs.destroy_mask)
 
 
 def _check_int(name: str, value: Any, low: int) -> None:

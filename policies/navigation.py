@@ -8,9 +8,10 @@ the nearest goal cell, and which of the four moves start a shortest path.
   it next tick);
 * water: a walkable cell 4-adjacent to water (the agent drinks there).
 
-Paths go over grass, scrub and forest, 4-neighbour steps; lava, water and
-stone block them (docs/rules.md §1), and so does the window's edge (cells off
-the map read as lava). Paths longer than `max_steps` count as unreachable.
+Paths go over grass, scrub and forest (and, with professions, the resource
+tiles one can stand on), 4-neighbour steps; lava and the tiles nobody can
+enter (water and stone, docs/rules.md §1; fish and ocean, §10.6) block them,
+and so does the window's edge (cells off the map read as lava). Paths longer than `max_steps` count as unreachable.
 
 The search runs from the goal cells on bit rows: window row r is one uint32
 whose bit c is cell (r, c), so one breadth-first step over a whole window is
@@ -24,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 import nmmo_jax as nj
+from nmmo_jax.systems.move import blocking_tiles
 
 GOALS = ("food", "water")
 UNREACHABLE = 255  # distance of a goal that no path of at most max_steps reaches
@@ -32,12 +34,15 @@ UNREACHABLE = 255  # distance of a goal that no path of at most max_steps reache
 FEATURES_PER_GOAL = 2 + len(nj.MOVE_DELTAS) - 1
 
 
-def walkable(tiles: jnp.ndarray) -> jnp.ndarray:
-    """Cells a path may cross: grass, scrub, forest. int tiles [..., V, V] -> bool."""
-    return (tiles == nj.GRASS) | (tiles == nj.SCRUB) | (tiles == nj.FOREST)
+def walkable(tiles: jnp.ndarray, professions: bool = False) -> jnp.ndarray:
+    """Cells a path may cross: all but lava and the tiles nobody can enter
+    (`blocking_tiles`: water and stone; with professions also fish and ocean),
+    so grass, scrub, forest and the other resource tiles. int tiles [..., V, V] -> bool."""
+    return ~jnp.isin(tiles, jnp.asarray((nj.LAVA,) + blocking_tiles(professions), tiles.dtype))
 
 
-def goal_cells(tiles: jnp.ndarray, tile_agents: jnp.ndarray) -> jnp.ndarray:
+def goal_cells(tiles: jnp.ndarray, tile_agents: jnp.ndarray,
+               professions: bool = False) -> jnp.ndarray:
     """bool [..., 2, V, V]: the food and water goal cells of each window (module
     docstring). tiles, tile_agents [..., V, V] with the observer at the centre."""
     v = tiles.shape[-1] // 2
@@ -46,7 +51,7 @@ def goal_cells(tiles: jnp.ndarray, tile_agents: jnp.ndarray) -> jnp.ndarray:
     water = jnp.pad(tiles == nj.WATER, [(0, 0)] * (tiles.ndim - 2) + [(1, 1), (1, 1)])
     near_water = (water[..., :-2, 1:-1] | water[..., 2:, 1:-1]
                   | water[..., 1:-1, :-2] | water[..., 1:-1, 2:])
-    return jnp.stack([food, near_water & walkable(tiles)], axis=-3)
+    return jnp.stack([food, near_water & walkable(tiles, professions)], axis=-3)
 
 
 def _bit_rows(cells: jnp.ndarray) -> jnp.ndarray:
@@ -68,19 +73,21 @@ def _grow(rows: jnp.ndarray, walk: jnp.ndarray) -> jnp.ndarray:
     return (rows | jnp.left_shift(rows, 1) | jnp.right_shift(rows, 1) | up | down) & walk
 
 
-def move_distances(tiles: jnp.ndarray, tile_agents: jnp.ndarray, max_steps: int) -> jnp.ndarray:
+def move_distances(tiles: jnp.ndarray, tile_agents: jnp.ndarray, max_steps: int,
+                   professions: bool = False) -> jnp.ndarray:
     """int32 [..., 2, 5]: per goal (GOALS) and move (nj.MOVE_DELTAS order, stay
     first), the walking distance from the cell the move leads to (the agent's
     own cell for stay) to the nearest goal cell; UNREACHABLE when that cell is
     not walkable or no path of at most max_steps steps exists.
-    tiles, tile_agents [..., V, V] with the observer at the centre, V <= 15."""
+    tiles, tile_agents [..., V, V] with the observer at the centre, V <= 15;
+    professions: `Config.professions` (which tiles block, `walkable`)."""
     v = tiles.shape[-1] // 2
     if tiles.shape[-1] > 15 or max_steps > 254:
         raise ValueError(f"navigation: window {tiles.shape[-1]} > 15 or max_steps "
                          f"{max_steps} > 254 does not fit the 16-bit halves")
     both = jnp.uint32(0x10001)  # bit 0 of each goal's half
-    walk = _bit_rows(walkable(tiles)[..., None, :, :]) * both
-    reached = _bit_rows(goal_cells(tiles, tile_agents)) & walk  # [..., V]
+    walk = _bit_rows(walkable(tiles, professions)[..., None, :, :]) * both
+    reached = _bit_rows(goal_cells(tiles, tile_agents, professions)) & walk  # [..., V]
     probes = [(v + dr, v + dc) for dr, dc in nj.MOVE_DELTAS]
 
     def step(_, carry):
@@ -96,11 +103,12 @@ def move_distances(tiles: jnp.ndarray, tile_agents: jnp.ndarray, max_steps: int)
     return jnp.where(dist > max_steps, UNREACHABLE, dist)
 
 
-def features(tiles: jnp.ndarray, tile_agents: jnp.ndarray, max_steps: int) -> jnp.ndarray:
+def features(tiles: jnp.ndarray, tile_agents: jnp.ndarray, max_steps: int,
+             professions: bool = False) -> jnp.ndarray:
     """uint8 [..., 2 * FEATURES_PER_GOAL]: per goal, reachable, distance from the
     agent (max_steps + 1 when unreachable) and one 0/1 per move N, S, E, W that
     starts a shortest path. tiles, tile_agents [..., V, V]."""
-    dist = move_distances(tiles, tile_agents, max_steps)
+    dist = move_distances(tiles, tile_agents, max_steps, professions)
     here = dist[..., :1]
     reachable = here < UNREACHABLE
     toward = reachable & (dist[..., 1:] + 1 == here)

@@ -1,4 +1,5 @@
-"""Doors that do not carry inventories yet refuse a world with items, in one line."""
+"""Doors that do not carry inventories yet (the Gymnasium-style spaces) refuse a
+world with items, in one line; the step, the batch and matches play them."""
 import chex
 import jax
 import jax.numpy as jnp
@@ -7,8 +8,6 @@ import pytest
 
 import nmmo_jax as nj
 from envs.multi_agent import MultiAgentEnv
-from policies.io import Input
-from viz.record import record
 
 ITEMS = nj.Config.small(inventory_slots=4)
 
@@ -18,13 +17,9 @@ def refused(where: str):
                                            r"docs/rules.md §10\) is not supported here yet")
 
 
-def test_adapters_viewer_and_policy_io_refuse_items():
+def test_the_adapters_refuse_items():
     with refused("observation_space"):
         MultiAgentEnv(ITEMS)
-    with refused("viz.record"):
-        record(lambda key, obs: nj.Actions.noop(ITEMS.num_agents), ITEMS, ticks=1)
-    with refused("policies.io.Input"):
-        Input(ITEMS).init(jax.random.PRNGKey(0), None)
 
 
 def test_the_step_itself_plays_items():

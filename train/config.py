@@ -26,7 +26,7 @@ PRESETS = nj.Config.PRESETS
 REPEATED_FIELDS = ("params", "randomize")
 PARTS = {"ppo": PPOConfig, "placement": Placement}
 # Every setting's flat name, in the order of `--help` and of a saved config.
-ORDER = ("preset", "num_agents", "num_npcs", "num_worlds", "total_steps", "minutes", "seed", "rollout_len",
+ORDER = ("preset", "num_agents", "num_npcs", "inventory_slots", "professions", "num_worlds", "total_steps", "minutes", "seed", "rollout_len",
          "max_ticks", "params", "randomize", "gamma", "gae_lambda", "lr", "lr_decay_steps",
          "clip_eps", "vf_coef", "ent_coef", "kill_penalty", "vitals_shaping", "max_grad_norm",
          "epochs", "num_minibatches", "width", "shared_params", "navigation", "devices",
@@ -41,7 +41,11 @@ class TrainConfig:
 
     preset: str = "default"
     num_agents: int = 0  # agent slots per world, the population cap; 0 = the preset's
-    num_npcs: int = 0  # NPC slots per world (docs/rules.md §9); 0 = none, v1.3's game
+    # The game's systems beyond v1.3 (docs/rules.md §9, §10); -1 = the preset's (none
+    # but for nmmo2, which has them all).
+    num_npcs: int = -1  # NPC slots per world; 0 = none
+    inventory_slots: int = -1  # item slots per agent; 0 = no items
+    professions: int = -1  # 1 = resource tiles and professions (needs items), 0 = off
     num_worlds: int = 16
     total_steps: int = 150_000_000  # agent-slot steps (num_worlds * num_agents per tick)
     minutes: float = 12.0  # training wall-clock budget over all sessions of a run; 0 = none
@@ -117,7 +121,8 @@ class TrainConfig:
     @property
     def env_config(self) -> nj.Config:
         sizes = {"num_agents": self.num_agents} if self.num_agents else {}
-        return nj.Config.preset(self.preset, num_npcs=self.num_npcs, **sizes)
+        systems = {name: getattr(self, name) for name in SYSTEM_FIELDS if getattr(self, name) != -1}
+        return nj.Config.preset(self.preset, **sizes, **systems)
 
     @property
     def game_params(self) -> nj.Params:
@@ -167,15 +172,16 @@ class TrainConfig:
         check_seed(self.seed, "--seed")
         if self.preset not in PRESETS:
             refuse(self, "preset", f"choose one of {sorted(PRESETS)}")
-        if nj.Config.preset(self.preset).inventory_slots:
-            refuse(self, "preset", "its world has items (docs/rules.md §10), which the policy's "
-                                   "inputs do not carry yet")
         check_count(self, "num_agents", 0, "the preset's")
-        check_count(self, "num_npcs", 0, "no NPCs")
+        check_count(self, "num_npcs", -1, "no NPCs; -1 = the preset's")
+        check_count(self, "inventory_slots", -1, "no items; -1 = the preset's")
+        if self.professions not in (-1, 0, 1) or isinstance(self.professions, bool):
+            refuse(self, "professions", "must be 1 (on), 0 (off) or -1 (the preset's)")
         try:
             self.env_config
         except ValueError as e:
-            field = "num_npcs" if "num_npcs" in str(e) else "num_agents"
+            field = next((n for n in SYSTEM_FIELDS if f"Config.{n}" in str(e)),
+                         next((n for n in SYSTEM_FIELDS if n in str(e)), "num_agents"))
             refuse(self, field, f"the {self.preset!r} preset refuses it: {e}")
         for name in ("num_worlds", "total_steps", "updates_per_chunk", "checkpoint_every",
                      "eval_ticks", "eval_worlds"):
@@ -210,6 +216,9 @@ class TrainConfig:
                        lambda one: nj.param_ranges(self.game_params, one, self.env_config),
                        lambda: self.param_ranges)
 
+
+# Settings that switch a system of the game on or off, -1 meaning the preset's.
+SYSTEM_FIELDS = ("num_npcs", "inventory_slots", "professions")
 
 # Which part holds each flat setting that is not TrainConfig's own field.
 _PART_OF = {f.name: part for part, cls in PARTS.items() for f in fields(cls)}
@@ -318,6 +327,9 @@ def _conflicts(saved: dict, current: TrainConfig) -> list[tuple[str, object, obj
         was = saved.get(f.name, f.default)  # a setting newer than the file: its default
         was, now = (tuple(v) if isinstance(v, list) else v  # JSON has lists, fields tuples
                     for v in (was, current.get(f.name)))
+        if f.name in SYSTEM_FIELDS:  # -1 is the preset's value, which a run saved as 0
+            preset = nj.Config.preset(saved.get("preset", current.preset))
+            was, now = (int(getattr(preset, f.name)) if v == -1 else v for v in (was, now))
         if f.name not in RESUMABLE_CHANGES and was != now:
             out.append((f.name, was, now))
     return out

@@ -240,7 +240,7 @@ def run(tc: TrainConfig, out: str | Path, resume: bool = False, evaluate: bool =
     runner, wall_offset = start(tc, out, resume)
     resumed_at = None if runner is None else int(runner.update)
     logger = RunLogger(out, tc.total_steps, (resumed_at or 0) * tc.steps_per_update, resumed_at,
-                       npcs=tc.num_npcs > 0)
+                       npcs=tc.env_config.num_npcs > 0)
     try:
         with Stopper(logger.write) as stop, backend_for(tc, runner, logger.write) as backend:
             del runner

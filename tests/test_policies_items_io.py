@@ -1,0 +1,177 @@
+"""The learned policy's IO with items on (policies/io.py; docs/rules.md §10): the
+inventory goes in (attention over its rows, order-free), the use and destroy heads
+come out (masked pointers plus "nothing"), resource tiles count in the window, and
+paths cross the resource tiles one can stand on; `python -m train` takes item worlds."""
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import nmmo_jax as nj
+from nmmo_jax.state import ARROW, HAT, ORE, POTION, RATION, SPEAR, TREE, FISH
+from policies import navigation as nav
+from policies.baseline import ActorCritic
+from policies.io import ActionDist, Choice, tile_counts, tile_types, to_actions
+from tests.conftest import scene
+from tests.test_policies_items import ITEMS, ME, holding
+from train.config import TrainConfig, _conflicts
+
+PROFESSIONS = ITEMS.replace(professions=True)
+OBSERVE = jax.jit(nj.observe, static_argnums=1)
+I = ITEMS.inventory_slots
+
+
+def inventory_scene(held, config=ITEMS):
+    """Agent 0 at ME holding `held` ((kind, level, equipped) per slot), agent 1 beside it."""
+    state = scene([dict(slot=0, pos=ME), dict(slot=1, pos=(ME[0], ME[1] + 1))], config=config)
+    return holding(state, held)
+
+
+@pytest.fixture(scope="module")
+def net():
+    model = ActorCritic(ITEMS, shared=True)
+    obs = OBSERVE(inventory_scene([(HAT, 1, False), (RATION, 1, False), (ARROW, 1, True)]), ITEMS)
+    return model, model.init(jax.random.PRNGKey(0), obs), obs
+
+
+def test_the_item_heads_point_at_the_slots_their_masks_allow(net):
+    model, params, obs = net
+    dist, _ = jax.jit(model.apply)(params, obs)
+    chex.assert_shape([dist.use, dist.destroy], (ITEMS.num_agents, I + 1))
+    p_use, p_destroy = (np.asarray(jax.nn.softmax(x[0])) for x in (dist.use, dist.destroy))
+    use_ok = np.concatenate([[True], np.asarray(obs.use_mask[0])])
+    destroy_ok = np.concatenate([[True], np.asarray(obs.destroy_mask[0])])
+    assert use_ok.tolist() == [True, True, True, True, False]  # three held, all usable
+    assert destroy_ok.tolist() == [True, True, True, False, False]  # the arrows are worn
+    assert np.all(p_use[~use_ok] == 0) and np.all(p_destroy[~destroy_ok] == 0)
+    # An untrained policy mostly does nothing with its items (io.NOTHING_BIAS).
+    assert p_use[0] > 0.8 and p_destroy[0] > 0.99
+
+
+def test_sampled_item_rows_become_slots_and_nothing_becomes_minus_one(net):
+    model, params, obs = net
+    dist, _ = model.apply(params, obs)
+    # Logits that force "use slot 1" and "destroy nothing".
+    forced = dist.replace(use=jnp.where(jnp.arange(I + 1) == 2, 0.0, -1e9) + 0 * dist.use,
+                          destroy=jnp.where(jnp.arange(I + 1) == 0, 0.0, -1e9) + 0 * dist.destroy)
+    choice = forced.sample(jax.random.PRNGKey(3))
+    actions = to_actions(choice, obs)
+    assert np.all(np.asarray(actions.use) == 1) and np.all(np.asarray(actions.destroy) == -1)
+    mode = to_actions(forced.mode(), obs)
+    assert np.all(np.asarray(mode.use) == 1) and np.all(np.asarray(mode.destroy) == -1)
+
+
+def test_log_prob_and_entropy_add_the_item_heads_exactly(net):
+    model, params, obs = net
+    dist, _ = model.apply(params, obs)
+    choice = dist.sample(jax.random.PRNGKey(1))
+    core = ActionDist(dist.move, dist.style, dist.target)
+    core_choice = Choice(choice.move, choice.style, choice.target)
+    logp = lambda logits, row: jnp.take_along_axis(jax.nn.log_softmax(logits), row[:, None], 1)[:, 0]
+    want = core.log_prob(core_choice) + logp(dist.use, choice.use) + logp(dist.destroy,
+                                                                         choice.destroy)
+    np.testing.assert_allclose(dist.log_prob(choice), want, rtol=1e-6, atol=1e-6)
+    h = lambda logits: -jnp.sum(jax.nn.softmax(logits) * jax.nn.log_softmax(logits), -1)
+    np.testing.assert_allclose(dist.entropy(), core.entropy() + h(dist.use) + h(dist.destroy),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_the_inventory_is_read_without_regard_to_slot_order(net):
+    model, params, _ = net
+    held = [(HAT, 1, False), (SPEAR, 1, False), (POTION, 1, False)]
+    order = [2, 0, 1]
+    one = OBSERVE(inventory_scene(held), ITEMS)
+    other = OBSERVE(inventory_scene([held[i] for i in order]), ITEMS)
+    (d1, v1), (d2, v2) = model.apply(params, one), model.apply(params, other)
+    np.testing.assert_allclose(v1[0], v2[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(d1.move[0], d2.move[0], rtol=1e-5, atol=1e-6)
+    # The slot logits move with their items: slot j of `other` holds item order[j].
+    np.testing.assert_allclose(d2.use[0, 1:4], d1.use[0, 1:4][np.asarray(order)], rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_the_inventory_changes_what_the_network_does(net):
+    model, params, _ = net
+    empty = model.apply(params, OBSERVE(inventory_scene([]), ITEMS))[1]
+    full = model.apply(params, OBSERVE(inventory_scene([(HAT, 3, True), (SPEAR, 2, True)]),
+                                       ITEMS))[1]
+    assert abs(float(empty[0]) - float(full[0])) > 1e-6
+
+
+def test_resource_tiles_are_counted_per_block_and_around_the_agent():
+    rng = np.random.default_rng(0)
+    tiles = rng.integers(0, nj.NUM_PROFESSION_TILE_TYPES, (3, 15, 15)).astype(np.int8)
+    agents = rng.integers(0, 3, (3, 15, 15)).astype(np.int8)
+    got = np.asarray(tile_counts(jnp.asarray(tiles), jnp.asarray(agents), num_types=16))
+    blocks = got[:, :25 * 17].reshape(3, 25, 17)
+    for n in range(3):
+        for b in range(25):
+            r, c = divmod(b, 5)
+            cells = tiles[n, 3 * r: 3 * r + 3, 3 * c: 3 * c + 3].ravel()
+            counts = np.bincount(cells, minlength=16)
+            assert blocks[n, b].tolist() == (counts[:6].tolist()
+                                             + [agents[n, 3 * r: 3 * r + 3, 3 * c: 3 * c + 3].sum()]
+                                             + counts[6:].tolist())
+    near = got[:, 25 * 17: 25 * 17 + 9 * 16].reshape(3, 9, 16)
+    assert np.array_equal(near.argmax(-1), tiles[:, 6:9, 6:9].reshape(3, 9))
+    assert tile_types(PROFESSIONS) == 16 and tile_types(ITEMS) == 6
+
+
+def test_v13_windows_count_as_before():
+    rng = np.random.default_rng(1)
+    tiles = jnp.asarray(rng.integers(0, 6, (2, 15, 15)).astype(np.int8))
+    agents = jnp.asarray(rng.integers(0, 3, (2, 15, 15)).astype(np.int8))
+    six, sixteen = tile_counts(tiles, agents), tile_counts(tiles, agents, num_types=16)
+    # The same window read with 16 kinds: v1.3's columns, then zeros for the resource kinds.
+    blocks6 = np.asarray(six)[:, :25 * 7].reshape(2, 25, 7)
+    blocks16 = np.asarray(sixteen)[:, :25 * 17].reshape(2, 25, 17)
+    assert np.array_equal(blocks16[..., :7], blocks6) and not blocks16[..., 7:].any()
+
+
+def test_paths_cross_ore_and_trees_but_never_fish():
+    v = 7
+    tiles = np.full((15, 15), nj.STONE, np.int8)
+    tiles[v, v:v + 4] = [nj.GRASS, ORE, TREE, nj.GRASS]  # a corridor east to the water
+    tiles[v - 1, v + 3] = nj.WATER
+    tiles[v, v - 1] = FISH
+    agents = np.zeros((15, 15), np.int8)
+    agents[v, v] = 1
+    dist = np.asarray(nav.move_distances(jnp.asarray(tiles), jnp.asarray(agents), 14, True))
+    assert dist[1].tolist() == [3, 255, 255, 2, 255]  # water: 3 steps away, east first
+    assert not bool(nav.walkable(jnp.asarray(FISH), True))
+
+
+def test_network_inputs_with_professions_have_the_documented_width():
+    model = ActorCritic(PROFESSIONS, shared=True)
+    obs = OBSERVE(inventory_scene([(HAT, 1, False)], PROFESSIONS), PROFESSIONS)
+    from policies.io import cell_scale
+    assert model.prepare(obs).cells.shape == (PROFESSIONS.num_agents,
+                                              len(cell_scale(PROFESSIONS, True)))
+    dist, value = model.apply(model.init(jax.random.PRNGKey(0), obs), obs)
+    assert bool(jnp.all(jnp.isfinite(value)))
+
+
+# ----------------------------------------------------------------------------- train
+def test_train_takes_item_worlds_and_the_preset_systems():
+    assert TrainConfig.of(preset="nmmo2").env_config == nj.Config.preset("nmmo2")
+    small = TrainConfig.of(preset="small", inventory_slots=4, professions=1, num_npcs=8)
+    assert small.env_config == nj.Config.small(inventory_slots=4, professions=True, num_npcs=8)
+    no_npcs = TrainConfig.of(preset="nmmo2", num_npcs=0).env_config
+    assert (no_npcs.num_npcs, no_npcs.inventory_slots) == (0, 12)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(professions=2), r"^--professions=2: must be 1 \(on\), 0 \(off\) or -1"),
+    (dict(inventory_slots=-2), r"^--inventory-slots=-2: must be an integer >= -1"),
+    (dict(preset="small", professions=1), r"^--professions=1: the 'small' preset refuses it"),
+])
+def test_bad_system_flags_are_refused_by_name(settings, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.of(**settings)
+
+
+def test_a_run_saved_with_no_npcs_as_0_resumes_under_the_presets_default():
+    assert _conflicts({"preset": "default", "num_npcs": 0}, TrainConfig.of()) == []
+    clash = _conflicts({"preset": "nmmo2", "num_npcs": 0}, TrainConfig.of(preset="nmmo2"))
+    assert [name for name, *_ in clash] == ["num_npcs"]
