@@ -4,6 +4,7 @@
     python -m scripts.replay --policy runs/ppo --ticks 500 --out replay.html --gif replay.gif --png-every 100
     python -m scripts.replay --policy combat --preset small --params melee_damage=5,90 --params food_decay=2
     python -m scripts.replay --policy hunter --preset small --num-npcs 16
+    python -m scripts.replay --policy gear_forager --preset nmmo2 --ticks 300
 
 --policy is a scripted policy's name (`random`, `forager`, `combat`, ...:
 policies/scripted.py), `pretrained` (the checkpoint under policies/pretrained/)
@@ -11,9 +12,13 @@ or a checkpoint file / run directory written by `python -m train`
 (policies/resolve.py). --params FIELD=VALUE (repeatable) changes one of the
 game's numbers from v1.3's (a field of nmmo_jax.Params; "BASE,PER_LEVEL" for a
 damage pair). --num-npcs N puts N NPC slots in a scripted policy's world (a
-checkpoint brings its own, NPCs included). Open the HTML file in any browser: it
-needs no network and no install. With NPCs on, the printed summary also gives
-the NPCs killed by agents and the agents' deaths by NPCs (`npc_summary`).
+checkpoint brings its own, NPCs included). --preset nmmo2 is nmmo 2.1.2's world:
+NPCs, items and professions (docs/rules.md §10.10); the page then shows each
+agent's inventory and gold and the resource tiles. Open the HTML file in any
+browser: it needs no network and no install. With NPCs on, the printed summary
+also gives the NPCs killed by agents and the agents' deaths by NPCs
+(`npc_summary`); with items on, the items held and gold at the end
+(`item_summary`).
 """
 from __future__ import annotations
 
@@ -65,6 +70,18 @@ def npc_summary(rec: Recording) -> str | None:
             f"agent that hit a dying NPC); {by_npc} agents killed by NPCs")
 
 
+def item_summary(rec: Recording) -> str | None:
+    """One line on the items of a recording with items on (None without): the items
+    held by the agents alive in the last frame, how many of them are equipped,
+    and their gold."""
+    if rec.items is None:
+        return None
+    last = rec.num_frames - 1
+    items, agents = rec.items_at(last), rec.agents_at(last)
+    return (f"items: {len(items['kind'])} held at the end ({int(items['equipped'].sum())} "
+            f"equipped), {int(agents['gold'].sum())} gold")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m scripts.replay", description=__doc__.splitlines()[0])
     p.add_argument("--policy", required=True,
@@ -77,8 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=nj.Config.PRESETS, help="world preset for scripted policies "
                    "(default: default; a checkpoint brings its own)")
     p.add_argument("--num-npcs", type=int, default=None, metavar="N",
-                   help="NPC slots in a scripted policy's world (default 0: v1.3's world, "
-                   "none; a checkpoint brings its own)")
+                   help="NPC slots in a scripted policy's world (default: the preset's, "
+                   "0 but for nmmo2; a checkpoint brings its own)")
     p.add_argument("--seed", type=int, default=0, help="world and policy seed")
     p.add_argument("--params", action="append", default=[], metavar="FIELD=VALUE",
                    help="change one of the game's numbers (repeatable), e.g. food_decay=2 or "
@@ -119,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"replay: {flag} {value} ignored: the checkpoint brings its own world config",
                   file=sys.stderr)
     try:  # values are checked against the world's config, known only now
-        config = ckpt_config or nj.Config.preset(args.preset or "default",
-                                                 num_npcs=args.num_npcs or 0)
+        npcs = {} if args.num_npcs is None else {"num_npcs": args.num_npcs}
+        config = ckpt_config or nj.Config.preset(args.preset or "default", **npcs)
         params = nj.default_params(config, **changes)
     except ValueError as e:
         parser.error(str(e))
@@ -136,9 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {rec.num_frames} frames; "
           f"{int(rec.alive[-1])} alive at the end, {int(rec.lives_ended[-1])} lives ended, "
           f"mean lifetime {life:.1f})")
-    npcs = npc_summary(rec)
-    if npcs is not None:
-        print(npcs)
+    for line in (npc_summary(rec), item_summary(rec)):
+        if line is not None:
+            print(line)
     if args.gif:
         print(f"wrote {write_gif(rec, args.gif, args.scale, args.fps)}")
     if args.png_every:

@@ -10,7 +10,11 @@ Modules: draw (the palette and state -> RGB), record (a policy's play as a
 compact Recording), page (the HTML replay), images (GIF and PNG frames).
 With NPCs on (`Config.num_npcs` > 0) all four show them: by kind (passive
 square, neutral diamond, hostile triangle), with their attacks and deaths,
-and each agent's NPC kills; with NPCs off everything is as it was.
+and each agent's NPC kills; with NPCs off everything is as it was. With
+items on (`Config.inventory_slots` > 0) the recording and the page keep each
+agent's inventory (kind, level, quantity, equipped), gold and equipment
+level, shown in its panel; with professions the ten resource tiles have
+colours of their own (draw.PROFESSION_TILE_COLORS) in the page and pictures.
 Everything here runs on the host; the game core (nmmo_jax) draws nothing.
 """
 from __future__ import annotations

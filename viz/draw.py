@@ -3,12 +3,13 @@
     frame = render(state, config, scale=8)                  # uint8 [H*8, W*8, 3]
     frame = render(state, config, attacks=[(0, 3, MAGE)])   # attacker slot, target slot, style
 
-Each tile is a `scale` x `scale` block in its TILE_COLORS colour. A living
-agent is a disc in its population's colour (POPULATION_COLORS, cycled) with a
-health bar along the top of its tile (from scale 4 up) and a dark outline
-(from scale 6 up); an agent that died this tick is a dark cross; an attack is
-a line from the attacker's tile centre to the target's in its STYLE_COLORS
-colour. With NPCs on, a living NPC is a shape of its kind (passive: square,
+Each tile is a `scale` x `scale` block in its PROFESSION_TILE_COLORS colour
+(its first six rows, TILE_COLORS, are v1.3's tiles; the other ten the
+resource tiles of professions). A living agent is a disc in its
+population's colour (POPULATION_COLORS, cycled) with a health bar along the
+top of its tile (from scale 4 up) and a dark outline (from scale 6 up); an
+agent that died this tick is a dark cross; an attack is a line from the
+attacker's tile centre to the target's in its STYLE_COLORS colour. With NPCs on, a living NPC is a shape of its kind (passive: square,
 neutral: diamond, hostile: triangle) in NPC_COLORS, with a health bar and
 outline like an agent's; an NPC that died this tick is a dark cross; its
 attacks are lines like the agents'. The same colours drive the HTML replay
@@ -24,18 +25,33 @@ import numpy as np
 
 from nmmo_jax.config import Config
 from nmmo_jax.params import Params, resolve
-from nmmo_jax.state import HOSTILE, NEUTRAL, NUM_TILE_TYPES, PASSIVE, State
+from nmmo_jax.state import (HOSTILE, NEUTRAL, NUM_PROFESSION_TILE_TYPES, NUM_TILE_TYPES, PASSIVE,
+                            State)
 from nmmo_jax.systems.skills import level, max_vitals
 
-# Indexed by tile type: lava, water, grass, scrub, forest, stone.
-TILE_COLORS = np.array([
+# Indexed by tile type (nmmo_jax.state.PROFESSION_TILE_NAMES): the six of v1.3, then the
+# ten resource tiles of professions (docs/rules.md §10.6), each material saturated and
+# the kind it becomes when harvested a duller shade of it.
+PROFESSION_TILE_COLORS = np.array([
     (207, 72, 34),    # lava
     (52, 108, 196),   # water
     (116, 172, 80),   # grass
     (168, 150, 96),   # scrub (a depleted forest)
     (30, 100, 44),    # forest
     (126, 126, 130),  # stone
+    (196, 160, 72),   # ore
+    (92, 84, 74),     # slag (harvested ore)
+    (0, 128, 96),     # tree
+    (120, 92, 60),    # stump (harvested tree)
+    (110, 60, 160),   # crystal
+    (170, 150, 185),  # fragment (harvested crystal)
+    (210, 110, 150),  # herb
+    (120, 130, 70),   # weeds (harvested herb)
+    (60, 170, 190),   # fish
+    (24, 52, 120),    # ocean (fished out)
 ], np.uint8)
+# v1.3's six (TILE_NAMES): the first rows of the same table.
+TILE_COLORS = PROFESSION_TILE_COLORS[:NUM_TILE_TYPES]
 
 # Population p is drawn in POPULATION_COLORS[p % 16]: bright colours that
 # stand out on every tile colour above.
@@ -59,6 +75,12 @@ OUTLINE_COLOR = np.array((20, 20, 20), np.uint8)
 DEATH_COLOR = np.array((25, 25, 25), np.uint8)
 HEALTH_FULL_COLOR = np.array((40, 220, 40), np.uint8)
 HEALTH_EMPTY_COLOR = np.array((130, 0, 0), np.uint8)
+
+def tile_colors(config) -> np.ndarray:
+    """uint8 [T, 3]: the colours of the tile kinds a world of `config` has (the 16 of
+    PROFESSION_TILE_COLORS with professions on, else v1.3's 6 TILE_COLORS)."""
+    return PROFESSION_TILE_COLORS if config.professions else TILE_COLORS
+
 
 def population_colors(num_populations: int) -> np.ndarray:
     """uint8 [P, 3]: the colour of each population (the palette cycles past 16)."""
@@ -175,7 +197,7 @@ def render_arrays(tiles: np.ndarray, pos: np.ndarray, population: np.ndarray,
     tiles = np.asarray(tiles)
     if tiles.ndim != 2:
         raise ValueError(f"tiles: expected a [H, W] array, got shape {tiles.shape}")
-    img = TILE_COLORS[np.clip(tiles, 0, NUM_TILE_TYPES - 1).astype(np.int64)]
+    img = PROFESSION_TILE_COLORS[np.clip(tiles, 0, NUM_PROFESSION_TILE_TYPES - 1).astype(np.int64)]
     img = np.ascontiguousarray(np.repeat(np.repeat(img, scale, 0), scale, 1))
     pos = _on_map(pos, tiles, "pos")
     population = np.asarray(population, np.int64).reshape(-1)

@@ -6,16 +6,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+import nmmo_jax as nj
+
 from .draw import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, NPC_COLORS, OUTLINE_COLOR,
-                   STYLE_COLORS, TILE_COLORS, population_colors)
+                   PROFESSION_TILE_COLORS, STYLE_COLORS, TILE_COLORS, population_colors)
 from .record import Recording
 
 
-def _palette_image():
-    """A PIL 'P' image whose palette holds every colour `render` uses (exact GIF colours)."""
+def _palette_image(config: nj.Config):
+    """A PIL 'P' image whose palette holds every colour `render` uses in a world of
+    `config` (exact GIF colours); with professions on the resource tiles' colours come
+    last, so without them the palette, and the GIF's bytes, are v1.3's."""
+    resources = PROFESSION_TILE_COLORS[len(TILE_COLORS):] if config.professions else np.zeros((0, 3))
     colors = np.concatenate([TILE_COLORS, population_colors(16), STYLE_COLORS,
                              np.stack([OUTLINE_COLOR, DEATH_COLOR, HEALTH_FULL_COLOR,
-                                       HEALTH_EMPTY_COLOR]), NPC_COLORS]).astype(np.uint8)
+                                       HEALTH_EMPTY_COLOR]), NPC_COLORS, resources]).astype(np.uint8)
     pal = Image.new("P", (1, 1))
     flat = colors.reshape(-1).tolist()
     pal.putpalette(flat + flat[:3] * (256 - len(colors)))
@@ -29,7 +34,7 @@ def write_gif(rec: Recording, path: str | Path, scale: int = 4, fps: float = 10.
         raise ValueError(f"every={every!r}: must be an integer >= 1")
     if not fps > 0:
         raise ValueError(f"fps={fps!r}: must be > 0")
-    pal = _palette_image()
+    pal = _palette_image(rec.config)
     frames = [Image.fromarray(rec.frame_image(f, scale, tiles)).quantize(palette=pal, dither=0)
               for f, tiles in enumerate(rec.iter_tiles()) if f % every == 0]
     path = Path(path)

@@ -18,7 +18,7 @@ import numpy as np
 import nmmo_jax as nj
 
 from .draw import (DEATH_COLOR, HEALTH_EMPTY_COLOR, HEALTH_FULL_COLOR, NPC_COLORS, NPC_SHAPES,
-                   OUTLINE_COLOR, STYLE_COLORS, TILE_COLORS, population_colors)
+                   OUTLINE_COLOR, STYLE_COLORS, population_colors, tile_colors)
 from .record import Recording
 
 VIEWER_TEMPLATE = Path(__file__).with_name("viewer.html")
@@ -49,6 +49,10 @@ def replay_data(rec: Recording) -> dict:
     With NPCs on it also holds meta num_npcs and npc_health, names npc_kinds
     and npc_shapes, colors npcs (passive, neutral, hostile), and the arrays
     npc_off, npcs (NPC_COLUMNS) and npc_alive; with NPCs off none of them.
+    With items on it also holds meta inventory_slots, names items (ITEM_NAMES)
+    and the arrays item_off and items (ITEM_COLUMNS); the agents then carry
+    gold and item_level. With professions on, names and colors tiles cover the
+    16 kinds of PROFESSION_TILE_NAMES (else v1.3's 6).
     """
     cfg = rec.config
     mean = rec.mean_lifetime
@@ -56,9 +60,9 @@ def replay_data(rec: Recording) -> dict:
         "version": 1,
         "meta": {**rec.meta, "map_size": cfg.map_size, "num_agents": cfg.num_agents,
                  "num_populations": cfg.num_populations, "frames": rec.num_frames},
-        "names": {"tiles": list(nj.TILE_NAMES), "skills": list(nj.SKILL_NAMES),
+        "names": {"tiles": list(nj.PROFESSION_TILE_NAMES if cfg.professions else nj.TILE_NAMES), "skills": list(nj.SKILL_NAMES),
                   "styles": ["melee", "range", "mage"], "causes": list(nj.CAUSE_NAMES)},
-        "colors": {"tiles": _rgb(TILE_COLORS), "populations": _rgb(population_colors(cfg.num_populations)),
+        "colors": {"tiles": _rgb(tile_colors(cfg)), "populations": _rgb(population_colors(cfg.num_populations)),
                    "styles": _rgb(STYLE_COLORS), "outline": _rgb(OUTLINE_COLOR)[0],
                    "death": _rgb(DEATH_COLOR)[0], "health": _rgb(HEALTH_FULL_COLOR)[0],
                    "health_empty": _rgb(HEALTH_EMPTY_COLOR)[0]},
@@ -78,6 +82,10 @@ def replay_data(rec: Recording) -> dict:
         data["colors"]["npcs"] = _rgb(NPC_COLORS)
         data.update(npc_off=_pack(rec.npc_off), npcs={k: _pack(v) for k, v in rec.npcs.items()},
                     npc_alive=_pack(rec.npc_alive))
+    if rec.items is not None:
+        data["meta"]["inventory_slots"] = cfg.inventory_slots
+        data["names"]["items"] = list(nj.ITEM_NAMES)
+        data.update(item_off=_pack(rec.item_off), items={k: _pack(v) for k, v in rec.items.items()})
     return data
 
 

@@ -29,6 +29,15 @@ attacks among the attacks (src A + j; from info["npc_attack_target"] and
 its life so far (the `npc_kills` column, from info["npc_kill"]), the number
 of living NPCs per frame and meta["npc_health"] (their maximum health).
 With NPCs off none of this exists and the format is v1.3's.
+
+With items on (`Config.inventory_slots` > 0) a recording also keeps, per
+frame, one row per item of each agent row's inventory (ITEM_COLUMNS: the
+agent's slot, the inventory slot index, kind, level, quantity, equipped;
+empty slots have no row), and each agent row's gold and equipment level
+(the ITEM_AGENT_COLUMNS `gold` and `item_level`, the levels of its equipped
+items summed, as the observation's item_level). With items off none of this
+exists and the format is as above. Resource tiles (professions) are tiles
+like the others: their harvests and regrowth are tile changes.
 """
 from __future__ import annotations
 
@@ -57,6 +66,10 @@ SPAWNED, DIED = 1, 2  # bits of the flags column
 NPC_COLUMNS = ("slot", "row", "col", "kind", "level", "style", "health", "damage", "freeze",
                "flags")
 NPC_KILLS = "npc_kills"  # the agent column added with NPCs on
+# Per-item rows (items on only): the agent's slot, the inventory slot (0 .. I - 1), the
+# item (kind an ITEM_NAMES index, never 0), its level, quantity and equipped (0 or 1).
+ITEM_COLUMNS = ("slot", "index", "kind", "level", "quantity", "equipped")
+ITEM_AGENT_COLUMNS = ("gold", "item_level")  # the agent columns added with items on
 
 
 @dataclasses.dataclass
@@ -71,7 +84,10 @@ class Recording:
     counts living agents, lives_ended / lifetime_sum [F] are cumulative over
     lives that ended by that frame. With NPCs on (else None): frame f's NPC
     rows are npcs[col][npc_off[f]:npc_off[f+1]] (NPC_COLUMNS) and npc_alive
-    [F] counts living NPCs; agents then also has the NPC_KILLS column.
+    [F] counts living NPCs; agents then also has the NPC_KILLS column. With
+    items on (else None): frame f's item rows are items[col][item_off[f]:
+    item_off[f+1]] (ITEM_COLUMNS, by agent slot then inventory slot), and
+    agents also has the ITEM_AGENT_COLUMNS.
     """
 
     config: nj.Config
@@ -91,6 +107,8 @@ class Recording:
     npc_off: np.ndarray | None = None
     npcs: dict[str, np.ndarray] | None = None
     npc_alive: np.ndarray | None = None
+    item_off: np.ndarray | None = None
+    items: dict[str, np.ndarray] | None = None
 
     @property
     def num_frames(self) -> int:
@@ -123,6 +141,28 @@ class Recording:
             return {k: np.zeros(0, np.int64) for k in NPC_COLUMNS}
         lo, hi = self.npc_off[f], self.npc_off[f + 1]
         return {k: v[lo:hi] for k, v in self.npcs.items()}
+
+    def items_at(self, f: int) -> dict[str, np.ndarray]:
+        """The item rows of frame f (every ITEM_COLUMNS column; empty with items off)."""
+        f = self._check_frame(f)
+        if self.items is None:
+            return {k: np.zeros(0, np.int64) for k in ITEM_COLUMNS}
+        lo, hi = self.item_off[f], self.item_off[f + 1]
+        return {k: v[lo:hi] for k, v in self.items.items()}
+
+    def inventory_at(self, f: int) -> dict[str, np.ndarray]:
+        """Frame f's inventories as int64 [A, I] arrays kind, level, quantity and equipped
+        (like `State.items`; 0 in empty slots and for slots with no agent row); ValueError
+        with items off."""
+        if self.items is None:
+            raise ValueError("inventory_at: this recording has no items (Config.inventory_slots=0)")
+        rows = self.items_at(f)
+        shape = (self.config.num_agents, self.config.inventory_slots)
+        out = {}
+        for name in ("kind", "level", "quantity", "equipped"):
+            out[name] = np.zeros(shape, np.int64)
+            out[name][rows["slot"], rows["index"]] = rows[name]
+        return out
 
     def attacks_at(self, f: int) -> dict[str, np.ndarray]:
         """The attacks of frame f (src, dst slots; style; hit)."""
@@ -225,10 +265,11 @@ def _attacks(style: np.ndarray, info: dict, npc_style: np.ndarray | None = None
 
 
 def _rows(present: np.ndarray, agents: nj.Agents, levels: np.ndarray, flags: np.ndarray,
-          cause: np.ndarray, kills: np.ndarray | None = None
+          cause: np.ndarray, kills: np.ndarray | None = None, items: nj.Items | None = None
           ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """(tick index [R], columns, levels [R, 7]) of the present agents of stacked ticks [T, A];
-    kills [T, A]: the NPC_KILLS column (NPCs on only)."""
+    kills [T, A]: the NPC_KILLS column (NPCs on only); items (stacked [T, A, ...], items on
+    only): the ITEM_AGENT_COLUMNS."""
     tick_i, slot = np.nonzero(present)
     pick = lambda x: np.asarray(x)[tick_i, slot]
     pos = pick(agents.pos)
@@ -239,7 +280,22 @@ def _rows(present: np.ndarray, agents: nj.Agents, levels: np.ndarray, flags: np.
             "flags": flags[tick_i, slot], "cause": cause[tick_i, slot]}
     if kills is not None:
         cols[NPC_KILLS] = kills[tick_i, slot]
+    if items is not None:
+        cols["gold"] = pick(items.gold)
+        # equipped_level (nmmo_jax.systems.equipment) on the host
+        cols["item_level"] = np.where(items.equipped, items.level, 0).sum(-1)[tick_i, slot]
     return tick_i, cols, levels[tick_i, slot]
+
+
+def _item_rows(present: np.ndarray, items: nj.Items) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(tick index [R], ITEM_COLUMNS columns) of the items held by the present agents of
+    stacked ticks [T, A] (items [T, A, I]), by tick, agent slot, then inventory slot."""
+    kind = np.asarray(items.kind)
+    tick_i, slot, index = np.nonzero(present[:, :, None] & (kind > 0))
+    pick = lambda x: np.asarray(x)[tick_i, slot, index]
+    return tick_i, {"slot": slot, "index": index, "kind": kind[tick_i, slot, index],
+                    "level": pick(items.level), "quantity": pick(items.quantity),
+                    "equipped": pick(items.equipped)}
 
 
 def _npc_rows(present: np.ndarray, npcs: nj.Npcs, flags: np.ndarray, num_agents: int
@@ -286,7 +342,6 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         raise ValueError(f"policy: expected a callable (key, obs) -> Actions, got {type(policy).__name__}")
     if not isinstance(config, nj.Config):
         raise ValueError(f"config: expected nmmo_jax.Config, got {type(config).__name__}")
-    nj.check_no_items(config, "viz.record")
     if isinstance(ticks, bool) or not isinstance(ticks, (int, np.integer)) or ticks < 1:
         raise ValueError(f"ticks={ticks!r}: must be an integer >= 1")
     if not isinstance(chunk, int) or chunk < 1:
@@ -304,6 +359,7 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         obs = _observe(state, config=config, params=params)
     a = config.num_agents
     npcs_on = bool(config.num_npcs)
+    items_on = bool(config.inventory_slots)
     first_tick = int(state.tick) + 1
     start = jax.tree.map(np.asarray, state)
 
@@ -312,10 +368,15 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
     tick_parts, row_parts, level_parts = [], [], []
     levels0 = np.asarray(_level(state.agents.xp, config=config))
     kills = np.zeros(a, np.int64)  # NPC kills in each slot's current life
+    items0 = jax.tree.map(lambda x: x[None], start.items) if items_on else None
     ti, cols, lv = _rows(alive0[None], jax.tree.map(lambda x: x[None], start.agents), levels0[None],
                          np.where(alive0, SPAWNED, 0)[None], np.zeros((1, a), np.int64),
-                         kills[None] if npcs_on else None)
+                         kills[None] if npcs_on else None, items0)
     tick_parts.append(ti), row_parts.append(cols), level_parts.append(lv)
+    item_ticks, item_parts = [], []
+    if items_on:
+        ti, cols = _item_rows(alive0[None], items0)
+        item_ticks.append(ti), item_parts.append(cols)
     npc_ticks, npc_parts, npc_alive = [], [], []
     if npcs_on:
         n_alive0 = start.npcs.alive
@@ -340,8 +401,11 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
         flags = np.where(info["spawned"], SPAWNED, 0) | np.where(done, DIED, 0)
         chunk_kills = _kills_in_life(kills, info["spawned"], info) if npcs_on else None
         ti, cols, lv = _rows(alive | done, states.agents, levels, flags, info["death_cause"],
-                             chunk_kills)
+                             chunk_kills, states.items if items_on else None)
         tick_parts.append(ti + frame0), row_parts.append(cols), level_parts.append(lv)
+        if items_on:
+            ti, cols = _item_rows(alive | done, states.items)
+            item_ticks.append(ti + frame0), item_parts.append(cols)
         if npcs_on:
             n_flags = (np.where(info["npc_spawned"], SPAWNED, 0)
                        | np.where(info["npc_done"], DIED, 0))
@@ -369,7 +433,8 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
             progress(done_ticks, ticks)
 
     frames = ticks + 1
-    columns = AGENT_COLUMNS + ((NPC_KILLS,) if npcs_on else ())
+    columns = (AGENT_COLUMNS + ((NPC_KILLS,) if npcs_on else ())
+               + (ITEM_AGENT_COLUMNS if items_on else ()))
     agents = {k: np.concatenate([p[k] for p in row_parts]).astype(np.int64) for k in columns}
     attack_rows = np.concatenate(attack_rows).astype(np.int64).reshape(-1, 4)
     meta = {"policy": str(name), "seed": int(seed), "ticks": ticks, "start_tick": first_tick - 1,
@@ -381,6 +446,10 @@ def record(policy: Policy, config: nj.Config, ticks: int, seed: int = 0, *,
                    npcs={k: np.concatenate([p[k] for p in npc_parts]).astype(np.int64)
                          for k in NPC_COLUMNS},
                    npc_alive=np.asarray(npc_alive, np.int64))
+    if items_on:
+        npc.update(item_off=_offsets(np.concatenate(item_ticks), frames),
+                   items={k: np.concatenate([p[k] for p in item_parts]).astype(np.int64)
+                          for k in ITEM_COLUMNS})
     return Recording(
         config=config, meta=meta, tiles0=start.tiles.astype(np.uint8),
         tile_off=_offsets(np.concatenate(change_ticks), frames),
