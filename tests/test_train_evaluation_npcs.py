@@ -190,12 +190,13 @@ def test_cache_stores_npc_fields_only_for_npc_worlds(small, tmp_path, monkeypatc
         assert json.loads(doc["key"])["config"]["num_npcs"] == config.num_npcs
         fields = set(doc["sums"]["hunter"])
         if config.num_npcs:
-            assert fields == set(Sums._fields)
+            assert fields == set(Sums._fields) - set(matches.ITEM_FIELDS)  # no items
             # 3 kills and 1 death per world and population over 100 agent-ticks alive
             assert rows["hunter"]["settled"]["npc_kills"] == 1000 * 12 / 100
             assert rows["hunter"]["settled"]["npc_deaths"] == 1000 * 4 / 100
         else:
-            assert fields == set(Sums._fields) - set(matches.NPC_FIELDS)
+            assert fields == set(Sums._fields) - set(matches.NPC_FIELDS) - set(
+                matches.ITEM_FIELDS)
             assert "npc_kills" not in rows["hunter"]["settled"]
         monkeypatch.setattr(cache, "settings_sums", lambda *a, **k: pytest.fail("replayed"))
         again = cache.yardsticks(config, 10, 2, warmup=0, cache_dir=folder, shipped=False)

@@ -10,7 +10,10 @@ other code, or another JAX or backend, never matches.
 The key holds the whole Config, num_npcs included, so a world with NPCs never
 reads a row of one without. A row of a world with NPCs also stores the Sums'
 npc_kills and npc_deaths; without NPCs those fields are left out and a
-stored row is v1.3's, field for field.
+stored row is v1.3's, field for field. Likewise with items: the key's Config
+holds inventory_slots and professions, a row of a world with items also
+stores the Sums' ITEM_FIELDS (equipment_level, harvested, gold,
+gold_gained), and one without items leaves them out.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import numpy as np
 import nmmo_jax as nj
 from policies.scripted import ITEM_AWARE, NPC_AWARE, SCRIPTED
 
-from .matches import NPC_FIELDS, Sums, has_npcs
+from .matches import ITEM_FIELDS, NPC_FIELDS, Sums, has_items, has_npcs
 from .numbers import params_values
 from .population import EVAL_SEED, SETTLE_TICKS, settings_rows, settings_sums
 
@@ -72,8 +75,10 @@ def _code_fingerprint() -> str:
 
 def stored_fields(sums: Sums) -> dict[str, list]:
     """The JSON lists a row stores of `sums`: every field, except npc_kills and
-    npc_deaths where the Sums have no NPCs (then the row is v1.3's)."""
-    keep = lambda f: has_npcs(sums) or f not in NPC_FIELDS
+    npc_deaths where the Sums have no NPCs and ITEM_FIELDS where they have no
+    items (with neither the row is v1.3's)."""
+    keep = lambda f: ((has_npcs(sums) or f not in NPC_FIELDS)
+                      and (has_items(sums) or f not in ITEM_FIELDS))
     return {f: np.asarray(v).tolist() for f, v in sums._asdict().items() if keep(f)}
 
 

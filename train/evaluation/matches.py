@@ -17,7 +17,11 @@ program (compiling the game is most of a short evaluation's time).
 With NPCs on (`Config.num_npcs` > 0; docs/rules.md §9) the Sums also count,
 per population, the NPCs its agents killed and its agents' deaths by an NPC
 (`npc_kills`, `npc_deaths`); without NPCs those fields are left empty
-(NO_NPCS) and the other fields are v1.3's.
+(NO_NPCS) and the other fields are v1.3's. With items on
+(`Config.inventory_slots` > 0; docs/rules.md §10) they also add up, per
+population, the living agents' equipment level and gold, the harvests and
+the gold gained (ITEM_FIELDS); without items those are left empty
+(NO_ITEMS) in the same way.
 
 `params` (one `nmmo_jax.Params` for every world of a match, None = v1.3's
 numbers) is data of the compiled match: another value plays without
@@ -40,12 +44,17 @@ from jax.sharding import PartitionSpec as P
 import nmmo_jax as nj
 from envs.batch import (WORLDS, batch_reset, devices_dividing, step_worlds, world_keys,
                         world_mesh_of)
+from nmmo_jax.systems.equipment import equipped_level
 
 Policy = Callable[[jax.Array, nj.Obs], nj.Actions]  # one world: obs [A, ...] -> Actions [A]
 CAUSES = ("lava", "starvation", "combat")  # deaths columns, nj.CAUSE_* order from 1
 NPC_FIELDS = ("npc_kills", "npc_deaths")  # the Sums fields that exist with NPCs on only
 NO_NPCS = np.zeros(0, np.int32)  # their value without NPCs: no [N, W, P] counts
 NO_NPCS.flags.writeable = False  # one shared default: never filled in
+# The Sums fields that exist with items on only (Config.inventory_slots > 0).
+ITEM_FIELDS = ("equipment_level", "harvested", "gold", "gold_gained")
+NO_ITEMS = np.zeros(0, np.int32)  # their value without items: no [N, W, P] counts
+NO_ITEMS.flags.writeable = False
 
 
 class Sums(NamedTuple):
@@ -68,6 +77,18 @@ class Sums(NamedTuple):
     agents' deaths with cause nj.CAUSE_NPC). Without NPCs both are NO_NPCS,
     an empty array (`has_npcs` tells them apart), so v1.3's Sums are built,
     stored and read as before.
+
+    With items on (ITEM_FIELDS, each [N, W, P] int, summed over the counted
+    ticks): equipment_level (agent-ticks: each living agent's equipped
+    items' levels summed, `nmmo_jax.systems.equipment.equipped_level`, the
+    entity observation's item_level), harvested (harvests, one per
+    profession that harvested: info["harvested"]; each gathers one item,
+    kept or destroyed for lack of room, and a weapon that ore, tree or
+    crystal may add is not counted; 0 without Config.professions), gold
+    (agent-ticks: the gold each living agent holds) and gold_gained (the
+    gold living agents took as loot: each one's gold minus its gold the
+    tick before, newcomers' `gold_start` left out). Without items all four
+    are NO_ITEMS (`has_items` tells them apart).
     """
 
     alive: np.ndarray
@@ -83,6 +104,10 @@ class Sums(NamedTuple):
     forests_reset: np.ndarray
     npc_kills: np.ndarray = NO_NPCS
     npc_deaths: np.ndarray = NO_NPCS
+    equipment_level: np.ndarray = NO_ITEMS
+    harvested: np.ndarray = NO_ITEMS
+    gold: np.ndarray = NO_ITEMS
+    gold_gained: np.ndarray = NO_ITEMS
 
 
 def has_npcs(sums: Sums) -> bool:
@@ -91,11 +116,18 @@ def has_npcs(sums: Sums) -> bool:
     return np.ndim(sums.npc_kills) == 3 and np.ndim(sums.npc_deaths) == 3
 
 
+def has_items(sums: Sums) -> bool:
+    """Whether `sums` were played with items on (the ITEM_FIELDS hold [N, W, P]
+    counts, not the empty NO_ITEMS)."""
+    return all(np.ndim(getattr(sums, f)) == 3 for f in ITEM_FIELDS)
+
+
 def sums_fields(config: nj.Config) -> tuple[str, ...]:
-    """The Sums fields a match of worlds `config` fills: all of them with NPCs
-    on, else all but npc_kills and npc_deaths (v1.3's)."""
-    return Sums._fields if config.num_npcs else tuple(
-        f for f in Sums._fields if f not in NPC_FIELDS)
+    """The Sums fields a match of worlds `config` fills: v1.3's, with NPCs on
+    also NPC_FIELDS and with items on also ITEM_FIELDS."""
+    left_out = (() if config.num_npcs else NPC_FIELDS) + (
+        () if config.inventory_slots else ITEM_FIELDS)
+    return tuple(f for f in Sums._fields if f not in left_out)
 
 
 def check_windows(windows: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
@@ -120,7 +152,9 @@ def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
     kills [P, P] f32 (killer, victim), food, water [P] f32; with NPCs on also
     npc_kills [P] int32 (info["npc_kill"] by population: each agent that hit
     an NPC dying this tick) and npc_deaths [P] int32 (deaths with cause
-    nj.CAUSE_NPC).
+    nj.CAUSE_NPC); with items on also equipment_level, harvested, gold and
+    gold_gained [P] int32 (what `Sums` says of them; "living" is alive
+    after the tick, as `alive` counts).
 
     An agent's kill of an agent is credited only for a combat death
     (nj.CAUSE_COMBAT): a death by an NPC (NPCs dealt most of that tick's
@@ -157,7 +191,26 @@ def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
     if config.num_npcs:
         counts["npc_kills"] = by_pop(info["npc_kill"])
         counts["npc_deaths"] = by_pop(done & (cause == nj.CAUSE_NPC))
+    if config.inventory_slots:
+        counts |= item_counts(prev, state, info, config, by_pop)
     return counts
+
+
+def item_counts(prev: nj.State, state: nj.State, info: dict, config: nj.Config,
+                by_pop: Callable[[jnp.ndarray], jnp.ndarray]) -> dict[str, jnp.ndarray]:
+    """tick_counts' item fields (items on): equipment_level, harvested, gold and
+    gold_gained [P] int32 of one tick, by_pop summing [A] values per population.
+    A dead agent's rows are empty (docs/rules.md §10.5), a newcomer's gold is
+    its gold_start (not gained), and a living agent's gold only grows (loot)."""
+    living = info["alive"]
+    items = state.items
+    harvests = (info["harvested"].sum(axis=-1, dtype=jnp.int32) if config.professions
+                else jnp.zeros(config.num_agents, jnp.int32))
+    gained = jnp.where(living & ~info["spawned"], items.gold - prev.items.gold, 0)
+    return {"equipment_level": by_pop(jnp.where(living, equipped_level(items), 0)),
+            "harvested": by_pop(harvests),
+            "gold": by_pop(jnp.where(living, items.gold, 0)),
+            "gold_gained": by_pop(gained)}
 
 
 def forests(state: nj.State) -> jnp.ndarray:
@@ -314,6 +367,8 @@ def _match_fn(policies: tuple, config: nj.Config, windows: tuple, worlds: int, a
                "forests_end": zeros(())}
         if config.num_npcs:
             acc |= {"npc_kills": zeros((p,)), "npc_deaths": zeros((p,))}
+        if config.inventory_slots:
+            acc |= {f: zeros((p,)) for f in ITEM_FIELDS}
 
         def tick(carry, xs):
             obs, state, acc = carry

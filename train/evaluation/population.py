@@ -7,8 +7,10 @@ side by side: fresh (the first `ticks` ticks after reset) and settled
 long lives that outlast the window are left out), deaths by cause and
 resource use (docs/experiments.md, "Population evaluation", defines them).
 With NPCs on, rows also give `npc_kills` and `npc_deaths`, both per
-PER_AGENT_TICKS (1,000) agent-ticks alive. The rows are computed in numpy
-from the match runner's Sums (train.evaluation.matches).
+PER_AGENT_TICKS (1,000) agent-ticks alive; with items on, ITEM_FIELDS:
+equipment_level and gold per living agent, harvested and gold_gained per
+1,000 agent-ticks alive. The rows are computed in numpy from the match
+runner's Sums (train.evaluation.matches).
 """
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ import numpy as np
 
 import nmmo_jax as nj
 
-from .matches import (CAUSES, NPC_FIELDS, Policy, Sums, has_npcs, holders_for_all, play,
-                      play_each)
+from .matches import (CAUSES, ITEM_FIELDS, NPC_FIELDS, Policy, Sums, has_items, has_npcs,
+                      holders_for_all, play, play_each)
 
 EVAL_SEED = 1_000_003  # held-out maps: training keys never come from this seed
 SETTLE_TICKS = 2000  # warmup before the settled window
@@ -27,6 +29,9 @@ FIELDS = ("mean_alive", "se_alive", "lifetime_little", "mean_lifetime", "lives_e
           "water_per_agent_tick", "forests_left")
 # Rows with NPCs on also hold NPC_FIELDS, rates per PER_AGENT_TICKS agent-ticks alive.
 PER_AGENT_TICKS = 1000
+# Rows with items on also hold ITEM_FIELDS: these per living agent (means over the
+# alive agent-ticks), the others per PER_AGENT_TICKS agent-ticks alive.
+PER_LIVING_AGENT = ("equipment_level", "gold")
 
 
 def summarize(sums: Sums, window: int, ticks: int, held: np.ndarray | None = None) -> dict:
@@ -45,6 +50,12 @@ def summarize(sums: Sums, window: int, ticks: int, held: np.ndarray | None = Non
     died counts once for each of them, as the game's info["npc_kill"] says)
     and npc_deaths (their agents' deaths with cause npc), both per
     PER_AGENT_TICKS (1,000) alive agent-ticks of those cells (NaN with none).
+
+    With items on (`has_items(sums)`) it also holds equipment_level (the
+    mean, over those cells' alive agent-ticks, of a living agent's equipped
+    items' levels summed), gold (the mean gold a living agent holds), and
+    harvested (harvests, one item each) and gold_gained (gold taken as
+    loot), both per PER_AGENT_TICKS alive agent-ticks (NaN with none).
     """
     pick = lambda x: x[window]
     alive, spawns, ended, age = map(pick, (sums.alive, sums.spawns, sums.ended, sums.ended_age))
@@ -69,6 +80,10 @@ def summarize(sums: Sums, window: int, ticks: int, held: np.ndarray | None = Non
     if has_npcs(sums):
         row.update({k: ratio(PER_AGENT_TICKS * int(cells(pick(getattr(sums, k))).sum()),
                              total_alive) for k in NPC_FIELDS})
+    if has_items(sums):
+        scale = lambda k: 1 if k in PER_LIVING_AGENT else PER_AGENT_TICKS
+        row.update({k: ratio(scale(k) * int(cells(pick(getattr(sums, k))).sum()), total_alive)
+                    for k in ITEM_FIELDS})
     return row
 
 

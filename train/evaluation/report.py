@@ -31,7 +31,7 @@ from ..config import TrainConfig
 from ..run.policy import load_trained
 from . import population
 from .cache import default_cache_dir, yardsticks
-from .matches import Policy, match_params
+from .matches import ITEM_FIELDS, Policy, match_params
 from .numbers import describe_params, params_changes
 from .population import (EVAL_SEED, SETTLE_TICKS, evaluate_settings, npc_cells,
                          population_ceiling)
@@ -78,7 +78,9 @@ def format_table(results: dict[str, dict], ticks: int, worlds: int,
     With NPCs (config.num_npcs > 0; without a config: rows that hold npc_kills)
     the settled table adds two columns, npc kills and npc deaths, per 1,000
     agent-ticks alive (its header says so); without NPCs the table is v1.3's,
-    byte for byte."""
+    byte for byte. With items (config.inventory_slots > 0; without a config:
+    rows that hold equipment_level) a table of the settled items follows
+    (`item_table`); without items nothing is added."""
     f, s = "fresh", "settled"
     lines = [f"population on {worlds} held-out maps: fresh = ticks 1-{ticks} after reset, "
              f"settled = ticks {warmup + 1}-{warmup + ticks}; {describe_params(changes or {})}",
@@ -116,7 +118,33 @@ def format_table(results: dict[str, dict], ticks: int, worlds: int,
         lines += ["(npc kills: NPCs killed by the policy's agents, one for each agent that hit "
                   "an NPC in the tick it died;",
                   " npc deaths: its agents killed by NPCs; both per 1,000 agent-ticks alive)"]
+    items = (config.inventory_slots > 0 if config is not None else
+             any("equipment_level" in r[s] for r in results.values()))
+    if items:
+        lines += [""] + item_table(results)
     return "\n".join(lines)
+
+
+# The item table's columns, one per ITEM_FIELDS row key: (row key, header, width, digits).
+ITEM_COLUMNS = tuple(zip(ITEM_FIELDS, ("equip level", "harvested/1k ag-t", "gold",
+                                       "gold gained/1k ag-t"), (11, 17, 8, 19), (2, 1, 2, 2)))
+
+
+def item_table(results: dict[str, dict]) -> list[str]:
+    """The lines of the settled items table of {name: {"fresh": row, "settled": row}}:
+    per policy its settled row's ITEM_FIELDS (nan where a row has none), and a
+    note saying what they are."""
+    head = f"{'settled items':<18}" + "".join(f" {h:>{w}}" for _, h, w, _ in ITEM_COLUMNS)
+    lines = [head, "-" * len(head)]
+    for name, r in results.items():
+        r = r["settled"]
+        lines.append(f"{name:<18}" + "".join(f" {r.get(k, float('nan')):>{w}.{d}f}"
+                                             for k, _, w, d in ITEM_COLUMNS))
+    return lines + ["(equip level: the levels of a living agent's equipped items, summed; "
+                    "gold: the gold it holds;",
+                    " both means over agent-ticks alive; harvested: items harvested, "
+                    "gold gained: gold taken as loot,",
+                    " both per 1,000 agent-ticks alive)"]
 
 
 def run_report(tc: TrainConfig, out: Path, policy: Policy, greedy: Policy | None = None,
