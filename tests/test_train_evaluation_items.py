@@ -139,19 +139,24 @@ def test_without_items_sums_rows_stored_rows_and_tables_are_as_before(small):
 def test_shipped_yardstick_keys_are_derived_as_before():
     """A shipped row's key, rebuilt from its own settings: the same JSON but for the
     code's fingerprint (which changes with any change to the game or the match
-    runner; scripts/ship_yardsticks.py ships the rows again), its rows v1.3's."""
+    runner; scripts/ship_yardsticks.py ships the rows again); a row holds the item
+    fields exactly when its world has items (the default preset's and nmmo2's)."""
+    presets = set()
     for path in sorted(cache.SHIPPED_DIR.glob("*.json")):
         doc = json.loads(path.read_text())
         key = json.loads(doc["key"])
         config = nj.Config(**key["config"])
-        assert not config.inventory_slots
+        presets.add(next(p for p in nj.Config.PRESETS if nj.Config.preset(p) == config))
         rebuilt = json.loads(cache.yardstick_key(config, key["ticks"], key["worlds"],
                                                  key["seed"], key["warmup"]))
         same = lambda k: {f: v for f, v in k.items() if f not in ("code", "jax", "backend")}
         assert same(rebuilt) == same(key)
         for fields in doc["sums"].values():
             sums = Sums(**{f: np.asarray(v) for f, v in fields.items()})
-            assert not has_items(sums) and "gold" not in summarize(sums, 0, key["ticks"])
+            items = config.inventory_slots > 0
+            assert has_items(sums) == items
+            assert ("gold" in summarize(sums, 0, key["ticks"])) == items
+    assert presets == {"default", "nmmo2"}
 
 
 # ------------------------------------------------------------------ the yardstick cache
