@@ -12,6 +12,7 @@ import nmmo_jax as nj
 from nmmo_jax.state import ARROW, HAT, ORE, POTION, RATION, SPEAR, TREE, FISH
 from policies import navigation as nav
 from policies.baseline import ActorCritic
+from policies.resolve import pretrained_path
 from policies.io import ActionDist, Choice, tile_counts, tile_types, to_actions
 from tests.conftest import scene
 from tests.test_policies_items import ITEMS, ME, holding
@@ -175,3 +176,19 @@ def test_a_run_saved_with_no_npcs_as_0_resumes_under_the_presets_default():
     assert _conflicts({"preset": "default", "num_npcs": 0}, TrainConfig.of()) == []
     clash = _conflicts({"preset": "nmmo2", "num_npcs": 0}, TrainConfig.of(preset="nmmo2"))
     assert [name for name, *_ in clash] == ["num_npcs"]
+
+
+@pytest.mark.slow
+def test_the_shipped_nmmo2_policy_plays_its_world_with_items():
+    """policies/pretrained/nmmo2.npz loads with the nmmo2 world and picks use and
+    destroy within the inventory (-1: nothing) for every agent."""
+    from policies.resolve import resolve
+    from train.run.policy import load_trained
+    path = pretrained_path().with_name("nmmo2.npz")
+    named = resolve(str(path), load_trained, scripted=False)
+    assert named.config == nj.Config.preset("nmmo2")
+    obs, _ = nj.jit_reset(jax.random.PRNGKey(1), named.config)
+    actions = jax.jit(named.policy())(jax.random.PRNGKey(2), obs)
+    chex.assert_shape([actions.use, actions.destroy], (named.config.num_agents,))
+    for head in (actions.use, actions.destroy):
+        assert bool(jnp.all((head >= -1) & (head < named.config.inventory_slots)))

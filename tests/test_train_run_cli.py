@@ -120,19 +120,10 @@ def test_num_agents_sets_the_population_cap_of_the_preset():
         TrainConfig.of(num_agents=12)  # 8 populations cannot share 12 slots
 
 
-def test_item_flags_default_to_the_preset_and_override_it(capsys):
-    tc, _ = parse(["--preset", "nmmo2"])
-    c = tc.env_config
-    assert (c.num_npcs, c.inventory_slots, c.professions) == (128, 12, True)
+def test_item_flags_reach_the_world_and_refuse_in_one_line(capsys):
+    """The flags of the systems (their values and refusals: test_policies_items_io.py)."""
     tc, _ = parse(["--preset", "nmmo2", "--num-npcs", "0", "--professions", "0"])
     assert (tc.env_config.num_npcs, tc.env_config.inventory_slots,
             tc.env_config.professions) == (0, 12, False)
-    tc, _ = parse(["--preset", "small", "--inventory-slots", "4"])
-    assert (tc.env_config.inventory_slots, tc.env_config.professions) == (4, False)
-    assert TrainConfig.of().env_config.inventory_slots == 0  # the default preset is v1.3's
-    assert ("--professions=1: the 'small' preset refuses it: Config.professions=True: harvests "
-            "into items: needs inventory_slots > 0") in refused(capsys, ["--preset", "small",
-                                                                         "--professions", "1"])
-    assert "--professions=2: must be 1 (on), 0 (off) or -1" in refused(capsys, ["--professions", "2"])
-    assert "--inventory-slots=-2: must be an integer >= -1" in refused(
-        capsys, ["--inventory-slots=-2"])
+    assert "--professions=1: the 'small' preset refuses it" in refused(
+        capsys, ["--preset", "small", "--professions", "1"])
