@@ -180,15 +180,9 @@ def test_cache_stores_npc_fields_only_for_npc_worlds(small, tmp_path, monkeypatc
     plain = both(hand_sums())
     npc = both(hand_sums()._replace(npc_kills=np.full((1, 2, 2), 3), npc_deaths=np.ones((1, 2, 2),
                                                                                       int)))
-    monkeypatch.setattr(cache, "_code_fingerprint", lambda: "code")
     for config, sums in ((small, plain), (small.replace(num_npcs=8), npc)):
-        monkeypatch.setattr(cache, "settings_sums", lambda *a, **k: {"hunter": sums})
-        folder = tmp_path / str(config.num_npcs)
-        rows = cache.yardsticks(config, 10, 2, warmup=0, cache_dir=folder, shipped=False)
-        (stored,) = folder.glob("*.json")
-        doc = json.loads(stored.read_text())
-        assert json.loads(doc["key"])["config"]["num_npcs"] == config.num_npcs
-        fields = set(doc["sums"]["hunter"])
+        fields, rows = stored_rows(monkeypatch, tmp_path / str(config.num_npcs), config,
+                                   "hunter", sums)
         if config.num_npcs:
             assert fields == set(Sums._fields) - set(matches.ITEM_FIELDS)  # no items
             # 3 kills and 1 death per world and population over 100 agent-ticks alive
@@ -198,9 +192,22 @@ def test_cache_stores_npc_fields_only_for_npc_worlds(small, tmp_path, monkeypatc
             assert fields == set(Sums._fields) - set(matches.NPC_FIELDS) - set(
                 matches.ITEM_FIELDS)
             assert "npc_kills" not in rows["hunter"]["settled"]
-        monkeypatch.setattr(cache, "settings_sums", lambda *a, **k: pytest.fail("replayed"))
-        again = cache.yardsticks(config, 10, 2, warmup=0, cache_dir=folder, shipped=False)
-        np.testing.assert_equal(again, rows)  # read back: the same rows
+
+
+def stored_rows(monkeypatch, folder, config: nj.Config, name: str, sums: Sums):
+    """Yardstick `name` with Sums `sums` played (stubbed) in worlds of `config`, stored
+    in `folder` under a key naming that config and read back as the same rows
+    (asserted). Returns (the stored field names, the rows)."""
+    monkeypatch.setattr(cache, "_code_fingerprint", lambda: "code")
+    monkeypatch.setattr(cache, "settings_sums", lambda *a, **k: {name: sums})
+    rows = cache.yardsticks(config, 10, 2, warmup=0, cache_dir=folder, shipped=False)
+    (stored,) = folder.glob("*.json")
+    doc = json.loads(stored.read_text())
+    assert json.loads(doc["key"])["config"] == dataclasses.asdict(config)
+    monkeypatch.setattr(cache, "settings_sums", lambda *a, **k: pytest.fail("replayed"))
+    again = cache.yardsticks(config, 10, 2, warmup=0, cache_dir=folder, shipped=False)
+    np.testing.assert_equal(again, rows)  # read back: the same rows
+    return set(doc["sums"][name]), rows
 
 
 # ------------------------------------------------------------------ replay, training log

@@ -136,19 +136,20 @@ class Recording:
 
     def npcs_at(self, f: int) -> dict[str, np.ndarray]:
         """The NPC rows of frame f (every NPC_COLUMNS column; empty with NPCs off)."""
-        f = self._check_frame(f)
-        if self.npcs is None:
-            return {k: np.zeros(0, np.int64) for k in NPC_COLUMNS}
-        lo, hi = self.npc_off[f], self.npc_off[f + 1]
-        return {k: v[lo:hi] for k, v in self.npcs.items()}
+        return self._frame_rows(f, self.npcs, self.npc_off, NPC_COLUMNS)
 
     def items_at(self, f: int) -> dict[str, np.ndarray]:
         """The item rows of frame f (every ITEM_COLUMNS column; empty with items off)."""
+        return self._frame_rows(f, self.items, self.item_off, ITEM_COLUMNS)
+
+    def _frame_rows(self, f: int, table: dict[str, np.ndarray] | None, off: np.ndarray | None,
+                    columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Frame f's rows of a table stored flat with frame offsets `off` (no rows
+        where the table is None: its system is off)."""
         f = self._check_frame(f)
-        if self.items is None:
-            return {k: np.zeros(0, np.int64) for k in ITEM_COLUMNS}
-        lo, hi = self.item_off[f], self.item_off[f + 1]
-        return {k: v[lo:hi] for k, v in self.items.items()}
+        if table is None:
+            return {k: np.zeros(0, np.int64) for k in columns}
+        return {k: v[off[f]:off[f + 1]] for k, v in table.items()}
 
     def inventory_at(self, f: int) -> dict[str, np.ndarray]:
         """Frame f's inventories as int64 [A, I] arrays kind, level, quantity and equipped
