@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nmmo_jax as nj
-from nmmo_jax.state import ARROW, HAT, ORE, POTION, RATION, SPEAR, TREE, FISH
+from nmmo_jax.state import ARROW, HAT, ORE, POTION, RATION, SPEAR, TOP, TREE, FISH
 from policies import navigation as nav
 from policies.baseline import ActorCritic
 from policies.resolve import pretrained_path
@@ -17,6 +17,9 @@ from policies.io import ActionDist, Choice, tile_counts, tile_types, to_actions
 from tests.conftest import scene
 from tests.test_policies_items import ITEMS, ME, holding
 from train.config import TrainConfig, _conflicts
+from train.evaluation.matches import ITEM_SUMS, item_log
+from train.run import logger as run_logger
+from train.run.loop import chunk_row
 
 PROFESSIONS = ITEMS.replace(professions=True)
 OBSERVE = jax.jit(nj.observe, static_argnums=1)
@@ -192,3 +195,49 @@ def test_the_shipped_nmmo2_policy_plays_its_world_with_items():
     chex.assert_shape([actions.use, actions.destroy], (named.config.num_agents,))
     for head in (actions.use, actions.destroy):
         assert bool(jnp.all((head >= -1) & (head < named.config.inventory_slots)))
+
+
+# ----------------------------------------------------------------------------- training log
+def test_item_log_counts_what_living_agents_hold_and_harvest():
+    state = holding(inventory_scene([(HAT, 3, True), (SPEAR, 2, True), (TOP, 4, False)]),
+                    [(HAT, 5, True)], slot=1)
+    gold = state.items.gold.at[0].set(7).at[1].set(2)
+    state = state.replace(items=state.items.replace(gold=gold))
+    alive = jnp.zeros(ITEMS.num_agents, bool).at[0].set(True)  # agent 1 died this tick
+    harvested = jnp.zeros((ITEMS.num_agents, 5), bool).at[0, 1].set(True).at[0, 4].set(True)
+    log = np.asarray(item_log(state.items, alive, harvested))
+    chex.assert_shape(log, (ITEMS.num_agents, len(ITEM_SUMS)))
+    np.testing.assert_array_equal(log[0], [3 + 2, 7, 2])  # the unequipped top does not count
+    np.testing.assert_array_equal(log[1], [0, 0, 0])
+    assert np.asarray(item_log(state.items, alive, None))[0, 2] == 0  # no professions
+
+
+def test_training_log_adds_item_columns_only_with_items():
+    cols = run_logger.columns(npcs=True, items=True)
+    at = cols.index("deaths_combat")
+    assert cols[at + 1: at + 6] == run_logger.NPC_COLUMNS + run_logger.ITEM_COLUMNS
+    assert run_logger.columns(items=False) == run_logger.COLUMNS
+    m = {k: np.array([1, 2]) for k in ("lives_ended", "lifetime_sum", "deaths_lava",
+                                       "deaths_starvation", "deaths_combat")}
+    m |= {k: np.array([0.5, 0.5]) for k in ("alive_mean", "policy_loss", "value_loss",
+                                             "entropy", "approx_kl", "clip_frac")}
+    plain = chunk_row(m, 2, 100, 1.0, 1.0)
+    assert not set(run_logger.ITEM_COLUMNS) & set(plain)
+    items = {"equipment_level": np.array([0.5, 1.5]), "gold": np.array([1.0, 2.0]),
+             "harvested": np.array([3, 4])}
+    row = chunk_row(m | items, 2, 100, 1.0, 1.0)
+    assert (row["equipment_level"], row["gold"], row["harvested"]) == (1.0, 1.5, 7)
+    assert row == plain | row
+
+
+@pytest.mark.slow  # compiles a trainer with items and professions
+def test_a_training_chunk_on_an_item_world_logs_its_items():
+    from train.ppo import trainer as trainer_mod
+    tc = TrainConfig.of(preset="small", inventory_slots=4, professions=1, num_worlds=2,
+                        rollout_len=8, num_minibatches=2, epochs=1, updates_per_chunk=2, width=16)
+    t = trainer_mod.make_trainer(tc)
+    _, m = t.train_chunk(t.init(jax.random.PRNGKey(0)))
+    for k in run_logger.ITEM_COLUMNS:
+        chex.assert_shape(m[k], (2,))
+    assert np.all(np.asarray(m["gold"]) >= 1)  # a newcomer brings gold_start and gold only grows
+    assert np.all(np.asarray(m["equipment_level"]) >= 0) and np.all(np.asarray(m["harvested"]) >= 0)

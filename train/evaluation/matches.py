@@ -44,6 +44,7 @@ from jax.sharding import PartitionSpec as P
 import nmmo_jax as nj
 from envs.batch import (WORLDS, batch_reset, devices_dividing, step_worlds, world_keys,
                         world_mesh_of)
+from nmmo_jax.state import Items
 from nmmo_jax.systems.equipment import equipped_level
 
 Policy = Callable[[jax.Array, nj.Obs], nj.Actions]  # one world: obs [A, ...] -> Actions [A]
@@ -192,25 +193,36 @@ def tick_counts(prev: nj.State, state: nj.State, done: jnp.ndarray, info: dict,
         counts["npc_kills"] = by_pop(info["npc_kill"])
         counts["npc_deaths"] = by_pop(done & (cause == nj.CAUSE_NPC))
     if config.inventory_slots:
-        counts |= item_counts(prev, state, info, config, by_pop)
+        counts |= item_counts(prev, state, info, by_pop)
     return counts
 
 
-def item_counts(prev: nj.State, state: nj.State, info: dict, config: nj.Config,
+# item_log's columns (the training log's item sums, in this order).
+ITEM_SUMS = ("equipment_level", "gold", "harvested")
+
+
+def item_log(items: Items, alive: jnp.ndarray, harvested: jnp.ndarray | None) -> jnp.ndarray:
+    """int32 [A, 3] (ITEM_SUMS) of one world after a tick, from its items,
+    info["alive"] [A] and info["harvested"] [A, professions] (None without
+    professions): each living agent's equipped items' levels summed, its gold,
+    and its harvests this tick (one per profession that harvested). What
+    `item_counts` and the training log (train.ppo.update) count of items."""
+    harvests = (jnp.zeros_like(items.gold) if harvested is None
+                else harvested.sum(axis=-1, dtype=jnp.int32))
+    return jnp.stack([jnp.where(alive, equipped_level(items), 0),
+                      jnp.where(alive, items.gold, 0), harvests], axis=-1).astype(jnp.int32)
+
+
+def item_counts(prev: nj.State, state: nj.State, info: dict,
                 by_pop: Callable[[jnp.ndarray], jnp.ndarray]) -> dict[str, jnp.ndarray]:
     """tick_counts' item fields (items on): equipment_level, harvested, gold and
     gold_gained [P] int32 of one tick, by_pop summing [A] values per population.
     A dead agent's rows are empty (docs/rules.md §10.5), a newcomer's gold is
     its gold_start (not gained), and a living agent's gold only grows (loot)."""
-    living = info["alive"]
-    items = state.items
-    harvests = (info["harvested"].sum(axis=-1, dtype=jnp.int32) if config.professions
-                else jnp.zeros(config.num_agents, jnp.int32))
-    gained = jnp.where(living & ~info["spawned"], items.gold - prev.items.gold, 0)
-    return {"equipment_level": by_pop(jnp.where(living, equipped_level(items), 0)),
-            "harvested": by_pop(harvests),
-            "gold": by_pop(jnp.where(living, items.gold, 0)),
-            "gold_gained": by_pop(gained)}
+    held = item_log(state.items, info["alive"], info.get("harvested"))  # [A, 3]
+    gained = jnp.where(info["alive"] & ~info["spawned"], state.items.gold - prev.items.gold, 0)
+    return {k: by_pop(held[:, ITEM_SUMS.index(k)]) for k in ITEM_SUMS} | {
+        "gold_gained": by_pop(gained)}
 
 
 def forests(state: nj.State) -> jnp.ndarray:

@@ -29,6 +29,7 @@ from envs.batch import world_keys
 from policies.baseline import ActorCritic
 from policies.io import Choice, Inputs, to_actions
 
+from ..evaluation.matches import ITEM_SUMS, item_log
 from .collectives import world_sum, world_sum_flat
 from .config import PPOConfig
 from .gae import gae
@@ -70,6 +71,9 @@ class Transition:
     # With NPCs on: info["npc_kill"], the agent hit an NPC that died this tick (for the
     # logged npc_kills only; nothing learns from it). None without NPCs.
     npc_kill: jnp.ndarray | None = None
+    # With items on: int32 [W, A, 3], each living agent's equipped level, gold and
+    # harvests this tick (`item_log`; logged only). None without items.
+    items: jnp.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,8 @@ class PPO:
         (int32 scalars): lives_ended, lifetime_sum, alive_sum, deaths_lava,
         deaths_starvation, deaths_combat and, with NPCs on only, npc_kills (agents'
         kills of NPCs as info["npc_kill"] reports them: each agent that hit an NPC
-        in the tick it died) and npc_deaths (deaths with cause npc). The metrics are
+        in the tick it died) and npc_deaths (deaths with cause npc), with items on
+        only ITEM_SUMS (`item_log` summed over agent-ticks). The metrics are
         only reported: nothing learned depends on them.
         """
         model, cfg = self.model, self.config
@@ -149,7 +154,10 @@ class PPO:
                             truncated=truncated,
                             terminal_value=self.terminal_value(params, info),
                             lifetime=info["lifetime"], cause=info["death_cause"],
-                            npc_kill=info.get("npc_kill"))
+                            npc_kill=info.get("npc_kill"),
+                            items=(jax.vmap(item_log)(env_state.items, info["alive"],
+                                                      info.get("harvested"))
+                                   if self.worlds.env.inventory_slots else None))
             return (env_state, next_obs, game), tr
 
         (env_state, obs, game), traj = jax.lax.scan(
@@ -174,6 +182,8 @@ class PPO:
         if traj.npc_kill is not None:  # NPCs on (Config.num_npcs > 0)
             sums |= dict(npc_kills=traj.npc_kill.sum(),
                          npc_deaths=(ended & (traj.cause == nj.CAUSE_NPC)).sum())
+        if traj.items is not None:  # items on (Config.inventory_slots > 0)
+            sums |= dict(zip(ITEM_SUMS, traj.items.sum(axis=(0, 1, 2))))
         total = world_sum(jnp.stack([v.astype(jnp.int32) for v in sums.values()]))
         return env_state, obs, game, data, dict(zip(sums, total))
 
@@ -223,10 +233,15 @@ class PPO:
 
 def summarize(stats: dict, metrics: dict, agent_ticks: int) -> dict:
     """Per-update metrics: loss statistics averaged over minibatches, rollout sums
-    (`PPO.rollout`'s metrics: npc_kills and npc_deaths with NPCs on only) and
-    alive_mean, living agents per world and tick (alive_sum over `agent_ticks`,
-    the rollout's ticks x worlds)."""
+    (`PPO.rollout`'s metrics: npc_kills and npc_deaths with NPCs on only, harvested
+    with items on) and alive_mean, living agents per world and tick (alive_sum over
+    `agent_ticks`, the rollout's ticks x worlds); with items on equipment_level and
+    gold as means over living agent-ticks."""
     out = {k: v.mean() for k, v in stats.items()}
     out.update({k: v for k, v in metrics.items() if k != "alive_sum"})
     out["alive_mean"] = metrics["alive_sum"] / agent_ticks
+    for k in ("equipment_level", "gold"):
+        if k in metrics:
+            out[k] = metrics[k] / jnp.maximum(metrics["alive_sum"], 1)
     return out
+

@@ -16,14 +16,17 @@ COLUMNS = ("update", "agent_steps", "wall_s", "agent_steps_per_s", "mean_lifetim
 # hit an NPC in the tick it died) and the agents' deaths by NPCs, counts per row as the
 # deaths_* are.
 NPC_COLUMNS = ("npc_kills", "npc_deaths")
+# With items on, after those: the summed level of a living agent's equipped items and its
+# gold, means over agent-ticks alive, and the items harvested, a count per row.
+ITEM_COLUMNS = ("equipment_level", "gold", "harvested")
 
 
-def columns(npcs: bool = False) -> tuple[str, ...]:
-    """metrics.csv's columns: COLUMNS, with NPC_COLUMNS after deaths_combat when `npcs`."""
-    if not npcs:
-        return COLUMNS
+def columns(npcs: bool = False, items: bool = False) -> tuple[str, ...]:
+    """metrics.csv's columns: COLUMNS, with NPC_COLUMNS (when `npcs`) and then
+    ITEM_COLUMNS (when `items`) after deaths_combat."""
     at = COLUMNS.index("deaths_combat") + 1
-    return COLUMNS[:at] + NPC_COLUMNS + COLUMNS[at:]
+    return (COLUMNS[:at] + (NPC_COLUMNS if npcs else ()) + (ITEM_COLUMNS if items else ())
+            + COLUMNS[at:])
 
 
 class RunLogger:
@@ -31,14 +34,14 @@ class RunLogger:
 
     `resumed_at`: the update of the checkpoint a resumed run starts from; rows
     after it (logged before the run was killed, their checkpoint never written)
-    are dropped, so that each update has one row. `npcs`: the run's worlds
-    have NPCs, so a new file has the NPC_COLUMNS too (`columns`); a file that
-    exists keeps the columns of its header."""
+    are dropped, so that each update has one row. `npcs`, `items`: the run's
+    worlds have NPCs, items, so a new file has the NPC_COLUMNS, ITEM_COLUMNS too
+    (`columns`); a file that exists keeps the columns of its header."""
 
     def __init__(self, out: Path, total_steps: int, start_steps: int = 0,
-                 resumed_at: int | None = None, npcs: bool = False):
+                 resumed_at: int | None = None, npcs: bool = False, items: bool = False):
         self.path = out / "metrics.csv"
-        self.columns = columns(npcs)
+        self.columns = columns(npcs, items)
         if self.path.exists():
             with open(self.path, newline="") as f:
                 self.columns = tuple(next(csv.reader(f), ())) or self.columns

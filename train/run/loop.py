@@ -174,16 +174,20 @@ def prepare(out: Path, resume: bool, overwrite: bool) -> None:
 
 def chunk_row(m: dict, update: int, per_update: int, wall: float, dt: float) -> dict:
     """The metrics.csv row of a chunk: m holds per-update metrics stacked [updates];
-    counts (lives_ended, deaths_*, and with NPCs on npc_kills and npc_deaths) are
-    summed over the chunk's updates."""
+    counts (lives_ended, deaths_*, with NPCs on npc_kills and npc_deaths, with
+    items on harvested) are summed over the chunk's updates, means (alive_mean,
+    with items on equipment_level and gold) averaged."""
     ended = int(m["lives_ended"].sum())
     row = {"update": update, "agent_steps": update * per_update, "wall_s": wall,
            "agent_steps_per_s": len(m["lives_ended"]) * per_update / dt,
            "mean_lifetime": float(m["lifetime_sum"].sum() / ended) if ended else float("nan"),
            "lives_ended": ended, "alive_mean": float(m["alive_mean"].mean())}
-    for k in ("deaths_lava", "deaths_starvation", "deaths_combat") + NPC_COLUMNS:
-        if k in m:  # npc_kills, npc_deaths: NPCs on only
+    for k in ("deaths_lava", "deaths_starvation", "deaths_combat", "harvested") + NPC_COLUMNS:
+        if k in m:  # npc_kills, npc_deaths: NPCs on only; harvested: items on only
             row[k] = int(m[k].sum())
+    for k in ("equipment_level", "gold"):
+        if k in m:  # items on only
+            row[k] = float(m[k].mean())
     for k in LOSSES:
         row[k] = float(m[k].mean())
     return row
@@ -240,7 +244,7 @@ def run(tc: TrainConfig, out: str | Path, resume: bool = False, evaluate: bool =
     runner, wall_offset = start(tc, out, resume)
     resumed_at = None if runner is None else int(runner.update)
     logger = RunLogger(out, tc.total_steps, (resumed_at or 0) * tc.steps_per_update, resumed_at,
-                       npcs=tc.env_config.num_npcs > 0)
+                       npcs=tc.env_config.num_npcs > 0, items=tc.env_config.inventory_slots > 0)
     try:
         with Stopper(logger.write) as stop, backend_for(tc, runner, logger.write) as backend:
             del runner
