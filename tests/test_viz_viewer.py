@@ -318,3 +318,35 @@ def test_npc_page_draws_npcs_by_kind_and_opens_their_panels(page, tmp_path):
         assert all(f"{k} NPC" in legend for k in ("passive", "neutral", "hostile"))
     finally:
         browser.open(write_html(small_recording(), tmp_path / "small.html").as_uri())
+
+
+def test_item_page_draws_resource_tiles_and_lists_inventories(page, tmp_path):
+    """With items and professions on, in a real browser: every frame draws, a resource
+    tile alone shows its colour, and itemsAt gives the recorded inventory rows."""
+    from tests.test_viz_items import item_recording
+    from viz.draw import tile_colors
+    browser, _, _ = page
+    rec = item_recording()
+    browser.open(write_html(rec, tmp_path / "items.html").as_uri())
+    try:
+        assert browser.js("window.nmmoReplay.inventorySlots") == rec.config.inventory_slots
+        last = rec.num_frames - 1
+        browser.js(f"for (let f = 0; f <= {last}; f++) window.nmmoReplay.setFrame(f)")
+        assert canvas_state(browser)["tick"] == f"tick {last} / {last}"
+        browser.js("window.nmmoReplay.setFrame(0)")
+        tiles, rows = rec.tiles_at(0), rec.agents_at(0)
+        near = {(r + dr, c + dc) for r, c in zip(rows["row"], rows["col"])
+                for dr in (-1, 0, 1) for dc in (-1, 0, 1)}
+        r, c = next((r, c) for r, c in np.argwhere(tiles >= nj.NUM_TILE_TYPES)
+                    if (r, c) not in near)
+        cell = browser.js("window.nmmoReplay.cell")
+        assert pixel(browser, int(c * cell + cell // 2), int(r * cell + cell // 2)) == \
+            tile_colors(rec.config)[tiles[r, c]].tolist()
+        held = rec.items_at(0)
+        a = int(held["slot"][0])
+        shown = browser.js(f"window.nmmoReplay.itemsAt(0, {a})")
+        assert [(x["kind"], x["level"], x["quantity"]) for x in shown] == [
+            (int(k), int(lv), int(q)) for s, k, lv, q in zip(held["slot"], held["kind"],
+                                                             held["level"], held["quantity"]) if s == a]
+    finally:
+        browser.open(write_html(small_recording(), tmp_path / "small.html").as_uri())
