@@ -241,3 +241,9 @@ def test_a_training_chunk_on_an_item_world_logs_its_items():
         chex.assert_shape(m[k], (2,))
     assert np.all(np.asarray(m["gold"]) >= 1)  # a newcomer brings gold_start and gold only grows
     assert np.all(np.asarray(m["equipment_level"]) >= 0) and np.all(np.asarray(m["harvested"]) >= 0)
+
+
+def test_the_run_header_names_the_systems_beyond_v13():
+    from train.run.loop import _systems
+    assert _systems(nj.Config.preset("nmmo2")) == ", 128 NPC slots, 12 item slots, professions"
+    assert _systems(nj.Config()) == ""  # v1.3's header as before

@@ -260,12 +260,21 @@ def run(tc: TrainConfig, out: str | Path, resume: bool = False, evaluate: bool =
     return finish(tc, out, model, params, summary)
 
 
+def _systems(cfg) -> str:
+    """The header's words for the systems beyond v1.3's that a world has ("" for none)."""
+    words = ([f"{cfg.num_npcs} NPC slots"] if cfg.num_npcs else []) + (
+        [f"{cfg.inventory_slots} item slots"] if cfg.inventory_slots else []) + (
+        ["professions"] if cfg.professions else [])
+    return "".join(f", {w}" for w in words)
+
+
 def _train(backend: Backend, out: Path, logger: RunLogger, stop: Stopper, wall_offset: float,
            saved_at: int | None) -> dict:
     """The chunks of a run, from the backend's state to the end of its budget."""
     tc, per_update, cfg = backend.tc, backend.tc.steps_per_update, backend.tc.env_config
     for line in backend.describe(
-            f"preset {tc.preset} ({cfg.num_agents} agents, {cfg.map_size}x{cfg.map_size}), "
+            f"preset {tc.preset} ({cfg.num_agents} agents, {cfg.map_size}x{cfg.map_size}"
+            f"{_systems(cfg)}), "
             f"{tc.num_worlds} worlds, {per_update:,} agent-steps per update, "
             f"{backend.model.num_params(backend.params):,} parameters"):
         logger.write(line)
