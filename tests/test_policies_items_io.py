@@ -16,6 +16,7 @@ from policies.resolve import pretrained_path
 from policies.io import ActionDist, Choice, tile_counts, tile_types, to_actions
 from tests.conftest import scene
 from tests.test_policies_items import ITEMS, ME, holding
+from tests.test_train_evaluation_npcs import v13_update_metrics
 from train.config import TrainConfig, _conflicts
 from train.evaluation.matches import ITEM_SUMS, item_log
 from train.run import logger as run_logger
@@ -217,10 +218,7 @@ def test_training_log_adds_item_columns_only_with_items():
     at = cols.index("deaths_combat")
     assert cols[at + 1: at + 6] == run_logger.NPC_COLUMNS + run_logger.ITEM_COLUMNS
     assert run_logger.columns(items=False) == run_logger.COLUMNS
-    m = {k: np.array([1, 2]) for k in ("lives_ended", "lifetime_sum", "deaths_lava",
-                                       "deaths_starvation", "deaths_combat")}
-    m |= {k: np.array([0.5, 0.5]) for k in ("alive_mean", "policy_loss", "value_loss",
-                                             "entropy", "approx_kl", "clip_frac")}
+    m = v13_update_metrics()
     plain = chunk_row(m, 2, 100, 1.0, 1.0)
     assert not set(run_logger.ITEM_COLUMNS) & set(plain)
     items = {"equipment_level": np.array([0.5, 1.5]), "gold": np.array([1.0, 2.0]),

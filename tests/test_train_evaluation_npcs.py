@@ -229,16 +229,22 @@ def test_replay_and_tournament_take_a_number_of_npcs(capsys):
     assert tournament.world_config([], "small") == nj.Config.small()  # v1.3's worlds
 
 
+def v13_update_metrics() -> dict:
+    """Two updates' metrics of a v1.3 world as `PPO.update` stacks them: counts 1 and 2,
+    means 0.5 (the systems' metrics are added by each test)."""
+    m = {k: np.array([1, 2]) for k in ("lives_ended", "lifetime_sum", "deaths_lava",
+                                       "deaths_starvation", "deaths_combat")}
+    return m | {k: np.array([0.5, 0.5]) for k in ("alive_mean", "policy_loss", "value_loss",
+                                                   "entropy", "approx_kl", "clip_frac")}
+
+
 def test_training_log_adds_npc_columns_only_with_npcs(tmp_path):
     assert run_logger.columns(False) == run_logger.COLUMNS
     cols = run_logger.columns(True)
     at = cols.index("deaths_combat")
     assert cols[at + 1: at + 3] == ("npc_kills", "npc_deaths")
     assert [c for c in cols if c not in run_logger.NPC_COLUMNS] == list(run_logger.COLUMNS)
-    m = {k: np.array([1, 2]) for k in ("lives_ended", "lifetime_sum", "deaths_lava",
-                                       "deaths_starvation", "deaths_combat")}
-    m |= {k: np.array([0.5, 0.5]) for k in ("alive_mean", "policy_loss", "value_loss",
-                                             "entropy", "approx_kl", "clip_frac")}
+    m = v13_update_metrics()
     plain = chunk_row(m, 2, 100, 1.0, 1.0)
     assert not set(run_logger.NPC_COLUMNS) & set(plain)
     row = chunk_row(m | {"npc_kills": np.array([3, 4]), "npc_deaths": np.array([0, 2])},
