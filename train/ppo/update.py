@@ -30,6 +30,7 @@ from policies.baseline import ActorCritic
 from policies.io import Choice, Inputs, to_actions
 
 from ..evaluation.matches import ITEM_SUMS, item_log
+from ..evaluation.population import PER_LIVING_AGENT
 from .collectives import world_sum, world_sum_flat
 from .config import PPOConfig
 from .gae import gae
@@ -240,8 +241,7 @@ def summarize(stats: dict, metrics: dict, agent_ticks: int) -> dict:
     out = {k: v.mean() for k, v in stats.items()}
     out.update({k: v for k, v in metrics.items() if k != "alive_sum"})
     out["alive_mean"] = metrics["alive_sum"] / agent_ticks
-    for k in ("equipment_level", "gold"):
+    for k in PER_LIVING_AGENT:  # items on only
         if k in metrics:
             out[k] = metrics[k] / jnp.maximum(metrics["alive_sum"], 1)
     return out
-

@@ -31,6 +31,7 @@ import jax
 import numpy as np
 
 from ..config import TrainConfig
+from ..evaluation.population import PER_LIVING_AGENT
 from ..ppo.trainer import make_trainer
 from ..ppo.update import Runner
 from . import checkpoint
@@ -185,7 +186,7 @@ def chunk_row(m: dict, update: int, per_update: int, wall: float, dt: float) -> 
     for k in ("deaths_lava", "deaths_starvation", "deaths_combat", "harvested") + NPC_COLUMNS:
         if k in m:  # npc_kills, npc_deaths: NPCs on only; harvested: items on only
             row[k] = int(m[k].sum())
-    for k in ("equipment_level", "gold"):
+    for k in PER_LIVING_AGENT:
         if k in m:  # items on only
             row[k] = float(m[k].mean())
     for k in LOSSES:
