@@ -13,8 +13,8 @@ import jax
 import numpy as np
 
 from .config import Config
-from .state import (EQUIP_SLOT_OF, NUM_EQUIP_SLOTS, NUM_ITEM_KINDS, NUM_PROFESSIONS, NUM_SKILLS,
-                    Actions, Agents, Items, Npcs, State)
+from .state import (EQUIP_SLOT_OF, ITEM_ACTIONS, NUM_EQUIP_SLOTS, NUM_ITEM_KINDS,
+                    NUM_PROFESSIONS, NUM_SKILLS, Actions, Agents, Items, Npcs, State)
 
 
 def check_no_items(config: Config, where: str) -> None:
@@ -31,19 +31,19 @@ def check_actions(actions: Any, config: Config, batch: tuple[int, ...] = ()) -> 
 
     batch: leading axes (e.g. (W,) for W worlds stepped together). Values
     are not checked: out-of-range moves, styles, targets (an agent's or
-    NPC's slot, < config.num_slots) and inventory slots are no-ops. use and
-    destroy are None with items off; with items on each is None (nobody
-    uses or destroys) or integer [*batch, A].
+    NPC's slot, < config.num_slots) and inventory slots are no-ops. use,
+    destroy, give, give_to and give_gold are None with items off; with items
+    on each is None (nobody does it) or integer [*batch, A].
     """
     _check_config(config)
     if not isinstance(actions, Actions):
         raise ValueError(f"actions: expected nmmo_jax.Actions(move, style, target) of integer "
                          f"arrays of shape {(*batch, config.num_agents)}, got {_kind(actions)}")
-    for name in ("move", "style", "target", "use", "destroy"):
+    for name in ("move", "style", "target", *ITEM_ACTIONS):
         value = getattr(actions, name)
-        if name in ("use", "destroy") and value is None:
+        if name in ITEM_ACTIONS and value is None:
             continue
-        if name in ("use", "destroy") and not config.inventory_slots:
+        if name in ITEM_ACTIONS and not config.inventory_slots:
             raise ValueError(f"actions.{name}: expected None (Config.inventory_slots=0: items "
                              f"are off), got {_kind(value)}")
         _check_array(f"actions.{name}", value, (*batch, config.num_agents), "integer")

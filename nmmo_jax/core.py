@@ -20,6 +20,7 @@ from .systems.death import death
 from .systems.forage import forage
 from .systems.harvest import harvest
 from .systems.inventory import empty_items
+from .systems.give import give
 from .systems.items import npc_spawn_gold, spawn_gold, use_and_destroy
 from .systems.loot import loot
 from .systems.move import move
@@ -98,7 +99,14 @@ def advance(key: jax.Array, state: State, actions: Actions, config: Config,
     active = state.agents.alive & ~spawned  # newcomers sit out the rest of the tick
     state = timers(state, active)
     if items_on:
-        state, used = use_and_destroy(state, actions.use, actions.destroy, active, config, params)
+        if actions.give_to is None:
+            state, used = use_and_destroy(state, actions.use, actions.destroy, active, config,
+                                          params)
+        else:  # nmmo 2.1.2's order: use, then give, then destroy
+            state, used = use_and_destroy(state, actions.use, None, active, config, params)
+            state = give(state, actions.give, actions.give_to, actions.give_gold, active)
+            state, gone = use_and_destroy(state, None, actions.destroy, active, config, params)
+            used = used + gone
     state = forage(state, active, config, params)
     if config.professions:
         state, harvested = harvest(k_items, state, active, config, params)

@@ -365,8 +365,19 @@ def observe_materialized(state: State, config: Config, params: Params) -> Obs:
               entity_mask=mask, entity_slot=slot,
               move_mask=move_mask, target_mask=target_mask)
     if config.inventory_slots:
-        obs = obs.replace(**inventory_view(state, config, params))
+        obs = obs.replace(**inventory_view(state, config, params),
+                          give_mask=give_mask(state, slot, mask, distance))
     return obs
+
+
+def give_mask(state: State, slot: jnp.ndarray, mask: jnp.ndarray, distance: jnp.ndarray
+              ) -> jnp.ndarray:
+    """bool [A, K]: the listed entity is another living agent on the observer's
+    tile, so the observer may give to it next tick (docs/rules.md §10.5a;
+    whether it has room for an item is not in the mask)."""
+    num = state.agents.alive.shape[0]
+    me = jnp.arange(num, dtype=jnp.int32)[:, None]
+    return mask & (distance == 0) & (slot < num) & (slot != me)
 
 
 def inventory_view(state: State, config: Config, params: Params) -> dict:

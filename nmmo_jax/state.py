@@ -226,8 +226,10 @@ class Obs:
     With items on (I = Config.inventory_slots > 0; else these are None):
     inventory [A, I, NUM_ITEM_FEATURES] float32 (ITEM_FEATURES per slot);
     use_mask [A, I] bool (the slot holds an item the agent may use now);
-    destroy_mask [A, I] bool (it holds an item that is not equipped); gold
-    [A] int32 (the agent's gold, unscaled). docs/rules.md §10.8.
+    destroy_mask [A, I] bool (it holds an item that is not equipped, which is
+    also what may be given); gold [A] int32 (the agent's gold, unscaled);
+    give_mask [A, K] bool (the entity row is an agent on the observer's tile
+    that may be given to). docs/rules.md §10.8.
     """
 
     tiles: jnp.ndarray
@@ -241,6 +243,11 @@ class Obs:
     use_mask: jnp.ndarray | None = None
     destroy_mask: jnp.ndarray | None = None
     gold: jnp.ndarray | None = None
+    give_mask: jnp.ndarray | None = None
+
+
+# The optional fields of Actions, None unless items are on (docs/rules.md §10.4, §10.5a).
+ITEM_ACTIONS = ("use", "destroy", "give", "give_to", "give_gold")
 
 
 @struct.dataclass
@@ -252,6 +259,9 @@ class Actions:
     With items on (docs/rules.md §10.4): use and destroy, the inventory slot
     (0 .. Config.inventory_slots - 1) to use or destroy; any other value, or
     None (the default, and the only value with items off), does nothing.
+    give (an inventory slot) and give_gold (an amount) go to give_to, the
+    slot of an agent on the giver's tile (§10.5a); None or a value out of
+    range gives nothing.
     """
 
     move: jnp.ndarray
@@ -259,6 +269,9 @@ class Actions:
     target: jnp.ndarray
     use: jnp.ndarray | None = None
     destroy: jnp.ndarray | None = None
+    give: jnp.ndarray | None = None
+    give_to: jnp.ndarray | None = None
+    give_gold: jnp.ndarray | None = None
 
     @classmethod
     def noop(cls, num_agents: int, inventory_slots: int = 0) -> "Actions":

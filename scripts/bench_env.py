@@ -13,7 +13,7 @@ and then samples random valid actions from that observation's masks
 over that style's valid targets, the same distribution as
 `policies.scripted.random_policy`, drawn with a hash instead of threefry;
 `--policy scripted` uses random_policy itself). With items on (the nmmo2
-preset) the fast sampler also draws use and destroy, each uniform over the
+preset) the fast sampler also draws use, destroy and the gifts, each uniform over the
 inventory slots their masks allow plus "none", and worlds start as `reset`
 makes them (resource tiles placed, newcomers' and NPCs' gold). Each tick's whole
 observation is carried out of the tick (as a rollout stores it), so XLA
@@ -119,6 +119,7 @@ CHUNK_AGENTS = 128
 STREAM_STEP, STREAM_ACT = 1, 2  # the seed handed to the step; the actions' seed
 STREAM_MOVE, STREAM_STYLE, STREAM_TARGET = 1, 2, 3  # of the actions' seed
 STREAM_USE, STREAM_DESTROY = 4, 5  # of the actions' seed, with items on
+STREAM_GIVE, STREAM_GIVE_TO, STREAM_GIVE_GOLD = 6, 7, 8  # the same, for gifts
 
 
 # --------------------------------------------------------------------------- worker
@@ -160,7 +161,17 @@ def masked_random_actions(key, obs):
                         jnp.concatenate([obs.use_mask, none], 1))
     destroy = masked_choice(rng.uniform(rng.stream(seed, STREAM_DESTROY), slots),
                             jnp.concatenate([obs.destroy_mask, none], 1))
-    return nj.Actions(move=move, style=style, target=target, use=use, destroy=destroy)
+    # Gifts: an item one may give (or none), to an agent on the tile (or nobody), 0 or 1 gold.
+    give = masked_choice(rng.uniform(rng.stream(seed, STREAM_GIVE), slots),
+                         jnp.concatenate([obs.destroy_mask, none], 1))
+    row = masked_choice(rng.uniform(rng.stream(seed, STREAM_GIVE_TO), slots),
+                        jnp.concatenate([obs.give_mask, none], 1))
+    k = obs.give_mask.shape[1]
+    give_to = jnp.where(row < k, jnp.take_along_axis(obs.entity_slot, jnp.minimum(row, k - 1)[:, None],
+                                                     1)[:, 0], -1)
+    give_gold = rng.below(rng.stream(seed, STREAM_GIVE_GOLD), slots, 2)
+    return nj.Actions(move=move, style=style, target=target, use=use, destroy=destroy, give=give,
+                      give_to=give_to, give_gold=give_gold)
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -202,17 +213,27 @@ def measure(args: argparse.Namespace) -> dict:
         items = {}
         if config.inventory_slots:  # a slot, or inventory_slots: none
             items = dict(use=below(STREAM_USE, config.inventory_slots + 1),
-                         destroy=below(STREAM_DESTROY, config.inventory_slots + 1))
+                         destroy=below(STREAM_DESTROY, config.inventory_slots + 1),
+                         give=below(STREAM_GIVE, config.inventory_slots + 1),
+                         give_to=below(STREAM_GIVE_TO, a + 1), give_gold=below(STREAM_GIVE_GOLD, 2))
         return nj.Actions(move=below(STREAM_MOVE, nj.NUM_MOVES),
                           style=below(STREAM_STYLE, nj.NUM_STYLES),
                           target=below(STREAM_TARGET, config.num_slots), **items)
 
+    def first_actions() -> nj.Actions:
+        """Nobody acts (-1 for every item action: the ticks' carry shape)."""
+        actions = nj.Actions.noop(a, config.inventory_slots)
+        if not config.inventory_slots:
+            return actions
+        return actions.replace(**{name: jnp.full(a, -1, jnp.int32) for name in nj.ITEM_ACTIONS})
+
     def scripted_actions(seed, obs):
         # The tick hands out uint32 seeds; random_policy draws with jax.random from a key.
         actions = random_policy(jax.random.PRNGKey(seed), obs)
-        if config.inventory_slots and actions.use is None:  # one carry shape: "none" (-1)
-            none = jnp.full(a, -1, jnp.int32)
-            actions = actions.replace(use=none, destroy=none)
+        if config.inventory_slots:  # one carry shape: "none" (-1) for the item actions it lacks
+            none = first_actions()
+            actions = actions.replace(**{name: getattr(none, name) for name in nj.ITEM_ACTIONS
+                                         if getattr(actions, name) is None})
         return actions
 
     policy = scripted_actions if args.policy == "scripted" else masked_random_actions
@@ -308,8 +329,7 @@ def measure(args: argparse.Namespace) -> dict:
 
     def fresh():
         states = jax.device_put(start(world_keys), shard)
-        actions = jax.device_put(jax.vmap(lambda _: nj.Actions.noop(a, config.inventory_slots))(
-            jnp.arange(worlds)), shard)
+        actions = jax.device_put(jax.vmap(lambda _: first_actions())(jnp.arange(worlds)), shard)
         return states, actions
 
     state_bytes = sum(x.nbytes for x in jax.tree.leaves(start(world_keys))) // worlds

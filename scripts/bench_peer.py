@@ -35,7 +35,7 @@ Sampling is timed separately and is NOT included in the reference's figures
 Ours. `scripts/bench_env.py --preset PRESETS --full --json --no-phases` for
 each preset (`--preset`, default `default,nmmo2`: v1.3's world and nmmo 2.x's,
 docs/rules.md §10.10) and W, in a subprocess: random masked actions (uniform
-valid move, style, target, and with items use and destroy) drawn inside the
+valid move, style, target, and with items use, destroy and gifts) drawn inside the
 jitted scan, observations built every tick, `spawn_per_tick = num_agents` so
 every slot stays (nearly) filled. Sampling IS included in our figures. By
 default ours is pinned to the reference's core with one XLA host device
@@ -490,10 +490,10 @@ OUR_WORK = {
                 "and target"),
     "nmmo2": ("nmmo 2.x's world (docs/rules.md §10.10): 160x160 map (128x128 playable), "
               "128 agents, 128 NPC slots (refilled, greedy steps), 12 inventory slots, gold, "
-              "equipment, consumables, loot, 5 professions and their resource tiles; v1.3's "
-              "foraging, starvation and combat for every agent; no market, Give or "
-              "communication; 16 entity rows; random valid move, style, target, use and "
-              "destroy"),
+              "equipment, consumables, loot, Give and GiveGold, 5 professions and their "
+              "resource tiles; v1.3's foraging, starvation and combat for every agent; no "
+              "market or communication; 16 entity rows; random valid move, style, target, "
+              "use, destroy and gifts"),
     "small": "v1.3's rules on a 32x32 map with 16 agents (a test preset)",
     "large": "v1.3's rules on a 256x256 map with 1,024 agents",
 }

@@ -57,7 +57,7 @@ def play(config, params, worlds, ticks, seed=0):
     """Random play with items injected every tick, vmapped over worlds. Returns
     (final states, per tick [T, W]: units and gold changes minus the step's
     recorded flows (all 0 when conserved), invariants, units used/destroyed/fired
-    or lost, drops and harvests received)."""
+    or lost, drops and harvests received, agents giving to someone on their tile)."""
     n_slots = config.inventory_slots
 
     def one_tick(carry, key):
@@ -71,15 +71,22 @@ def play(config, params, worlds, ticks, seed=0):
         use = jax.random.randint(k_use, (a,), -1, n_slots + 1)
         destroy = jnp.where(jax.random.uniform(k_often, (a,)) < 0.1,
                             jax.random.randint(k_destroy, (a,), -1, n_slots + 1), -1)
-        obs, state, _, _, info = nj.step(k_step, state, actions.replace(use=use, destroy=destroy),
-                                         config, params)
+        # Gifts: a random slot and some gold to the first agent on the tile, if any.
+        k_give, k_gold = jax.random.split(k_often)
+        row = jnp.argmax(obs.give_mask, axis=1)
+        to = jnp.where(obs.give_mask.any(axis=1),
+                       jnp.take_along_axis(obs.entity_slot, row[:, None], axis=1)[:, 0], -1)
+        actions = actions.replace(use=use, destroy=destroy, give_to=to,
+                                  give=jax.random.randint(k_give, (a,), -1, n_slots + 1),
+                                  give_gold=jax.random.randint(k_gold, (a,), -1, 4))
+        obs, state, _, _, info = nj.step(k_step, state, actions, config, params)
         items_after, gold_after = totals(state)
         total = lambda *names: sum(jnp.sum(info[name]) for name in names)
         item_gap = items_after - items_before - total("items_in") + total("items_out")
         gold_gap = (gold_after - gold_before - total("gold_in", "npc_gold_in")
                     + total("gold_out", "npc_gold_out"))
         return (state, obs), (item_gap, gold_gap, invariants(state), jnp.sum(info["items_out"]),
-                              jnp.sum(info["items_in"]), injected)
+                              jnp.sum(info["items_in"]), injected, jnp.sum(to >= 0))
 
     def world(key):
         k_reset, k_ticks = jax.random.split(key)
@@ -102,11 +109,11 @@ def played(professions, worlds, ticks):
 
 def check_conserved(professions, worlds, ticks):
     config, (states, per_tick) = played(professions, worlds, ticks)
-    item_gap, gold_gap, ok, out, came, injected = per_tick
+    item_gap, gold_gap, ok, out, came, injected, gifts = per_tick
     np.testing.assert_array_equal(item_gap, 0)
     np.testing.assert_array_equal(gold_gap, 0)
     assert bool(np.all(ok))
-    assert int(np.sum(out)) > 0 and int(np.sum(injected)) > 0
+    assert int(np.sum(out)) > 0 and int(np.sum(injected)) > 0 and int(np.sum(gifts)) > 0
     nj.check_state(states, config, batch=(worlds,))
     return states, came
 
@@ -127,10 +134,12 @@ def test_items_and_gold_are_conserved_over_long_random_play(professions):
 def random_actions(key, config, worlds):
     """Uniform actions [W, A], out-of-range values (-1 and the top) included."""
     a, slots = config.num_agents, config.inventory_slots
-    k = jax.random.split(key, 5)
+    k = jax.random.split(key, 8)
     draw = lambda key, high: jax.random.randint(key, (worlds, a), -1, high)
     return nj.Actions(move=draw(k[0], 5), style=draw(k[1], 3), target=draw(k[2], config.num_slots),
-                      use=draw(k[3], slots + 1), destroy=draw(k[4], slots + 1))
+                      use=draw(k[3], slots + 1), destroy=draw(k[4], slots + 1),
+                      give=draw(k[5], slots + 1), give_to=draw(k[6], a + 1),
+                      give_gold=draw(k[7], 3))
 
 
 def test_vmap_equals_loop_and_is_deterministic():
