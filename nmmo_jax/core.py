@@ -116,6 +116,8 @@ def advance(key: jax.Array, state: State, actions: Actions, config: Config,
         state = npc_upkeep(state, npc_active, params)
         state, npc_moves, npc_intent = npc_decide(k_npc, state, npc_active, config, params)
     state = move(state, actions.move, active, config)
+    if items_on:  # read by many fusions of combat and loot: one buffer, not recomputed in each
+        state = state.replace(items=materialize_tree(state.items))
     if npcs_on:
         state = npc_move(state, npc_moves, npc_active, config.professions)
     state, attacks = combat(k_combat, state, actions.style, actions.target, active, config,

@@ -20,6 +20,30 @@ def occupancy(agents: Agents, size: int) -> jnp.ndarray:
         agents.alive.astype(jnp.int32), mode="drop")
 
 
+def lowest_on_tile(pos: jnp.ndarray, who: jnp.ndarray, size: int) -> jnp.ndarray:
+    """bool [P]: entry p is in `who` and no lower entry in `who` is on its tile.
+
+    pos [P, 2] int32 (entries outside `who` may lie off the map), who [P] bool,
+    on a size x size map. The rule "the lowest slot on a tile goes first"
+    (eating a forest, taking a resource, claiming a fish tile).
+
+    Up to P^2 <= 4 size^2 every pair of entries is compared; beyond, each
+    tile's lowest entry goes on a map. A map-sized scatter is several passes
+    over the map (fill, copy, scatter, gather), dearer on CPU than the pairs
+    until the entries outnumber twice the map's side.
+    """
+    p = pos.shape[0]
+    order = jnp.arange(p, dtype=jnp.int32)
+    if p * p <= 4 * size * size:
+        same = (pos[:, None, 0] == pos[None, :, 0]) & (pos[:, None, 1] == pos[None, :, 1])
+        earlier = who[None, :] & (order[None, :] < order[:, None])
+        return who & ~jnp.any(same & earlier, axis=1)
+    r = jnp.where(who, pos[:, 0], size)  # outside `who`: one row past the map, dropped
+    c = jnp.clip(pos[:, 1], 0, size - 1)
+    lowest = jnp.full((size, size), p, jnp.int32).at[r, c].min(order, mode="drop")
+    return who & (lowest[jnp.minimum(r, size - 1), c] == order)
+
+
 def windows(grid: jnp.ndarray, pos: jnp.ndarray, radius: int, fill) -> jnp.ndarray:
     """The (2 radius + 1)^2 window of grid [H, W] centred on each pos [A, 2]: [A, V, V].
 

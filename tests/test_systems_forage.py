@@ -1,5 +1,8 @@
 """Foraging food and water (docs/rules.md §3.3) on hand-built scenes."""
+import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import nmmo_jax as nj
 from tests.conftest import SCENE, act, run, scene
@@ -36,3 +39,12 @@ def test_lowest_slot_eats_shared_forest():
               tiles={(10, 10): nj.FOREST})
     _, s, *_ = run(s)
     assert int(s.agents.food[1]) == 6 and int(s.agents.food[3]) == 1
+
+
+@pytest.mark.parametrize("size", [3, 4])  # 7 entries: 49 > 4 * 3^2 takes the grid, 49 <= 4 * 4^2 the pairs
+def test_lowest_on_tile_by_pairs_and_by_the_grid(size):
+    from nmmo_jax.grid import lowest_on_tile
+    pos = jnp.array([[1, 1], [2, 2], [1, 1], [2, 2], [1, 1], [-1, 0], [0, 2]], jnp.int32)
+    who = jnp.array([False, True, True, True, True, False, True])  # entry 5 is off the map
+    got = jax.jit(lowest_on_tile, static_argnums=2)(pos, who, size)
+    assert np.asarray(got).tolist() == [False, True, True, False, False, False, True]

@@ -130,6 +130,23 @@ def test_hostile_ignores_agents_out_of_sight_or_immune():
     assert int(step(s)[1].npcs.target[0]) == 2  # both 2 away: the lower slot
 
 
+@pytest.mark.parametrize("vision", [7, 1])  # 16 agents: every pair compared; more than 3x3: the grid
+def test_nearest_agent_is_the_same_by_pairs_and_by_the_grid(vision):
+    from nmmo_jax.systems.npc import nearest_agents
+    config = NPC_SCENE.replace(vision=vision)
+    params = nj.default_params(config, npc_spawn_attempts=0, range_range=1, mage_range=1)
+    s = with_npcs(scene([dict(slot=5, pos=(11, 11)), dict(slot=2, pos=(9, 9)),
+                         dict(slot=1, pos=(10, 11), immune=3), dict(slot=7, pos=(10, 12)),
+                         dict(slot=9, pos=(20, 20))], config=config, params=params),
+                  [dict(slot=0, pos=(10, 10), kind=nj.HOSTILE),
+                   dict(slot=1, pos=(10, 14), kind=nj.HOSTILE),
+                   dict(slot=2, pos=(4, 25), kind=nj.HOSTILE)], params)
+    found = np.asarray(jax.jit(nearest_agents, static_argnums=1)(s, config, params))[:3]
+    # NPC 0: slots 5 and 2 at distance 1 (1 is immune): the lower slot. NPC 1: slot 7 is 2
+    # away, within vision 7 only. NPC 2: nobody in sight (A).
+    assert found.tolist() == [2, 7 if vision == 7 else A, A]
+
+
 def test_npcs_never_enter_lava_water_or_stone():
     blocked = {(9, 10): nj.LAVA, (11, 10): nj.WATER, (10, 9): nj.STONE}
     s = npc_scene([], [dict(slot=0, pos=(10, 10))], tiles=blocked)

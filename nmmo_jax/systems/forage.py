@@ -4,17 +4,23 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..config import Config
+from ..grid import lowest_on_tile
 from ..params import Params
 from ..state import FISHING, FOREST, HUNTING, SCRUB, State, WATER
 from .skills import max_vitals_from_xp
 
 
 def adjacent_to_water(tiles: jnp.ndarray, pos: jnp.ndarray) -> jnp.ndarray:
-    """[A] bool: a 4-neighbour of pos [A, 2] is water (off-map counts as not)."""
-    padded = jnp.pad(tiles, 1, constant_values=-1)
-    r, c = pos[:, 0] + 1, pos[:, 1] + 1
-    return ((padded[r - 1, c] == WATER) | (padded[r + 1, c] == WATER)
-            | (padded[r, c - 1] == WATER) | (padded[r, c + 1] == WATER))
+    """[A] bool: a 4-neighbour of pos [A, 2] is water (off-map counts as not).
+
+    Reads the four cells at clipped indices rather than padding the map: a pad
+    is a pass over the whole map every tick."""
+    h, w = tiles.shape
+    r, c = pos[:, 0], pos[:, 1]
+    water = lambda rr, cc, inside: inside & (
+        tiles[jnp.clip(rr, 0, h - 1), jnp.clip(cc, 0, w - 1)] == WATER)
+    return (water(r - 1, c, r > 0) | water(r + 1, c, r < h - 1)
+            | water(r, c - 1, c > 0) | water(r, c + 1, c < w - 1))
 
 
 def forage(state: State, active: jnp.ndarray, config: Config, params: Params) -> State:
@@ -32,9 +38,7 @@ def forage(state: State, active: jnp.ndarray, config: Config, params: Params) ->
     water_gain = jnp.maximum(water_gain, 0)
 
     on_forest = active & (tiles[r, c] == FOREST)
-    slots = jnp.arange(a, dtype=jnp.int32)
-    first_eater = jnp.full(tiles.shape, a, jnp.int32).at[r, c].min(jnp.where(on_forest, slots, a))
-    eats = on_forest & (first_eater[r, c] == slots)
+    eats = lowest_on_tile(ag.pos, on_forest, tiles.shape[0])
     eat_gain = jnp.floor(params.eat_fraction * max_food).astype(jnp.int32)
     food_gain = jnp.maximum(jnp.where(eats, jnp.minimum(max_food - food, eat_gain), 0), 0)
     # Non-eaters write one row past the map (dropped), so only consumed forests

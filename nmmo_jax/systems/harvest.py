@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from .. import rng
 from ..config import Config
+from ..grid import lowest_on_tile
 from ..params import Params
 from ..resources import FISH_MATERIAL, STANDING, STREAM_HARVEST_DROP
 from ..state import MOVE_DELTAS, NUM_PROFESSIONS, ORE, Items, State
@@ -53,25 +54,21 @@ def give(items: Items, want: jnp.ndarray, kind: jnp.ndarray, level: jnp.ndarray
 
 def fish_claims(tiles: jnp.ndarray, pos: jnp.ndarray, active: jnp.ndarray
                 ) -> tuple[jnp.ndarray, jnp.ndarray]:
-    """(fished [H, W] bool, fishes [A] bool): each fish tile goes to the lowest active
-    slot next to it, and an agent fishes when it gets at least one.
+    """(near [A, 4, 2] int32, claims [A, 4] bool): the cells next to each agent
+    (MOVE_DELTAS' four steps, possibly off the map) and whether the agent takes
+    the fish tile there. Each fish tile goes to the lowest active slot next to it.
 
     nmmo's agents act in id order and each depletes every fish tile next to it
     (`harvest_adjacent`), so a tile is taken by its lowest neighbour.
     """
-    a = pos.shape[0]
-    slots = jnp.arange(a, dtype=jnp.int32)
-    r, c = pos[:, 0] + 1, pos[:, 1] + 1  # on the map padded by one cell
-    claim = jnp.full((tiles.shape[0] + 2, tiles.shape[1] + 2), a, jnp.int32)
-    bidder = jnp.where(active, slots, a)
-    for dr, dc in MOVE_DELTAS[1:]:
-        claim = claim.at[r + dr, c + dc].min(bidder)
-    is_fish = jnp.pad(tiles == FISH_MATERIAL.tile, 1)
-    fished = is_fish & (claim < a)
-    fishes = jnp.zeros(a, bool)
-    for dr, dc in MOVE_DELTAS[1:]:
-        fishes = fishes | (fished[r + dr, c + dc] & (claim[r + dr, c + dc] == slots))
-    return fished[1:-1, 1:-1], fishes
+    size = tiles.shape[0]
+    near = pos[:, None, :] + jnp.asarray(MOVE_DELTAS[1:], jnp.int32)[None]
+    inside = jnp.all((near >= 0) & (near < size), axis=-1)
+    cell = jnp.clip(near, 0, size - 1)
+    fish = active[:, None] & inside & (tiles[cell[..., 0], cell[..., 1]] == FISH_MATERIAL.tile)
+    # In slot order, then step order: the first entry on a tile is its lowest neighbour.
+    claims = lowest_on_tile(near.reshape(-1, 2), fish.reshape(-1), size)
+    return near, claims.reshape(fish.shape)
 
 
 def harvest(key: jax.Array, state: State, active: jnp.ndarray, config: Config, params: Params
@@ -93,12 +90,12 @@ def harvest(key: jax.Array, state: State, active: jnp.ndarray, config: Config, p
     slots = jnp.arange(a, dtype=jnp.int32)
     r, c = state.agents.pos[:, 0], state.agents.pos[:, 1]
 
-    fished, fishes = fish_claims(tiles, state.agents.pos, active)
+    near, fish_claimed = fish_claims(tiles, state.agents.pos, active)
+    fishes = jnp.any(fish_claimed, axis=1)
 
     here = tiles[r, c]
     stands = active & jnp.isin(here, jnp.asarray([m.tile for m in STANDING], here.dtype))
-    first_on = jnp.full(tiles.shape, a, jnp.int32).at[r, c].min(jnp.where(stands, slots, a))
-    picks = stands & (first_on[r, c] == slots)
+    picks = lowest_on_tile(state.agents.pos, stands, config.map_size)
     # STANDING's row of each agent's tile (clipped where it stands on none: unused there).
     material = jnp.clip((here.astype(jnp.int32) - ORE) // 2, 0, len(STANDING) - 1)
     column = lambda field: jnp.asarray([getattr(m, field) for m in STANDING], jnp.int32)[material]
@@ -119,9 +116,12 @@ def harvest(key: jax.Array, state: State, active: jnp.ndarray, config: Config, p
     gained = (jnp.where(by_standing, harvest_xp(column("drop"), params)[:, None], 0)
               + jnp.where(by_fishing, harvest_xp(fish_kind, params)[:, None], 0))
 
-    taken = first_on < a  # only standers write a slot, so these are harvested standing tiles
-    tiles = jnp.where(taken, tiles + 1, tiles)
-    tiles = jnp.where(fished, jnp.int8(FISH_MATERIAL.tile + 1), tiles).astype(jnp.int8)
+    # Harvested tiles become their depleted kind; the others' writes go one row
+    # past the map and are dropped (a negative index would wrap instead).
+    tiles = tiles.at[jnp.where(picks, r, config.map_size), c].set(here + 1, mode="drop")
+    tiles = tiles.at[jnp.where(fish_claimed, near[..., 0], config.map_size),
+                     jnp.clip(near[..., 1], 0, config.map_size - 1)].set(
+        jnp.int8(FISH_MATERIAL.tile + 1), mode="drop")
     count = lambda *flags: sum(f.astype(jnp.int32) for f in flags)
     info = {"items_in": count(kept_fish, kept_drop, kept_weapon),
             "harvest_lost": count(lost_fish, lost_drop, lost_weapon),

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..config import Config
+from ..materialize import materialize
 from ..params import Params
 from ..state import (AMMUNITION_KINDS, CONSUMABLE_KINDS, EQUIP_SLOT_OF,
                      MELEE_SKILL, NUM_ITEM_KINDS, NUM_SKILLS, POTION, RATION, TOOL_KINDS,
@@ -43,10 +44,16 @@ def use_levels(state: State, config: Config, params: Params) -> jnp.ndarray:
     agent's level, the highest of its skills and professions (nmmo's
     `Player.level`).
     """
-    skills = level(state.agents.xp, config)  # [A, 7]
-    professions = profession_level(state.items.prof_xp, params)  # [A, 5]
-    overall = jnp.maximum(jnp.max(skills, axis=1), jnp.max(professions, axis=1))
-    table = jnp.concatenate([skills, professions, overall[:, None]], axis=1)
+    xp, prof_xp = state.agents.xp, state.items.prof_xp
+    skills = level(xp, config)  # [A, 7]
+    professions = profession_level(prof_xp, params)  # [A, 5]
+    # Each table's level rises with XP, so the highest level is the most XP's:
+    # two lookups rather than a maximum over all twelve.
+    overall = jnp.maximum(level(jnp.max(xp, axis=1), config),
+                          profession_level(jnp.max(prof_xp, axis=1), params))
+    # A buffer of its own: fused into the gathers that read it, every item kind
+    # and inventory slot would re-derive all twelve levels.
+    table = materialize(jnp.concatenate([skills, professions, overall[:, None]], axis=1))
     return table[:, _LEVEL_COLUMN]
 
 

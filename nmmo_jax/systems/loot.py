@@ -70,41 +70,31 @@ def _pass_on(items: Items, looted: jnp.ndarray, killer: jnp.ndarray) -> tuple[It
     the killers' rows filled, units kept from each victim [A]).
 
     A killer has at most one victim, so its row changes only by that victim's
-    items. Victim slot i's ammunition joins the killer's first stack of its
-    kind and level, else the one an earlier victim slot of that kind and level
-    started (never, in a valid state); every other item takes the killer's
-    r-th empty slot, r its rank among these, or is destroyed past the last.
+    items. Victim slot i's ammunition joins the killer's stack of its kind and
+    level; every other item takes the killer's r-th empty slot, r its rank
+    among these, or is destroyed past the last. A victim holds at most one
+    stack of each ammunition kind and level (`receive` stacks them), so each
+    killer slot takes at most one victim item.
     """
     a, slots = looted.shape[0], jnp.arange(looted.shape[0], dtype=jnp.int32)
     victim_of = jnp.full(a, a, jnp.int32).at[jnp.where(looted, killer, a)].set(slots, mode="drop")
     has_victim, victim = victim_of < a, jnp.minimum(victim_of, a - 1)
-    inv = jnp.arange(items.kind.shape[1], dtype=jnp.int32)
     kind, level, quantity = (x[victim] for x in (items.kind, items.level, items.quantity))  # [A, I]
     give = has_victim[:, None] & (kind > 0)
-    ammo = give & stacks(kind)
-    # [A, victim slot i, killer slot s]: the killer's stacks of i's ammunition.
-    stack = (ammo[:, :, None] & (items.kind[:, None, :] == kind[:, :, None])
+    # [A, victim slot i, killer slot s]: i joins the killer's stack at s ...
+    stack = ((give & stacks(kind))[:, :, None] & (items.kind[:, None, :] == kind[:, :, None])
              & (items.level[:, None, :] == level[:, :, None]))
-    # [A, i, j]: an earlier victim slot j < i of the same ammunition kind and level.
-    same = (ammo[:, :, None] & ammo[:, None, :] & (kind[:, :, None] == kind[:, None, :])
-            & (level[:, :, None] == level[:, None, :]) & (inv[None, :] < inv[:, None])[None])
-    has_stack, has_earlier = jnp.any(stack, axis=2), jnp.any(same, axis=2)
-    fresh = give & ~has_stack & ~has_earlier
+    fresh = give & ~jnp.any(stack, axis=2)
     empty = items.kind == 0
     rank = jnp.cumsum(fresh, axis=1) - 1
     empty_rank = jnp.where(empty, jnp.cumsum(empty, axis=1) - 1, -1)
-    into = fresh[:, :, None] & (empty_rank[:, None, :] == rank[:, :, None])  # [A, i, s]
-    fresh_slot = jnp.where(jnp.any(into, axis=2), jnp.argmax(into, axis=2), -1)
-    earlier_slot = jnp.take_along_axis(fresh_slot, jnp.argmax(same, axis=2), axis=1)
-    slot = jnp.where(has_stack, jnp.argmax(stack, axis=2),
-                     jnp.where(fresh, fresh_slot, jnp.where(has_earlier, earlier_slot, -1)))
-    here = inv[None, None, :] == slot[:, :, None]  # [A, i, s]; none where destroyed
+    # ... or takes the empty slot s whose rank among the empty slots is its own.
+    here = stack | (fresh[:, :, None] & (empty_rank[:, None, :] == rank[:, :, None]))
     kept = jnp.any(here, axis=2)
-    placed = jnp.any(here, axis=1)
+    # A joined stack has the victim item's kind and level, an empty slot 0s.
+    receives = lambda x, mine: jnp.maximum(mine, jnp.max(jnp.where(here, x[:, :, None], 0), axis=1))
     out = items.replace(
-        kind=jnp.where(placed, jnp.max(jnp.where(here, kind[:, :, None], 0), axis=1), items.kind),
-        level=jnp.where(placed, jnp.max(jnp.where(here, level[:, :, None], 0), axis=1),
-                        items.level),
+        kind=receives(kind, items.kind), level=receives(level, items.level),
         quantity=items.quantity + jnp.sum(jnp.where(here, quantity[:, :, None], 0), axis=1))
     kept_units = jnp.sum(jnp.where(kept, quantity, 0), axis=1)  # by killer
     by_victim = jnp.zeros(a, jnp.int32).at[jnp.where(has_victim, victim_of, a)].add(

@@ -4,8 +4,9 @@ nmmo 2.1.2's NPC policies (nmmo/entity/npc.py) as array programs over the
 N NPC slots: a passive NPC wanders; a neutral one wanders until an agent
 attacks it, then chases and attacks that agent while it stays in sight; a
 hostile one does the same and also picks the nearest agent in sight on its
-own. The nearest agent is found on the tile grid (a window per NPC, like
-the observation's), so the cost per NPC does not grow with the agents.
+own. The nearest agent is found by comparing every NPC with every agent
+while agents are few, and on the tile grid (a window per NPC, like the
+observation's) beyond, so the cost per NPC stops growing with the agents.
 """
 from __future__ import annotations
 
@@ -46,22 +47,29 @@ def nearest_agents(state: State, config: Config, params: Params) -> jnp.ndarray:
     """int32 [N]: per NPC the nearest attackable agent (alive, not immune) within
     `npc_sight`, ties by the lower slot; A where there is none.
 
-    The lowest attackable slot of each tile goes on a grid; each NPC takes the
-    minimum (distance, slot) key over its window of radius `Config.vision`.
+    Each NPC takes the minimum (distance, slot) key over the agents within
+    `Config.vision`: with at most V^2 agents (V = 2 vision + 1) over all
+    of them; with more, the lowest attackable slot of each tile goes on a
+    grid and each NPC reads its window, the same minimum.
     """
     ag, npcs, a = state.agents, state.npcs, config.num_agents
     size, v = config.map_size, config.vision
     slots = jnp.arange(a, dtype=jnp.int32)
     attackable = ag.alive & (ag.immune == 0)
-    lowest = jnp.full((size, size), a, jnp.int32).at[ag.pos[:, 0], ag.pos[:, 1]].min(
-        jnp.where(attackable, slots, a))
-    window = tile_grid.windows(lowest, npcs.pos, v, a)  # [N, V, V]
-    offsets = np.abs(np.arange(-v, v + 1))
-    dist = jnp.asarray(np.maximum(offsets[:, None], offsets[None, :]), jnp.int32)  # [V, V]
     b = tile_grid.bits(a)
     none = (v + 1) << b
-    keys = jnp.where((window < a) & (dist <= params.npc_sight), (dist << b) | window, none)
-    best = jnp.min(keys.reshape(keys.shape[0], -1), axis=1)
+    if a <= (2 * v + 1) ** 2:
+        dist = chebyshev(npcs.pos[:, None, :], ag.pos[None, :, :])  # [N, A]
+        seen = attackable[None, :] & (dist <= v) & (dist <= params.npc_sight)
+        keys = jnp.where(seen, (dist << b) | slots[None, :], none)
+    else:
+        lowest = jnp.full((size, size), a, jnp.int32).at[ag.pos[:, 0], ag.pos[:, 1]].min(
+            jnp.where(attackable, slots, a))
+        window = tile_grid.windows(lowest, npcs.pos, v, a).reshape(npcs.pos.shape[0], -1)
+        offsets = np.abs(np.arange(-v, v + 1))
+        dist = jnp.asarray(np.maximum(offsets[:, None], offsets[None, :]).reshape(-1), jnp.int32)
+        keys = jnp.where((window < a) & (dist <= params.npc_sight), (dist << b) | window, none)
+    best = jnp.min(keys, axis=1)
     return jnp.where(best < none, best & ((1 << b) - 1), a)
 
 

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from .. import rng
 from ..params import Params
 from ..resources import MATERIALS, STREAM_RESOURCE_REGROWTH
-from ..state import FOREST, NUM_PROFESSION_TILE_TYPES, SCRUB, State
+from ..state import FOREST, SCRUB, State
 
 
 def regrowth(key: jax.Array, state: State, params: Params) -> State:
@@ -30,9 +30,9 @@ def resource_regrowth(key: jax.Array, state: State, params: Params) -> State:
     """
     seed = rng.stream(rng.seed_of(key), STREAM_RESOURCE_REGROWTH)
     cells = jnp.arange(state.tiles.size, dtype=jnp.uint32).reshape(state.tiles.shape)
-    depleted = jnp.asarray([m.tile + 1 for m in MATERIALS], jnp.int32)
-    chance = jnp.stack([rng.threshold(getattr(params, m.respawn)) for m in MATERIALS])
-    # uint32 [16]: the draw below which a tile of each kind regrows (0: never).
-    by_kind = jnp.zeros(NUM_PROFESSION_TILE_TYPES, jnp.uint32).at[depleted].set(chance)
-    grows = rng.bits(seed, cells) < by_kind[state.tiles.astype(jnp.int32)]
-    return state.replace(tiles=jnp.where(grows, state.tiles - 1, state.tiles).astype(jnp.int8))
+    bits = rng.bits(seed, cells)
+    tiles = state.tiles
+    for m in MATERIALS:  # a compare per material: a table gather per tile is dearer on CPU
+        grows = (state.tiles == m.tile + 1) & (bits < rng.threshold(getattr(params, m.respawn)))
+        tiles = jnp.where(grows, jnp.int8(m.tile), tiles)
+    return state.replace(tiles=tiles)
