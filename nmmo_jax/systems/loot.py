@@ -90,13 +90,15 @@ def _pass_on(items: Items, looted: jnp.ndarray, killer: jnp.ndarray) -> tuple[It
     empty_rank = jnp.where(empty, jnp.cumsum(empty, axis=1) - 1, -1)
     # ... or takes the empty slot s whose rank among the empty slots is its own.
     here = stack | (fresh[:, :, None] & (empty_rank[:, None, :] == rank[:, :, None]))
-    kept = jnp.any(here, axis=2)
-    # A joined stack has the victim item's kind and level, an empty slot 0s.
-    receives = lambda x, mine: jnp.maximum(mine, jnp.max(jnp.where(here, x[:, :, None], 0), axis=1))
-    out = items.replace(
-        kind=receives(kind, items.kind), level=receives(level, items.level),
-        quantity=items.quantity + jnp.sum(jnp.where(here, quantity[:, :, None], 0), axis=1))
-    kept_units = jnp.sum(jnp.where(kept, quantity, 0), axis=1)  # by killer
+    inv = jnp.arange(kind.shape[1], dtype=jnp.int32)
+    source = jnp.max(jnp.where(here, inv[:, None], -1), axis=1)  # [A, s]: the victim slot, or -1
+    got = source >= 0
+    take = lambda x: jnp.where(got, jnp.take_along_axis(x, jnp.maximum(source, 0), axis=1), 0)
+    # A joined stack already has the item's kind and level; an empty slot has 0s.
+    out = items.replace(kind=jnp.maximum(items.kind, take(kind)),
+                        level=jnp.maximum(items.level, take(level)),
+                        quantity=items.quantity + take(quantity))
+    kept_units = jnp.sum(take(quantity), axis=1)  # by killer: every kept item lands in one slot
     by_victim = jnp.zeros(a, jnp.int32).at[jnp.where(has_victim, victim_of, a)].add(
         kept_units, mode="drop")
     return out, by_victim
