@@ -54,6 +54,7 @@ def test_batch_equals_separate_worlds():
     assert not np.array_equal(np.asarray(state.tiles[0]), np.asarray(state.tiles[1]))
 
 
+@pytest.mark.slow
 def test_info_has_the_same_keys_whatever_max_ticks():
     # Traced, never compiled: shapes and keys are all this needs.
     obs, state = jax.eval_shape(lambda k: batch_reset(k, SMALL, 2), jax.random.PRNGKey(1))
@@ -253,6 +254,7 @@ def _two_sets():
             nj.default_params(SMALL, water_decay=2, regrow_prob=0.5, melee_range=2))
 
 
+@pytest.mark.slow
 def test_per_world_params_equal_single_worlds_with_their_own_numbers():
     sets = _two_sets()
     stacked = nj.params.stack(list(sets))
@@ -281,6 +283,7 @@ def test_one_params_for_all_worlds_equals_that_set_stacked():
     assert_trees_equal(a, b)
 
 
+@pytest.mark.slow
 def test_replaced_worlds_draw_new_numbers_from_the_ranges():
     base = nj.default_params(SMALL)
     ranges = nj.param_ranges(base, {"regrow_prob": (0.0, 1.0), "food_decay": (1, 5)}, SMALL)

@@ -295,6 +295,7 @@ def test_independent_ppo_loop():
     assert bool(jnp.take_along_axis(rows, traj["action"][..., 2, None], -1).all())
 
 
+@pytest.mark.slow
 def test_jax_spaces_sample_and_contain():
     from envs import spaces
     obs_space, act_space = ENV.observation_space("agent_0"), ENV.action_space("agent_0")
@@ -329,6 +330,7 @@ def test_default_params_are_the_constructors_or_v13s():
     assert hungry == ENV and hash(hungry) == hash(ENV)  # params are data: one compiled step
 
 
+@pytest.mark.slow
 def test_food_decay_drains_food_by_its_value_each_tick():
     """food_decay=3 takes exactly 3 food a tick where v1.3 takes 1, whichever door it enters by."""
     key = jax.random.PRNGKey(0)
@@ -345,6 +347,7 @@ def test_food_decay_drains_food_by_its_value_each_tick():
     assert food["constructor"] == food["argument"] == [[7, 7], [4, 4], [1, 1]]
 
 
+@pytest.mark.slow
 def test_vmap_over_stacked_params_gives_each_world_its_own_numbers():
     """Two worlds, two sets of numbers, one vmapped step: each equals its own single-world run."""
     sets = [HUNGRY, nj.default_params(SMALL, water_decay=2)]
@@ -363,6 +366,7 @@ def test_vmap_over_stacked_params_gives_each_world_its_own_numbers():
     assert np.asarray(batch.world.agents.water)[:, 0].tolist() == [9, 8]
 
 
+@pytest.mark.slow
 def test_reset_and_the_auto_reset_use_the_params():
     """The map comes from the params (thresholds), in reset and in the fresh world at max_ticks."""
     wet = nj.default_params(SMALL, water_threshold=0.5, grass_threshold=0.6)

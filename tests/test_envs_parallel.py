@@ -25,6 +25,7 @@ UPPER_BOUND_WARNING = "No agents present but not all possible_agents are termina
 @pytest.mark.parametrize("config,max_ticks", [
     pytest.param(SMALL, 300, id="small"),
     pytest.param(nj.Config(), 200, id="default", marks=pytest.mark.slow)])
+@pytest.mark.slow
 def test_pettingzoo_api_test(config, max_ticks):
     env = ParallelEnv(config, seed=0, max_ticks=max_ticks)
     with warnings.catch_warnings(record=True) as caught:
@@ -252,6 +253,7 @@ def test_spaces_are_the_dict_apis_spaces():
     assert env.action_space("agent_0").nvec.tolist() == spaces.action_space(SMALL).nvec.tolist()
 
 
+@pytest.mark.slow
 def test_envs_import_without_the_optional_extras():
     code = (
         "import sys\n"

@@ -28,6 +28,7 @@ def test_the_step_itself_plays_items():
     assert jnp.all(state.items.gold[state.agents.alive] == 1)
 
 
+@pytest.mark.slow
 def test_chunked_batches_carry_the_empty_npc_gold_of_an_items_world():
     from envs.batch import batch_reset
     obs, state = batch_reset(jax.random.PRNGKey(1), ITEMS, num_worlds=4, chunk=2)
@@ -36,6 +37,7 @@ def test_chunked_batches_carry_the_empty_npc_gold_of_an_items_world():
     assert bool(jnp.all(state.items.gold == whole.items.gold))
 
 
+@pytest.mark.slow
 def test_a_match_mixes_a_policy_that_uses_items_with_one_that_does_not():
     from policies.scripted import SCRIPTED
     from train.evaluation.matches import holders_for_all, play_each

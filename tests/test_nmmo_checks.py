@@ -44,6 +44,7 @@ def test_batch_shape_is_checked():
         nj.check_actions(act(), SCENE, batch=(4,))
 
 
+@pytest.mark.slow
 def test_good_states_pass():
     state = scene([dict(slot=0, pos=(3, 3))])
     nj.check_state(state, SCENE)

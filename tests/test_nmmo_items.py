@@ -118,6 +118,7 @@ def check_conserved(professions, worlds, ticks):
     return states, came
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("professions", [False, True])
 def test_items_and_gold_are_conserved_in_short_random_play(professions):
     check_conserved(professions, 2, 150)
@@ -142,6 +143,7 @@ def random_actions(key, config, worlds):
                       give_gold=draw(k[7], 3))
 
 
+@pytest.mark.slow
 def test_vmap_equals_loop_and_is_deterministic():
     config, (states, _) = played(True, 2, 150)  # inventories hold things after random play
     params = nj.default_params(config, npc_health=3, hit_base=0.9)
@@ -164,6 +166,7 @@ def test_vmap_equals_loop_and_is_deterministic():
 OBS_SCENE = nj.Config.small(spawn_per_tick=0, inventory_slots=4, num_npcs=2)
 
 
+@pytest.mark.slow
 def test_inventory_observation_masks_gold_and_item_level():
     s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 11))], config=OBS_SCENE)
     s = give(s, 0, [(HAT, 2, 1, True), (ARROW, 1, 3, False), EMPTY, (POTION, 11, 1, False)],

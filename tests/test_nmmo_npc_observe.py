@@ -90,6 +90,7 @@ def _random_crowd(config, seed, cluster):
     (NPC_SCENE, 0), (NPC_SCENE, 12),
     (nj.Config.small(spawn_per_tick=0, max_entities=4, vision=3, num_npcs=24), 12),
     (nj.Config(spawn_per_tick=0, num_npcs=128), 60)])
+@pytest.mark.slow
 def test_entity_list_equals_all_pairs_over_agents_and_npcs(config, cluster):
     keys_of = jax.jit(lambda s: entity_keys(s, _Index(s, config), config))
     everyone = jnp.arange(config.num_agents)

@@ -118,6 +118,7 @@ def _random_crowd(config, seed, cluster):
     (SCENE, 0), (SCENE, 12),
     (nj.Config.small(spawn_per_tick=0, max_entities=4, vision=3), 12),
     (nj.Config(spawn_per_tick=0), 60)])
+@pytest.mark.slow
 def test_entity_list_equals_all_pairs(config, cluster):
     """The grid-built list equals the K smallest (distance, slot) keys over all agents
     (the last two cases put more than M agents in some squares: the fallback runs)."""
@@ -131,6 +132,7 @@ def test_entity_list_equals_all_pairs(config, cluster):
         np.testing.assert_array_equal(got[alive], want[alive])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cluster, block", [(0, 4), (12, 4), (12, 5)])
 def test_observer_blocks_change_nothing(monkeypatch, cluster, block):
     """Observers taken a block at a time (as in worlds above OBSERVER_BLOCK agents)

@@ -422,6 +422,7 @@ def test_terrain_thresholds_and_noise_change_the_map():
 
 
 # ----------------------------------------------------------- per-world params
+@pytest.mark.slow
 def test_each_world_of_a_batch_steps_with_its_own_params():
     """World w of a vmapped batch with stacked params equals one world stepped
     alone with its own params, every output of every tick."""
@@ -483,6 +484,7 @@ def test_a_new_value_does_not_recompile():
     assert nj.jit_step._cache_size() == size
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset,ticks", [("small", 20), ("default", 3)])
 def test_explicit_default_params_are_params_none_bit_for_bit(preset, ticks):
     config = nj.Config.preset(preset)
@@ -514,6 +516,7 @@ def draws_of(ranges, seed):
     return draw_many(jax.random.split(jax.random.PRNGKey(seed), DRAWS), ranges)
 
 
+@pytest.mark.slow
 def test_draws_lie_in_their_ranges():
     base = nj.default_params(SMALL)
     ranges = nj.param_ranges(base, RANGES, SMALL)

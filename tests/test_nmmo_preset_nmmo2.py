@@ -76,6 +76,7 @@ def test_steps_under_jit(world):
     assert reward.shape == done.shape == (a,) and "items_in" in info
 
 
+@pytest.mark.slow
 def test_an_agent_on_ore_harvests_a_whetstone(world):
     config, params, _, state = world
     ore = np.argwhere(np.asarray(state.tiles) == ORE)[0]

@@ -2,11 +2,13 @@
 packed grid, not v1.3's 3): every window equals the map around its agent."""
 import jax
 import numpy as np
+import pytest
 
 import nmmo_jax as nj
 from nmmo_jax.state import LAVA, NUM_PROFESSION_TILE_TYPES
 
 
+@pytest.mark.slow
 def test_window_tiles_and_counts_match_the_map_with_resource_tiles():
     config = nj.Config.small(inventory_slots=4, professions=True, spawn_per_tick=4)
     key = jax.random.PRNGKey(3)

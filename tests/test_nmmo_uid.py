@@ -16,6 +16,7 @@ def test_max_tick_is_the_last_tick_whose_uids_fit_int32(config, last):
     assert last * a + a - 1 <= 2 ** 31 - 1 < (last + 1) * a + a - 1
 
 
+@pytest.mark.slow
 def test_uids_at_the_bound_are_exact_and_stepping_past_it_is_refused(small):
     # One step before the bound: the new agents get the last uids that fit int32.
     start = scene([], config=small).replace(tick=jnp.int32(small.max_tick - 1))

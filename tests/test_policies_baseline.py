@@ -59,6 +59,7 @@ def two_worlds(config: nj.Config) -> nj.Obs:
 
 
 # ------------------------------------------------------------------ shapes, jit, vmap
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["small", "default"])
 def test_shapes_dtypes_jit_and_vmap(preset):
     config = SMALL if preset == "small" else nj.Config()
@@ -85,6 +86,7 @@ def test_shapes_dtypes_jit_and_vmap(preset):
     print(model.describe(params))
 
 
+@pytest.mark.slow
 def test_any_leading_dims_and_shared_parameters(small):
     model, params, apply = model_of(small)
     obs = two_worlds(small)
@@ -105,6 +107,7 @@ def test_any_leading_dims_and_shared_parameters(small):
     assert s_dist.target.shape == dist.target.shape[1:] and s_value.shape == value.shape[1:]
 
 
+@pytest.mark.slow
 def test_inputs_hold_each_agents_paths_to_food_and_water():
     """Agent 0: the forest east is taken (agent 1 stands on it), the free one
     south sits behind stone (4 steps, round east or west); the water edge is
@@ -151,6 +154,7 @@ def extreme(params, scale=30.0):
     return jax.tree.map(lambda x: x * scale, params)
 
 
+@pytest.mark.slow
 def test_sampling_never_picks_a_masked_action_and_probs_sum_to_one(crowd_obs):
     model, params, apply = model_of(SMALL)
     dist, _ = apply(extreme(params), crowd_obs)
@@ -196,6 +200,7 @@ def joint(dist: ActionDist, a: int) -> dict:
             for m, s, t in itertools.product(*map(range, sizes))}
 
 
+@pytest.mark.slow
 def test_log_prob_and_entropy_are_exact_under_the_masks(crowd_obs):
     model, params, apply = model_of(SMALL)
     dist, _ = apply(extreme(params, 3.0), crowd_obs)
@@ -254,6 +259,7 @@ def test_permuting_other_entities_permutes_target_logits_and_keeps_the_value(cro
     assert np.ptp(np.asarray(dist.target[0, 2])[np.asarray(crowd_obs.target_mask[0, 2])]) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["small", "default"])
 def test_population_3_parameters_move_only_population_3_agents(preset, crowd_obs):
     config = SMALL if preset == "small" else nj.Config()

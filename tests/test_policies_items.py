@@ -51,6 +51,7 @@ def played(state, config=ITEMS, seed=0):
 
 
 # --------------------------------------------------------------------- equipment
+@pytest.mark.slow
 def test_equips_the_best_hat_it_can_wear_and_not_one_above_its_level():
     # Level 11 is above the agent's level (10 at spawn): the mask refuses it.
     state = me([(HAT, 11, False), (HAT, 2, False), (HAT, 3, False)])
@@ -205,6 +206,7 @@ def _reset_obs(config, seeds=(3, 4)):
     return keys, jax.tree.map(lambda *x: jnp.stack(x), *worlds), worlds
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [nj.Config.small(), nj.Config.small(num_npcs=4)])
 def test_with_items_off_it_is_wary_forager_exactly(config):
     keys, obs, _ = _reset_obs(config)
@@ -215,6 +217,7 @@ def test_with_items_off_it_is_wary_forager_exactly(config):
         np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
 
 
+@pytest.mark.slow
 def test_with_items_but_no_resources_it_moves_as_wary_forager():
     config = nj.Config.small(inventory_slots=4)
     keys, obs, _ = _reset_obs(config)
@@ -223,6 +226,7 @@ def test_with_items_but_no_resources_it_moves_as_wary_forager():
     np.testing.assert_array_equal(got.move, want.move)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [PLAY, PLAY.replace(num_npcs=4)])
 def test_jit_vmap_over_worlds_and_determinism(config):
     keys, obs, worlds = _reset_obs(config)

@@ -40,6 +40,7 @@ def net():
     return model, model.init(jax.random.PRNGKey(0), obs), obs
 
 
+@pytest.mark.slow
 def test_the_item_heads_point_at_the_slots_their_masks_allow(net):
     model, params, obs = net
     dist, _ = jax.jit(model.apply)(params, obs)
@@ -54,6 +55,7 @@ def test_the_item_heads_point_at_the_slots_their_masks_allow(net):
     assert p_use[0] > 0.8 and p_destroy[0] > 0.99
 
 
+@pytest.mark.slow
 def test_sampled_item_rows_become_slots_and_nothing_becomes_minus_one(net):
     model, params, obs = net
     dist, _ = model.apply(params, obs)
@@ -67,6 +69,7 @@ def test_sampled_item_rows_become_slots_and_nothing_becomes_minus_one(net):
     assert np.all(np.asarray(mode.use) == 1) and np.all(np.asarray(mode.destroy) == -1)
 
 
+@pytest.mark.slow
 def test_log_prob_and_entropy_add_the_item_heads_exactly(net):
     model, params, obs = net
     dist, _ = model.apply(params, obs)
@@ -123,6 +126,7 @@ def test_resource_tiles_are_counted_per_block_and_around_the_agent():
     assert tile_types(PROFESSIONS) == 16 and tile_types(ITEMS) == 6
 
 
+@pytest.mark.slow
 def test_v13_windows_count_as_before():
     rng = np.random.default_rng(1)
     tiles = jnp.asarray(rng.integers(0, 6, (2, 15, 15)).astype(np.int8))
@@ -147,6 +151,7 @@ def test_paths_cross_ore_and_trees_but_never_fish():
     assert not bool(nav.walkable(jnp.asarray(FISH), True))
 
 
+@pytest.mark.slow
 def test_network_inputs_with_professions_have_the_documented_width():
     model = ActorCritic(PROFESSIONS, shared=True)
     obs = OBSERVE(inventory_scene([(HAT, 1, False)], PROFESSIONS), PROFESSIONS)

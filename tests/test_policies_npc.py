@@ -94,6 +94,7 @@ def npc_world():
     return model, params, jax.jit(model.apply), obs
 
 
+@pytest.mark.slow
 def test_npc_parameters_are_the_v13_tree_plus_one_kernel(npc_world):
     model, params, _, obs = npc_world
     v13 = jax.eval_shape(ActorCritic(nj.Config.small()).init, jax.random.PRNGKey(1),
@@ -133,6 +134,7 @@ def test_network_on_an_npc_world_runs_jitted_and_samples_legal_actions(npc_world
     assert np.asarray(actions.target).max() < SMALL_NPCS.num_slots
 
 
+@pytest.mark.slow
 def test_the_pointer_attacks_an_npc_row():
     """With one NPC in melee reach, the pointer head gives its row probability and a
     sampled choice names slot A + j, which the game takes as an attack on NPC j."""
@@ -153,6 +155,7 @@ def test_the_pointer_attacks_an_npc_row():
     assert int(info["attack_target"][0]) == A + 2 and int(after.npcs.damage[2]) == 5
 
 
+@pytest.mark.slow
 def test_the_network_reads_the_npc_columns_and_zero_npc_weights_give_v13s_outputs():
     state = npc_scene([dict(slot=0, pos=ME)], [dict(slot=1, pos=(10, 12)),
                                                dict(slot=3, pos=(12, 10), kind=nj.HOSTILE,
@@ -293,6 +296,7 @@ def _rollout(policy, config: nj.Config, worlds: int, ticks: int):
     return jax.tree.map(np.asarray, run(jax.random.PRNGKey(11)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", scripted.NPC_AWARE)
 def test_npc_aware_yardsticks_play_npc_worlds_within_the_masks(name):
     config = SMALL_NPCS

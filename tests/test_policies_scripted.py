@@ -137,6 +137,7 @@ def test_forager_never_attacks():
     np.testing.assert_array_equal(actions.target, np.arange(SCENE.num_agents))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(scripted.SCRIPTED))
 def test_scripted_policies_jit_vmap_and_determinism(name, small):
     policy = scripted.SCRIPTED[name]

@@ -74,6 +74,7 @@ def test_jaxmarl(tmp_path, monkeypatch):
     assert set(ns["obs"]["agent_0"]) >= {"tiles", "entities", "move_mask", "target_mask"}
 
 
+@pytest.mark.slow
 def test_pettingzoo(tmp_path, monkeypatch):
     pytest.importorskip("pettingzoo")
     ns = run_block("ParallelEnv(", tmp_path, monkeypatch)

@@ -57,6 +57,7 @@ def test_presets_are_the_configs():
     assert bench_env.parse_args(["--preset", "default,nmmo2"]).presets == ["default", "nmmo2"]
 
 
+@pytest.mark.slow
 def test_item_actions_are_uniform_over_allowed_slots_and_none():
     import jax
     import jax.numpy as jnp

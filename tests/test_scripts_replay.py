@@ -94,6 +94,7 @@ def test_out_into_a_bad_place_is_refused_before_any_work(tmp_path, capsys, no_wo
         assert last.startswith("python -m scripts.replay: error: ") and message in last, flags
 
 
+@pytest.mark.slow
 def test_params_change_the_recorded_game(tmp_path):
     """--params (repeatable, spaces allowed) records the game with those numbers: the page is
     viz.record's with them, differs from v1.3's, and its meta names the changes."""

@@ -11,6 +11,7 @@ from tests.conftest import SCENE, act, jit_step, run, scene
 SURE = nj.default_params(SCENE, hit_base=1.0)  # every attack hits
 
 
+@pytest.mark.slow
 def test_mage_hit_freezes_for_two_ticks():
     s = scene([dict(slot=0, pos=(10, 10)), dict(slot=1, pos=(10, 13))])
     _, s, *_ = run(s, act(style={0: nj.MAGE}, target={0: 1}), params=SURE)

@@ -11,6 +11,7 @@ from tests.conftest import SCENE, act, jit_step, run, scene
 SURE = nj.default_params(SCENE, hit_base=1.0)  # every attack hits
 
 
+@pytest.mark.slow
 def test_lava_death_same_tick():
     s = scene([dict(slot=5, pos=(10, 10), time_alive=7)], tiles={(10, 11): nj.LAVA})
     _, s, reward, done, info = run(s, act(move={5: nj.EAST}))

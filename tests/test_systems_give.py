@@ -28,6 +28,7 @@ def pair(pos1=(10, 10), held0=(SPEAR1,), held1=(), gold0=5, gold1=1):
     return holding(holding(s, 0, held0, gold=gold0), 1, held1, gold=gold1)
 
 
+@pytest.mark.slow
 def test_item_and_gold_go_to_an_agent_on_the_same_tile():
     s, _, info = step(pair(), gifts(give={0: 0}, to={0: 1}, gold={0: 3}))
     assert row(s, 0) == [EMPTY] * 4 and row(s, 1) == [SPEAR1] + [EMPTY] * 3

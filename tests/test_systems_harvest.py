@@ -177,6 +177,7 @@ def test_only_active_agents_on_full_tiles_harvest():
     assert not bool(info["harvested"].any())
 
 
+@pytest.mark.slow
 def test_harvest_is_vmappable_and_deterministic():
     s = items_scene([dict(slot=0, pos=(10, 10))], tiles={(10, 10): ORE})
     keys = jax.random.split(jax.random.PRNGKey(3), 4)
@@ -197,6 +198,7 @@ def interior(config):
     return inner[:, None] & inner[None, :]
 
 
+@pytest.mark.slow
 def test_placement_on_a_generated_map():
     config = nj.Config(inventory_slots=4, professions=True)
     params = nj.default_params(config)
@@ -246,6 +248,7 @@ def test_placement_counts_match_the_densities():
         assert abs(fished.sum() - 0.03 * area) < 5 * math.sqrt(0.03 * area), key
 
 
+@pytest.mark.slow
 def test_placement_is_deterministic_and_vmappable():
     params = nj.default_params(CONFIG, resource_cluster_density=0.05, herb_density=0.05,
                                fish_density=0.2)

@@ -80,6 +80,7 @@ EMPTY = (0, 0, 0, False)
 
 
 # ------------------------------------------------------------ equipment in combat
+@pytest.mark.slow
 def test_no_equipment_deals_v13_damage():
     s, _ = duel()
     assert int(s.agents.damage[1]) == 5
@@ -355,6 +356,7 @@ def test_npc_drop_kinds_are_uniform():
         np.testing.assert_allclose(share, 1 / len(group), atol=0.04)
 
 
+@pytest.mark.slow
 def test_spawn_gold_for_agents_and_npcs():
     config = nj.Config.small(inventory_slots=4, num_npcs=4, spawn_per_tick=2)
     obs, s = nj.jit_reset(jax.random.PRNGKey(3), config)

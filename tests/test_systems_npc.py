@@ -55,6 +55,7 @@ def play(state, ticks, actions=None, params=STILL):
 
 
 # ----------------------------------------------------------------- behaviours
+@pytest.mark.slow
 def test_passive_never_attacks_and_wanders():
     params = STILL.replace(npc_health=np.int32(1000))  # survives 20 hits
     s = npc_scene([dict(slot=0, pos=(10, 10))], [dict(slot=0, pos=(10, 11))], params=params)
@@ -193,6 +194,7 @@ def test_level_and_kind_follow_the_danger_rule():
     assert np.asarray(npc_kind(ring, config, shy))[[0, 6, 7]].tolist() == [0, 0, nj.PASSIVE]
 
 
+@pytest.mark.slow
 def test_spawned_npcs_have_their_cells_kind_and_level():
     config = nj.Config(spawn_per_tick=0, num_npcs=512)
     params = nj.default_params(config, npc_spawn_attempts=512)
@@ -313,6 +315,7 @@ def test_bad_targets_are_no_attacks():
 SMALL_NPCS = nj.Config.small(num_npcs=8)
 
 
+@pytest.mark.slow
 def test_shapes_and_checks_with_npcs_on_and_off():
     obs, state = nj.jit_reset(jax.random.PRNGKey(0), SMALL_NPCS)
     a, n, k = 16, 8, SMALL_NPCS.max_entities
@@ -348,6 +351,7 @@ def _rollout(config, key, ticks, params=None):
     return jax.lax.scan(tick, (obs, state), jax.random.split(k_run, ticks))
 
 
+@pytest.mark.slow
 def test_vmap_equals_separate_calls_and_same_key_same_result():
     keys = jax.random.split(jax.random.PRNGKey(3), 3)
     run = jax.jit(lambda k: _rollout(SMALL_NPCS, k, 30))
@@ -359,6 +363,7 @@ def test_vmap_equals_separate_calls_and_same_key_same_result():
     assert not np.array_equal(np.asarray(run(keys[0])[0][1].npcs.pos), np.asarray(other))
 
 
+@pytest.mark.slow
 def test_npcs_leave_the_agents_draws_alone():
     """With NPC slots that never fill, every agent field, tile and v1.3 observation
     column is the NPC-free world's, tick by tick: the NPCs' draws are their own."""
@@ -471,6 +476,7 @@ def test_npc_defaults_and_ranges():
                         NPC_SCENE)
 
 
+@pytest.mark.slow
 def test_adding_npc_fields_left_the_v13_draws_alone():
     """draw_params draws v1.3's fields from one split of the key into 34, as before
     the NPC fields existed (so earlier randomised runs replay)."""

@@ -9,6 +9,7 @@ from nmmo_jax.systems.skills import level, xp_table
 from tests.conftest import SCENE, act, jit_step, run, scene
 
 
+@pytest.mark.slow
 def test_spawn_on_ring_by_population(small):
     from tests.conftest import jit_reset
     _, s = jit_reset(jax.random.PRNGKey(0), small)

@@ -118,6 +118,7 @@ def test_local_stateless_propagates():
 
 # ---------------------------------------------------------------------------- Ray
 
+@pytest.mark.slow
 def test_ray_broadcast_shard_and_summary(ray_cluster):
     layer = Ascend(Echo, 2, 10, scale=3)
     try:
@@ -139,6 +140,7 @@ def test_ray_broadcast_shard_and_summary(ray_cluster):
         layer.close()
 
 
+@pytest.mark.slow
 def test_ray_lost_worker_is_restarted(ray_cluster):
     layer = Ascend(Echo, 2, 7)
     try:

@@ -53,12 +53,14 @@ def test_ray_run_survives_a_killed_process(tmp_path):
     assert (run / "metrics.csv").read_text().splitlines()[-1].endswith(",1")
 
 
+@pytest.mark.slow
 def test_ray_address_without_worker_count_takes_the_nodes(ray_cluster):
     from train.distribute.cluster import connect
     tc, started = connect(TINY.replace(ray_workers=0, ray_address="head:6379"))
     assert tc.placement.ray_workers == 1 and not started  # Ray already up: one node here, left running
 
 
+@pytest.mark.slow
 def test_ray_flags_are_validated():
     with pytest.raises(ValueError, match="--ray-workers=3: must divide --num-worlds=2"):
         TINY.replace(ray_workers=3)
@@ -71,6 +73,7 @@ def test_ray_flags_are_validated():
     assert differences(TINY.to_dict(), TINY.replace(ray_workers=0, ray_address="h:6379")) == []
 
 
+@pytest.mark.slow
 def test_cli_hands_ray_runs_to_the_cluster(monkeypatch, tmp_path):
     import train.distribute.cluster
     seen = []

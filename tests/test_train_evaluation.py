@@ -102,6 +102,7 @@ def test_food_and_water_are_counted_at_the_played_xp_rates():
     np.testing.assert_array_equal(other["water"], [0, 0, 0, 0])
 
 
+@pytest.mark.slow
 def test_first_ticks_of_a_fresh_map_are_exact(small):
     row = evaluate(forager, small, ticks=10, worlds=1)
     # One spawn per tick and no deaths yet: 2, 3, ..., 11 alive after ticks 1..10.
@@ -232,6 +233,7 @@ def test_shipped_pretrained_policy_keeps_more_alive_than_the_forager():
 HARD_TICKS, HARD_WORLDS = 60, 2  # one compiled match shared by the tests below
 
 
+@pytest.mark.slow
 def test_harder_numbers_keep_fewer_alive_on_the_same_worlds(small):
     """Food or water decaying 3 a tick instead of 1 starves foragers that v1.3's
     numbers keep alive (60 ticks, 2 worlds; measured: 14.1 alive per world vs 12.9
@@ -245,6 +247,7 @@ def test_harder_numbers_keep_fewer_alive_on_the_same_worlds(small):
         assert hard["deaths_starvation"] > v13["deaths_starvation"], change
 
 
+@pytest.mark.slow
 def test_other_numbers_play_without_recompiling(small, monkeypatch):
     """params are data of the compiled match: a second value neither retraces nor
     adds a compiled match; None and Params are the only two programs."""

@@ -61,6 +61,7 @@ def item_scene() -> nj.State:
 
 
 # ------------------------------------------------------------------ the match runner
+@pytest.mark.slow
 def test_tick_counts_item_fields_are_the_states_numbers_on_a_scene():
     prev = item_scene()
     _, state, _, done, info = jit_step(jax.random.PRNGKey(0), prev,
@@ -97,6 +98,7 @@ def test_tick_counts_item_fields_are_the_states_numbers_on_a_scene():
     assert np.isnan(summarize(sums, 0, 1, held=np.arange(P)[None] == 3)["gold"])  # nobody
 
 
+@pytest.mark.slow
 def test_tick_counts_item_fields_over_a_short_game_of_gear_forager():
     """Every tick of 40 of gear_forager on a small item world (spawning, harvests,
     equipping): the counts equal the states' numbers, and gold is only gained as loot."""
@@ -183,6 +185,7 @@ def test_cache_stores_item_fields_only_for_item_worlds(small, tmp_path, monkeypa
 
 
 # ------------------------------------------------------------------ an item world
+@pytest.mark.slow
 def test_an_item_world_evaluation_of_gear_forager_reports_item_numbers(capsys):
     results = evaluate_settings({"gear_forager": SCRIPTED["gear_forager"]}, WORLD, ticks=20,
                                 worlds=2, warmup=20)

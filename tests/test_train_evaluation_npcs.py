@@ -50,6 +50,7 @@ def one_cell(counts: dict) -> Sums:
 
 
 # ------------------------------------------------------------------ the match runner
+@pytest.mark.slow
 def test_tick_counts_credit_npc_kills_to_every_hitter_and_deaths_by_npcs_apart():
     state = fight_scene()
     _, after, _, done, info = jit_step(jax.random.PRNGKey(0), state, act(NPC_SCENE, **BOTH_HIT),

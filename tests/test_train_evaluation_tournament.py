@@ -40,6 +40,7 @@ def test_schedule_is_the_pair_or_round_robin_plus_free_for_all():
         schedule(1)
 
 
+@pytest.mark.slow
 def test_kill_matrix_credits_the_killers_entrant():
     """Slot 0 (population 0) kills slot 1 (population 1) with one sure hit; entrant
     1 holds population 0, entrant 0 population 1."""

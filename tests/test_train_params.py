@@ -110,6 +110,7 @@ def test_flags_parse_into_the_config_and_its_numbers():
     assert int(plain.game_params.food_decay) == 1
 
 
+@pytest.mark.slow
 def test_worlds_draw_their_own_numbers_within_the_ranges_and_again_when_replaced():
     trainer = make_trainer(RANDOM)
     key = jax.random.PRNGKey(7)
@@ -151,6 +152,7 @@ def random_run(tmp_path_factory):
     return out, run(RANDOM, out, evaluate=False)
 
 
+@pytest.mark.slow
 def test_a_randomized_run_records_its_numbers(random_run, tmp_path):
     out, summary = random_run
     assert summary["update"] == 4
@@ -194,6 +196,7 @@ def test_resume_refuses_other_numbers(random_run, tmp_path, capsys):
         run(RANDOM.replace(randomize=("food_decay=0:3",)), out, resume=True, evaluate=False)
 
 
+@pytest.mark.slow
 def test_a_fixed_change_is_the_game_the_trainer_plays():
     tc = TINY.replace(params=("food_decay=0",))
     trainer = make_trainer(tc)

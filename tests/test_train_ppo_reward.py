@@ -1,6 +1,7 @@
 """Training reward shaping: kills are charged to every agent whose attack named the
 victim; the vitals bonus is a difference of potentials on food, water and health."""
 import numpy as np
+import pytest
 
 import nmmo_jax as nj
 from tests.conftest import SCENE, run, scene
@@ -41,6 +42,7 @@ def test_shaped_reward_subtracts_the_penalty_per_kill():
     assert shaped(reward, target, done, cause, 0.0) is reward
 
 
+@pytest.mark.slow
 def test_vitals_bonus_is_the_discounted_change_of_food_water_and_health():
     # Slot 0 (levels 10: max 10 each) has food 5, water 10, health 9 on grass far
     # from water: after the tick food 4, water 9, no healing (food is not > 5).

@@ -62,6 +62,7 @@ def full_run(tmp_path_factory):
     return out, summary
 
 
+@pytest.mark.slow
 def test_run_writes_metrics_and_checkpoints(full_run):
     out, summary = full_run
     assert summary["update"] == 4 and not summary["interrupted"]
@@ -76,6 +77,7 @@ def test_run_writes_metrics_and_checkpoints(full_run):
         "ckpt_0000002.npz", "ckpt_0000004.npz"]
 
 
+@pytest.mark.slow
 def test_resume_is_bit_exact(full_run, tmp_path):
     out, _ = full_run
     run(TINY.replace(total_steps=TINY.total_steps // 2), tmp_path, evaluate=False)
@@ -220,6 +222,7 @@ def test_worlds_are_replaced_at_max_ticks_and_resets_are_not_deaths():
         TINY.replace(max_ticks=-1)
 
 
+@pytest.mark.slow
 def test_lives_cut_at_max_ticks_bootstrap_from_the_old_worlds_last_observation(monkeypatch):
     """One rollout of 8 ticks through the replacement at tick 5, with and without the
     terminal values: the targets differ exactly on the lives cut at the reset (rollout

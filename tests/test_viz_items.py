@@ -53,6 +53,7 @@ def item_recording():
 
 
 # ----------------------------------------------------------------------------- record
+@pytest.mark.slow
 def test_an_item_recording_holds_the_item_arrays():
     rec = item_recording()
     f = rec.num_frames
@@ -76,6 +77,7 @@ def test_an_item_recording_holds_the_item_arrays():
     assert rec.agents_at(0)["item_level"][row] == 3 + 2  # the worn hat and the arrows
 
 
+@pytest.mark.slow
 def test_recorded_inventories_match_the_game_tick_by_tick():
     rec = item_recording()
     key = jax.random.PRNGKey(SEED)
@@ -104,6 +106,7 @@ def test_recorded_inventories_match_the_game_tick_by_tick():
     assert seen > 0
 
 
+@pytest.mark.slow
 def test_inventory_at_needs_items_and_items_at_is_empty_without():
     rec = record(hunter, nj.Config.small(), 2, 0)
     assert all(len(v) == 0 for v in rec.items_at(1).values())

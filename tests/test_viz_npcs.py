@@ -7,6 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from PIL import Image
 
 import nmmo_jax as nj
@@ -45,6 +46,7 @@ def fixed(**slots) -> nj.Actions:
 
 
 # ----------------------------------------------------------------------------- record
+@pytest.mark.slow
 def test_an_npc_recording_holds_the_npc_arrays():
     rec = npc_recording()
     f, n = rec.num_frames, SMALL_NPCS.num_npcs
@@ -66,6 +68,7 @@ def test_an_npc_recording_holds_the_npc_arrays():
     assert rec.attacks["src"].max() < SMALL_NPCS.num_slots
 
 
+@pytest.mark.slow
 def test_recorded_npcs_match_the_game_tick_by_tick():
     rec = npc_recording()
     key = jax.random.PRNGKey(SEED)
@@ -98,6 +101,7 @@ def test_recorded_npcs_match_the_game_tick_by_tick():
         assert rec.npc_alive[f] == info["npc_alive"].sum()
 
 
+@pytest.mark.slow
 def test_a_scene_records_npc_attacks_deaths_and_kills():
     start = npc_scene([dict(slot=0, pos=(10, 10)), dict(slot=3, pos=(20, 20))],
                       # frozen, so neither moves: NPC 1 heals to 5 and agent 0's hit kills it;

@@ -166,6 +166,7 @@ def test_record_refuses_bad_arguments():
         record(random_policy, SMALL, 5, params={"food_decay": 2})
 
 
+@pytest.mark.slow
 def test_params_play_every_tick_and_are_kept_in_meta():
     """food_decay=3 and water_decay=2 on a hand-built scene: each tick takes exactly that much."""
     start = scene([dict(slot=0, pos=(10, 10)), dict(slot=9, pos=(20, 20))])
@@ -180,6 +181,7 @@ def test_params_play_every_tick_and_are_kept_in_meta():
         assert rows["food"].tolist() == [10 - 3 * f] * 2 and rows["water"].tolist() == [10 - 2 * f] * 2
 
 
+@pytest.mark.slow
 def test_attacks_are_the_steps_own_report():
     """The recorder takes info's attack_target / attack_hit as they are, with the style fed."""
     a = SMALL.num_agents
