@@ -20,6 +20,7 @@ import nmmo_jax as nj
 from nmmo_jax import Obs
 
 from .io import ActionDist, Input, Inputs, Output, prepare, to_actions
+from .world import WorldInputs
 
 Params = Any
 
@@ -56,11 +57,15 @@ class ActorCritic:
     init(key, obs [A, ...]) -> params (leaves with leading axis P unless shared);
     apply(params, obs [..., A, ...]) -> (ActionDist [..., A, ...], value f32 [..., A]);
     the same as apply_inputs(params, prepare(obs)). `navigation` adds the
-    shortest paths to food and water (`policies.navigation`) to the inputs.
+    shortest paths to food and water (`policies.navigation`) to the inputs;
+    `world_inputs` the numbers of each world's game (`policies.world`): then
+    prepare, apply and policy_fn take them as `game`, Params with the obs'
+    leading dims before A (or fewer: one set for all).
     """
 
     def __init__(self, config: nj.Config, width: int = 32, shared: bool = False,
-                 entity_dim: int = 16, navigation: bool = True) -> None:
+                 entity_dim: int = 16, navigation: bool = True,
+                 world_inputs: WorldInputs | None = None) -> None:
         _check_int("width", width, 1)
         _check_int("entity_dim", entity_dim, 1)
         if not shared and config.num_agents % config.num_populations:
@@ -69,6 +74,7 @@ class ActorCritic:
                 f"num_agents={config.num_agents} for per-population parameters (or use shared=True)")
         self.config, self.width, self.shared = config, width, bool(shared)
         self.navigation = bool(navigation)
+        self.world_inputs = world_inputs
         self.populations = 1 if shared else config.num_populations
         self.net = Network(config, width, entity_dim, self.navigation)
 
@@ -87,25 +93,34 @@ class ActorCritic:
         if self._agent_axis(obs):
             raise ValueError(f"ActorCritic.init wants ONE world's obs [A, ...]; "
                              f"obs.move_mask has shape {obs.move_mask.shape}")
-        inputs = self.prepare(obs)
+        inputs = self.prepare(obs, nj.default_params(self.config))
         if self.shared:
             return self.net.init(key, inputs)
         keys = jax.random.split(key, self.populations)
         # lax.map, not vmap: same values, half the compile time (vmapped RNG is costly to compile).
         return jax.lax.map(lambda k: self.net.init(k, inputs), keys)
 
-    def prepare(self, obs: Obs) -> Inputs:
-        """The network's Inputs of obs [..., A, ...] (integers; nothing to differentiate)."""
-        self._agent_axis(obs)
-        return prepare(obs, self.config, self.navigation)
+    def prepare(self, obs: Obs, game: nj.Params | None = None) -> Inputs:
+        """The network's Inputs of obs [..., A, ...] (nothing to differentiate); with
+        world_inputs, of the worlds' numbers `game` too (None: v1.3's)."""
+        lead = self._agent_axis(obs)
+        inputs = prepare(obs, self.config, self.navigation)
+        if self.world_inputs is None:
+            return inputs
+        game = nj.params.resolve(game, self.config)
+        seen = self.world_inputs.features(game)  # [..., F] -> [..., A, F]
+        return inputs.replace(world=jnp.broadcast_to(
+            seen[..., None, :], lead + (self.config.num_agents, self.world_inputs.size)))
 
-    def apply(self, params: Params, obs: Obs) -> tuple[ActionDist, jnp.ndarray]:
-        """Every agent with its population's parameters; obs [..., A, ...].
+    def apply(self, params: Params, obs: Obs, game: nj.Params | None = None
+              ) -> tuple[ActionDist, jnp.ndarray]:
+        """Every agent with its population's parameters; obs [..., A, ...] (and, with
+        world_inputs, the worlds' numbers `game`; None: v1.3's).
 
         Returns ActionDist (move [..., A, 5], style [..., A, 3], target
         [..., A, 3, K]) and value f32 [..., A].
         """
-        return self.apply_inputs(params, self.prepare(obs))
+        return self.apply_inputs(params, self.prepare(obs, game))
 
     def apply_inputs(self, params: Params, inputs: Inputs) -> tuple[ActionDist, jnp.ndarray]:
         """`apply` on inputs [..., A, ...] that `prepare` made."""
@@ -129,7 +144,9 @@ class ActorCritic:
         per = lambda tree: sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree)) // self.populations
         lines = [f"ActorCritic width={self.width}, "
                  f"{'shared' if self.shared else f'{self.populations} populations'}, "
-                 f"navigation {'on' if self.navigation else 'off'}"]
+                 f"navigation {'on' if self.navigation else 'off'}"
+                 + (f", sees {', '.join(dict.fromkeys(self.world_inputs.fields))}"
+                    if self.world_inputs else "")]
 
         def walk(tree, name, depth):
             lines.append(f"{'  ' * depth}{name:<{22 - 2 * depth}} {per(tree):>8,}")
@@ -145,11 +162,14 @@ class ActorCritic:
         lines.append(f"  {'total':<20} {self.num_params(params):>8,}")
         return "\n".join(lines)
 
-    def policy_fn(self, params: Params) -> Callable[[jax.Array, Obs], nj.Actions]:
-        """(key, obs [A, ...]) -> Actions: sample and map rows to slots, like scripted policies."""
+    def policy_fn(self, params: Params, game: nj.Params | None = None
+                  ) -> Callable[[jax.Array, Obs], nj.Actions]:
+        """(key, obs [A, ...]) -> Actions: sample and map rows to slots, like scripted
+        policies; in worlds playing the numbers `game` (None: v1.3's), which only a
+        model with world_inputs reads."""
 
         def policy(key: jax.Array, obs: Obs) -> nj.Actions:
-            dist, _ = self.apply(params, obs)
+            dist, _ = self.apply(params, obs, game)
             return to_actions(dist.sample(key), obs)
 
         return policy

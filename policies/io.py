@@ -278,6 +278,8 @@ class Inputs:
     [..., K], move_mask bool [..., 5], target_mask bool [..., 3, K] as in the
     Obs. With items on (else None): inventory f32 [..., I, NUM_ITEM_FEATURES],
     use_mask and destroy_mask bool [..., I], gold int32 [...], as in the Obs.
+    With a policy that sees the game's numbers (else None): world f32 [..., W],
+    `policies.world.WorldInputs.features` of each world's numbers.
     """
 
     cells: jnp.ndarray
@@ -289,6 +291,7 @@ class Inputs:
     use_mask: jnp.ndarray | None = None
     destroy_mask: jnp.ndarray | None = None
     gold: jnp.ndarray | None = None
+    world: jnp.ndarray | None = None
 
 
 def prepare(obs: Obs, config: nj.Config, navigation: bool) -> Inputs:
@@ -477,6 +480,8 @@ class Input(nn.Module):
                 flat.inventory, flat.use_mask, flat.destroy_mask, me)
             parts += [held, gold_feature(flat.gold)[:, None]]
             items = items.reshape(lead + items.shape[-2:])
+        if flat.world is not None:
+            parts.append(flat.world)
         # One matmul embeds the cells and merges them with the entity (and item)
         # vectors (separate layers cost more in per-op overhead than in flops).
         hidden = nn.relu(nn.Dense(self.width, name="embed")(jnp.concatenate(parts, axis=-1)))

@@ -62,15 +62,17 @@ class Resolved:
         check_fits(self.name, self.config, self.model.shared, world)
         return ActorCritic(world, width=self.model.width, shared=self.model.shared,
                            entity_dim=self.model.net.entity_dim,
-                           navigation=self.model.navigation)
+                           navigation=self.model.navigation,
+                           world_inputs=self.model.world_inputs)
 
-    def policy(self, world: nj.Config | None = None) -> Policy:
+    def policy(self, world: nj.Config | None = None, game: nj.Params | None = None) -> Policy:
         """(key, obs [A, ...]) -> Actions, actions sampled; for worlds of `world`
-        (None: those it trained in; a scripted policy plays in any)."""
+        (None: those it trained in; a scripted policy plays in any) playing the
+        numbers `game` (None: v1.3's; read only by a policy that sees them)."""
         if self.scripted is not None:
             return self.scripted
         model = self.model if world is None else self.model_for(world)
-        return model.policy_fn(self.params)
+        return model.policy_fn(self.params, game)
 
 
 def check_fits(name: str, trained: nj.Config, shared: bool, world: nj.Config) -> None:

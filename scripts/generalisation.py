@@ -7,8 +7,9 @@ Each setting is a set of `nmmo_jax.Params` changes (SETTINGS); every policy
 (the trained ones and the named scripted yardsticks) plays alone on the
 same held-out maps under it, fresh and settled (the population evaluation
 of train.evaluation). All policies of a setting run in one compiled program,
-and the settings differ only in data, so the program compiles once. The table gives mean alive ± SE; the last
-lines compare the second trained policy with the first: the difference per
+and the settings differ only in data, so the program compiles once (once
+per setting where a policy sees the game's numbers: `--sees-params`). The
+table gives mean alive ± SE; the last lines compare the second trained policy with the first: the difference per
 setting with its standard error (sqrt(SE_a^2 + SE_b^2)) and the mean over
 the held-out settings (all but `default`).
 """
@@ -114,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for setting in args.settings:
         params = nj.default_params(config, **SETTINGS[setting])
+        # A policy that sees the game's numbers is told each setting's (its program
+        # then compiles once per setting); the others play unchanged.
+        policies |= {name: named.policy(game=params) for name, named in loaded.items()
+                     if named.model.world_inputs is not None}
         results[setting] = evaluate_settings(policies, config, args.ticks, args.worlds,
                                              EVAL_SEED, args.warmup, params)
         print(f"  done {setting}", file=sys.stderr, flush=True)

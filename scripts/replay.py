@@ -25,13 +25,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import nmmo_jax as nj
 from envs.spaces import check_seed
-from policies.resolve import PolicyError, resolve
+from policies.resolve import PolicyError, Resolved, resolve
 from train.run.paths import output_path
 from train.run.policy import load_trained
 
@@ -39,14 +39,14 @@ if TYPE_CHECKING:
     from viz.record import Recording
 
 
-def load_policy(spec: str) -> tuple[Callable, nj.Config | None, str]:
-    """(policy_fn, the checkpoint's env Config or None, label) for a --policy value;
-    PolicyError (naming --policy) when it names nothing that can be played."""
+def load_policy(spec: str) -> Resolved:
+    """The policy a --policy value names (its `policy(game=...)`, its checkpoint's env
+    Config or None, its label); PolicyError (naming --policy) when it names nothing
+    that can be played."""
     try:
-        named = resolve(spec, load_trained)
+        return resolve(spec, load_trained)
     except PolicyError as e:
         raise PolicyError(f"--policy {e}") from None
-    return named.policy(), named.config, named.name
 
 
 def npc_summary(rec: Recording) -> str | None:
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         parser.error(str(e))
     try:
-        policy, ckpt_config, label = load_policy(args.policy)
+        named = load_policy(args.policy)
+        ckpt_config, label = named.config, named.name
     except PolicyError as e:
         parser.error(str(e))
     for flag, value in (("--preset", args.preset), ("--num-npcs", args.num_npcs)):
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     progress = lambda done, total: print(f"recorded {done}/{total} ticks ({time.time() - start:.1f} s)",
                                          file=sys.stderr)
-    rec = record(policy, config, args.ticks, args.seed, name=label, progress=progress,
+    rec = record(named.policy(game=params), config, args.ticks, args.seed, name=label, progress=progress,
                  params=params)
     out = write_html(rec, args.out)
     life = rec.mean_lifetime[-1]

@@ -61,7 +61,8 @@ def test_script_pretrained_and_scripted_names(monkeypatch, tmp_path, capsys):
     assert "no pretrained checkpoint at" in err and str(tmp_path / "pretrained") in err
     err = run_script_error(["--policy", "forgaer"], capsys)
     assert "--policy 'forgaer': not a scripted policy (random, forager" in err
-    assert replay_script.load_policy("random") == (random_policy, None, "random")
+    named = replay_script.load_policy("random")
+    assert (named.policy(), named.config, named.name) == (random_policy, None, "random")
     err = run_script_error(["--policy", "random", "--ticks", "0"], capsys)
     assert "--ticks must be >= 1" in err
 

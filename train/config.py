@@ -29,7 +29,8 @@ PARTS = {"ppo": PPOConfig, "placement": Placement}
 ORDER = ("preset", "num_agents", "num_npcs", "inventory_slots", "professions", "num_worlds", "total_steps", "minutes", "seed", "rollout_len",
          "max_ticks", "params", "randomize", "gamma", "gae_lambda", "lr", "lr_decay_steps",
          "clip_eps", "vf_coef", "ent_coef", "kill_penalty", "vitals_shaping", "max_grad_norm",
-         "epochs", "num_minibatches", "width", "shared_params", "navigation", "devices",
+         "epochs", "num_minibatches", "width", "shared_params", "navigation", "sees_params",
+         "devices",
          "processes", "coordinator", "num_processes", "process_id", "ray_workers", "ray_address",
          "updates_per_chunk", "checkpoint_every", "eval_ticks", "eval_worlds", "eval_warmup")
 
@@ -205,6 +206,9 @@ class TrainConfig:
         _check_entries("--params", self.params, _assignments,
                        lambda one: nj.default_params(self.env_config, **one),
                        lambda: self.game_params)
+        if self.ppo.sees_params and not self.randomize:
+            raise ValueError("--sees-params: the policy sees the numbers that --randomize draws "
+                             "for each world; without --randomize there is nothing to see")
         if not self.randomize:
             return
         if not self.max_ticks:

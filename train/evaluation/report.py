@@ -37,11 +37,12 @@ from .population import (EVAL_SEED, SETTLE_TICKS, evaluate_settings, npc_cells,
                          population_ceiling)
 
 
-def greedy_policy(model, params) -> Policy:
+def greedy_policy(model, params, game: nj.Params | None = None) -> Policy:
     """(key, obs [A, ...]) -> Actions: the most likely action of `model`
-    (policies.baseline.ActorCritic) with `params`; the key is unused."""
+    (policies.baseline.ActorCritic) with `params` in worlds playing the numbers
+    `game` (None: v1.3's); the key is unused."""
     def policy(key: jax.Array, obs: nj.Obs) -> nj.Actions:
-        dist, _ = model.apply(params, obs)
+        dist, _ = model.apply(params, obs, game)
         return to_actions(dist.mode(), obs)
 
     return policy
@@ -210,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     changes = params_changes(params, config)
-    trained = {"trained": model.policy_fn(weights),
-               "trained (greedy)": greedy_policy(model, weights)}
+    trained = {"trained": model.policy_fn(weights, params),
+               "trained (greedy)": greedy_policy(model, weights, params)}
     results = evaluate_trained(trained, config, args.ticks, args.worlds, args.seed, args.warmup,
                                None if args.no_cache else default_cache_dir(), params,
                                shipped=not args.no_cache)

@@ -121,11 +121,13 @@ def load_entrant(spec: str, name: str | None = None) -> Resolved:
         raise ValueError(f"entrant {e}") from None
 
 
-def entrant_policy(entrant: Resolved, world: nj.Config) -> Policy:
-    """The entrant's policy in worlds of `world`; ValueError (one line, naming the
-    entrant and the field) where its observations would not fit."""
+def entrant_policy(entrant: Resolved, world: nj.Config, params: nj.Params | None = None
+                   ) -> Policy:
+    """The entrant's policy in worlds of `world` playing the numbers `params` (None:
+    v1.3's); ValueError (one line, naming the entrant and the field) where its
+    observations would not fit."""
     try:
-        return entrant.policy(world)
+        return entrant.policy(world, params)
     except PolicyError as e:
         raise ValueError(f"entrant {e}") from None
 
@@ -176,7 +178,7 @@ def tournament(entrants: Sequence[Resolved], base: nj.Config, caps: Sequence[int
     for cap in caps:
         world = base.replace(num_agents=int(cap))
         match_params(params, world)  # ValueError naming the field
-        policies[cap] = (world, [entrant_policy(e, world) for e in entrants])
+        policies[cap] = (world, [entrant_policy(e, world, params) for e in entrants])
     out = {}
     for cap, (world, fns) in policies.items():
         played = []

@@ -31,6 +31,7 @@ class PPOConfig:
     width: int = 32  # the network's hidden width
     shared_params: bool = True  # one parameter set for every population
     navigation: bool = True  # inputs hold the paths to food and water (policies/navigation.py)
+    sees_params: bool = False  # inputs hold each world's --randomize draws (policies/world.py)
 
     def __post_init__(self) -> None:
         self.validate()

@@ -21,6 +21,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 import nmmo_jax as nj
 from envs.batch import WORLDS, devices_dividing, world_mesh_of
 from policies.baseline import ActorCritic
+from policies.world import WorldInputs
 
 from ..config import BUDGET_FIELDS, TrainConfig, default
 from .config import PPOConfig
@@ -28,9 +29,13 @@ from .update import PPO, Runner
 from .worlds import Worlds
 
 
-def make_model(cfg: PPOConfig, env: nj.Config) -> ActorCritic:
-    """The network of a run: the one place its settings become a model."""
-    return ActorCritic(env, width=cfg.width, shared=cfg.shared_params, navigation=cfg.navigation)
+def make_model(cfg: PPOConfig, env: nj.Config, ranges: nj.ParamRanges | None = None
+               ) -> ActorCritic:
+    """The network of a run: the one place its settings become a model. With
+    --sees-params it reads the fields that `ranges` (the run's --randomize) vary."""
+    seen = WorldInputs.of(ranges) if cfg.sees_params else None
+    return ActorCritic(env, width=cfg.width, shared=cfg.shared_params, navigation=cfg.navigation,
+                       world_inputs=seen)
 
 
 def make_optimizer(cfg: PPOConfig, steps_per_update: int) -> optax.GradientTransformation:
@@ -86,7 +91,7 @@ def _build(tc: TrainConfig) -> Trainer:
     replicated = NamedSharding(mesh, P())
     by_world = NamedSharding(mesh, P(WORLDS))  # leading axis W
     worlds = Worlds(tc.env_config, tc.num_worlds, tc.max_ticks, tc.env_params, tc.param_ranges)
-    ppo = PPO(tc.ppo, worlds, make_model(tc.ppo, tc.env_config),
+    ppo = PPO(tc.ppo, worlds, make_model(tc.ppo, tc.env_config, tc.param_ranges),
               make_optimizer(tc.ppo, tc.steps_per_update))
     randomized = worlds.ranges is not None  # Runner.game holds each world's numbers
     # A Runner of shardings: a prefix of the Runner pytree for jit.

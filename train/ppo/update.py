@@ -103,14 +103,15 @@ class PPO:
                                                                             per)
         return jax.vmap(perm)(jax.random.split(key, cfg.epochs))
 
-    def terminal_value(self, params, info: dict) -> jnp.ndarray:
-        """f32 [W/D, A]: the value of `info["terminal_obs"]` where a life was truncated,
-        else 0. Worlds are replaced once every max_ticks ticks, so the extra forward
-        pass runs only on ticks where some world of this device was replaced."""
+    def terminal_value(self, params, info: dict, game: nj.Params | None) -> jnp.ndarray:
+        """f32 [W/D, A]: the value of `info["terminal_obs"]` (of worlds that played the
+        numbers `game`) where a life was truncated, else 0. Worlds are replaced once
+        every max_ticks ticks, so the extra forward pass runs only on ticks where some
+        world of this device was replaced."""
         truncated = info["truncated"]
         return jax.lax.cond(
             truncated.any(),
-            lambda obs: jnp.where(truncated, self.model.apply(params, obs)[1], 0.0),
+            lambda obs: jnp.where(truncated, self.model.apply(params, obs, game)[1], 0.0),
             lambda obs: jnp.zeros(truncated.shape, jnp.float32),
             info["terminal_obs"])
 
@@ -136,7 +137,8 @@ class PPO:
         def tick(carry, k):
             env_state, obs, game = carry
             k_act, k_env = jax.random.split(k)
-            inputs = model.prepare(obs)
+            numbers = self.worlds.params(game)  # the numbers obs was played with
+            inputs = model.prepare(obs, numbers)
             dist, value = model.apply_inputs(params, inputs)
             choice = sample(dist, world_keys(k_act, self.worlds.count))
             actions = to_actions(choice, obs)
@@ -153,7 +155,7 @@ class PPO:
             tr = Transition(inputs=inputs, choice=choice, logp=dist.log_prob(choice), value=value,
                             reward=reward, done=done, valid=obs.entity_mask[..., 0],
                             truncated=truncated,
-                            terminal_value=self.terminal_value(params, info),
+                            terminal_value=self.terminal_value(params, info, numbers),
                             lifetime=info["lifetime"], cause=info["death_cause"],
                             npc_kill=info.get("npc_kill"),
                             items=(jax.vmap(item_log)(env_state.items, info["alive"],
@@ -163,7 +165,7 @@ class PPO:
 
         (env_state, obs, game), traj = jax.lax.scan(
             tick, (env_state, obs, game), jax.random.split(key, cfg.rollout_len))
-        _, last_value = model.apply(params, obs)
+        _, last_value = model.apply(params, obs, self.worlds.params(game))
         adv, target = gae(traj.reward, traj.value, traj.done, traj.valid, last_value,
                           cfg.gamma, cfg.gae_lambda, traj.truncated, traj.terminal_value)
         # [T, W, A, ...] -> [W, T, A, ...]: a minibatch of ticks then flattens to rows

@@ -341,6 +341,7 @@ def finish(tc: TrainConfig, out: Path, model, params, summary: dict) -> dict:
     `params`, sampled and greedy, on the run's fixed numbers (--params; not the
     --randomize draws); its results in summary["eval"]."""
     from ..evaluation.report import greedy_policy, run_report
-    summary["eval"] = run_report(tc, out, model.policy_fn(params), greedy_policy(model, params),
+    summary["eval"] = run_report(tc, out, model.policy_fn(params, tc.env_params),
+                                 greedy_policy(model, params, tc.env_params),
                                  params=tc.env_params)
     return summary

@@ -49,7 +49,7 @@ def load_policy(path: str | os.PathLike) -> tuple[Callable, nj.Config]:
 def _model(loaded: Loaded) -> tuple[ActorCritic, Any, TrainConfig]:
     from ..ppo.trainer import make_model  # the one place a config's model is defined
     tc = config_of(loaded)
-    model = make_model(tc.ppo, tc.env_config)
+    model = make_model(tc.ppo, tc.env_config, tc.param_ranges)
     template = jax.eval_shape(lambda k: model.init(k, nj.reset(k, tc.env_config)[0]),
                               jax.random.PRNGKey(0))
     want = jax.tree.leaves(template)
