@@ -9,6 +9,7 @@ PPO calls `prepare` once per tick and `apply_inputs` on what it stored.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -88,29 +89,21 @@ class ActorCritic:
         return shape[:-2]
 
     # ------------------------------------------------------------------ API
+    # Each entry point checks shapes, then runs one compiled program (cached per
+    # model and shapes): called eagerly, the network would dispatch hundreds of
+    # small ops one by one; inside the trainer's jit the programs inline.
     def init(self, key: jax.Array, obs: Obs) -> Params:
         """Fresh parameters from one world's observation [A, ...] (only its shapes matter)."""
         if self._agent_axis(obs):
             raise ValueError(f"ActorCritic.init wants ONE world's obs [A, ...]; "
                              f"obs.move_mask has shape {obs.move_mask.shape}")
-        inputs = self.prepare(obs, nj.default_params(self.config))
-        if self.shared:
-            return self.net.init(key, inputs)
-        keys = jax.random.split(key, self.populations)
-        # lax.map, not vmap: same values, half the compile time (vmapped RNG is costly to compile).
-        return jax.lax.map(lambda k: self.net.init(k, inputs), keys)
+        return self._compiled["init"](key, obs)
 
     def prepare(self, obs: Obs, game: nj.Params | None = None) -> Inputs:
         """The network's Inputs of obs [..., A, ...] (nothing to differentiate); with
         world_inputs, of the worlds' numbers `game` too (None: v1.3's)."""
-        lead = self._agent_axis(obs)
-        inputs = prepare(obs, self.config, self.navigation)
-        if self.world_inputs is None:
-            return inputs
-        game = nj.params.resolve(game, self.config)
-        seen = self.world_inputs.features(game)  # [..., F] -> [..., A, F]
-        return inputs.replace(world=jnp.broadcast_to(
-            seen[..., None, :], lead + (self.config.num_agents, self.world_inputs.size)))
+        self._agent_axis(obs)
+        return self._compiled["prepare"](obs, game)
 
     def apply(self, params: Params, obs: Obs, game: nj.Params | None = None
               ) -> tuple[ActionDist, jnp.ndarray]:
@@ -124,9 +117,35 @@ class ActorCritic:
 
     def apply_inputs(self, params: Params, inputs: Inputs) -> tuple[ActionDist, jnp.ndarray]:
         """`apply` on inputs [..., A, ...] that `prepare` made."""
-        lead = self._agent_axis(inputs)
+        self._agent_axis(inputs)
+        return self._compiled["apply_inputs"](params, inputs)
+
+    @functools.cached_property
+    def _compiled(self) -> dict[str, Callable]:
+        return {"init": jax.jit(self._init), "prepare": jax.jit(self._prepare),
+                "apply_inputs": jax.jit(self._apply_inputs)}
+
+    def _init(self, key: jax.Array, obs: Obs) -> Params:
+        inputs = self._prepare(obs, nj.default_params(self.config))
+        if self.shared:
+            return self.net.init(key, inputs)
+        keys = jax.random.split(key, self.populations)
+        # lax.map, not vmap: same values, half the compile time (vmapped RNG is costly to compile).
+        return jax.lax.map(lambda k: self.net.init(k, inputs), keys)
+
+    def _prepare(self, obs: Obs, game: nj.Params | None) -> Inputs:
+        inputs = prepare(obs, self.config, self.navigation)
+        if self.world_inputs is None:
+            return inputs
+        lead = obs.move_mask.shape[:-2]
+        seen = self.world_inputs.features(nj.params.resolve(game, self.config))  # [..., F]
+        return inputs.replace(world=jnp.broadcast_to(
+            seen[..., None, :], lead + (self.config.num_agents, self.world_inputs.size)))
+
+    def _apply_inputs(self, params: Params, inputs: Inputs) -> tuple[ActionDist, jnp.ndarray]:
         if self.shared:
             return self.net.apply(params, inputs)
+        lead = inputs.move_mask.shape[:-2]
         p, a, axis = self.populations, self.config.num_agents, len(lead) + 1
         # [..., A, *F] -> [..., A/P, P, *F]: slot i = (i // P) * P + (i % P), column = population.
         split = jax.tree.map(lambda x: x.reshape(lead + (a // p, p) + x.shape[len(lead) + 1:]),

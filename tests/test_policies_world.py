@@ -39,7 +39,7 @@ def test_each_input_reads_minus_one_at_low_plus_one_at_high_and_beyond_outside()
     at = lambda **kw: np.asarray(seen.features(nj.default_params(SMALL, **kw)))
     np.testing.assert_allclose(at(food_decay=0, hit_base=0.2, melee_damage=(5.0, 10.0)), [-1, -1, -1])
     np.testing.assert_allclose(at(food_decay=4, hit_base=0.8, melee_damage=(5.0, 40.0)), [1, 1, 1],
-                               rtol=1e-6)
+                               rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(at(food_decay=2, hit_base=0.5, melee_damage=(9.0, 25.0)), [0, 0, 0],
                                atol=1e-6)
     # Outside the training range: food_decay 6 reads 2, hit_base 1.0 reads 5/3.
@@ -73,8 +73,8 @@ def test_every_agent_of_a_world_reads_that_worlds_numbers(seeing):
     game = nj.params.stack([nj.default_params(SMALL), hungry])
     world = np.asarray(model.prepare(two, game).world)
     chex.assert_shape(world, (2, SMALL.num_agents, 3))
-    np.testing.assert_allclose(world[0, 0], plain, rtol=1e-6)
-    np.testing.assert_allclose(world[1], np.asarray(inputs.world), rtol=1e-6)
+    np.testing.assert_allclose(world[0, 0], plain, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(world[1], np.asarray(inputs.world), rtol=1e-6, atol=1e-6)
 
 
 def test_the_network_reads_the_numbers_and_a_blind_one_ignores_them(seeing):

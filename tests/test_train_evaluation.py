@@ -317,8 +317,8 @@ def test_bad_params_are_one_line_errors_naming_the_field(capsys):
 def test_command_line_passes_params_and_no_cache_through(small, tmp_path, monkeypatch, capsys):
     """--params reaches every row, --no-cache reads neither cache nor shipped rows,
     and the JSON records the changed numbers (evaluate_trained stubbed)."""
-    calls = []
-    model = type("Model", (), {"policy_fn": lambda self, w: forager})()
+    calls, told = [], []  # told: the numbers the trained policy is told it plays
+    model = type("Model", (), {"policy_fn": lambda self, w, game: told.append(game) or forager})()
     monkeypatch.setattr(report, "resolve", lambda spec, load, scripted=True: Resolved(
         spec, model=model, params={}, config=small))
     monkeypatch.setattr(report, "evaluate_trained", lambda *a, **k: calls.append((a, k)) or {})
@@ -328,6 +328,7 @@ def test_command_line_passes_params_and_no_cache_through(small, tmp_path, monkey
     (args, kwargs), = calls
     assert args[6] is None and kwargs["shipped"] is False  # cache_dir, shipped rows
     assert int(args[7].food_decay) == 2 and args[7].melee_damage.tolist() == [6, 45]
+    assert told == [args[7]]  # a policy that sees the numbers sees the ones played
     assert json.loads(out.read_text())["params"] == {"food_decay": 2, "melee_damage": [6.0, 45.0]}
     printed = capsys.readouterr().out
     assert "food_decay=2, melee_damage=6,45" in printed

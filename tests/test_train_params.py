@@ -173,6 +173,7 @@ def test_a_randomized_run_records_its_numbers(random_run, tmp_path):
     assert policy["train_config"]["randomize"] == list(RANDOM.randomize)
 
 
+@pytest.mark.slow  # trains a randomized run (the fast loop resumes a plain one)
 def test_a_resumed_randomized_run_continues_exactly(random_run, tmp_path):
     out, _ = random_run
     half = tmp_path / "half"
@@ -184,6 +185,7 @@ def test_a_resumed_randomized_run_continues_exactly(random_run, tmp_path):
     assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
+@pytest.mark.slow  # needs the randomized run
 def test_resume_refuses_other_numbers(random_run, tmp_path, capsys):
     out = tmp_path / "run"
     shutil.copytree(random_run[0], out)
