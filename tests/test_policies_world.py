@@ -53,7 +53,8 @@ def test_each_input_reads_minus_one_at_low_plus_one_at_high_and_beyond_outside()
 
 @pytest.fixture(scope="module")
 def seeing():
-    model = ActorCritic(SMALL, width=8, shared=True, world_inputs=WorldInputs.of(RANGES))
+    model = ActorCritic(SMALL, width=8, shared=True, navigation=False,
+                         world_inputs=WorldInputs.of(RANGES))
     obs, _ = jit_reset(jax.random.PRNGKey(0), SMALL)
     return model, model.init(jax.random.PRNGKey(1), obs), obs
 
@@ -83,7 +84,7 @@ def test_the_network_reads_the_numbers_and_a_blind_one_ignores_them(seeing):
     _, v_calm = model.apply(params, obs, calm)
     _, v_hungry = model.apply(params, obs, hungry)
     assert not np.allclose(np.asarray(v_calm), np.asarray(v_hungry))
-    blind = ActorCritic(SMALL, width=8, shared=True)
+    blind = ActorCritic(SMALL, width=8, shared=True, navigation=False)
     blind_params = blind.init(jax.random.PRNGKey(1), obs)
     assert blind.prepare(obs, hungry).world is None
     np.testing.assert_array_equal(np.asarray(blind.apply(blind_params, obs, calm)[1]),

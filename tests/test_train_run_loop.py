@@ -242,7 +242,7 @@ def test_lives_cut_at_max_ticks_bootstrap_from_the_old_worlds_last_observation(m
 
     data = rollout()
     monkeypatch.setattr(PPO, "terminal_value",
-                        lambda self, params, info: jnp.zeros(info["truncated"].shape))
+                        lambda self, params, info, game: jnp.zeros(info["truncated"].shape))
     cut_off = rollout()
     diff = np.asarray(data["target"] - cut_off["target"])  # [W, T, A]
     valid = np.asarray(data["valid"])
