@@ -9,9 +9,10 @@ same held-out maps under it, fresh and settled (the population evaluation
 of train.evaluation). All policies of a setting run in one compiled program,
 and the settings differ only in data, so the program compiles once (once
 per setting where a policy sees the game's numbers: `--sees-params`). The
-table gives mean alive ± SE; the last lines compare the second trained policy with the first: the difference per
-setting with its standard error (sqrt(SE_a^2 + SE_b^2)) and the mean over
-the held-out settings (all but `default`).
+table gives mean alive ± SE; the last lines compare the second trained
+policy with the first: the difference per setting with its standard error
+(sqrt(SE_a^2 + SE_b^2)) and the mean over the held-out settings (all but
+`default`).
 """
 from __future__ import annotations
 
