@@ -12,7 +12,9 @@ from pathlib import Path
 # run (and the subprocesses tests start) load programs instead. Every program
 # is kept, however quick to compile: the suite compiles about two thousand
 # small ones (eager ops, scene helpers), and loading them beats compiling
-# them again. Set before jax is imported; NMMO_JAX_TEST_JIT_CACHE=0 turns it off.
+# them again. The two pytest-xdist workers share it: a program one of them is
+# still writing reads as a warning and is compiled again, never as a wrong one.
+# Set before jax is imported; NMMO_JAX_TEST_JIT_CACHE=0 turns it off.
 if os.environ.get("NMMO_JAX_TEST_JIT_CACHE", "1") != "0":
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
                           str(Path.home() / ".cache" / "nmmo-jax" / "jit-tests"))
