@@ -9,6 +9,7 @@ attacks at most one target a tick, a killer has at most one victim.
 """
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from .. import rng
@@ -64,43 +65,64 @@ def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
     return state.replace(items=items), flows
 
 
+# Killers whose loot is placed per pass: a tick of random play has a few combat
+# deaths per world, and each pass costs [LOOT_BATCH, I, I], not [A, I, I].
+LOOT_BATCH = 8
+
+
 def _pass_on(items: Items, looted: jnp.ndarray, killer: jnp.ndarray) -> tuple[Items, jnp.ndarray]:
     """Each looted agent's [A] items go to its killer [A] as `receive` would
-    hand them over one by one in slot order, in one pass. Returns (items with
-    the killers' rows filled, units kept from each victim [A]).
+    hand them over one by one in slot order. Returns (items with the killers'
+    rows filled, units kept from each victim [A]).
 
     A killer has at most one victim, so its row changes only by that victim's
     items. Victim slot i's ammunition joins the killer's stack of its kind and
     level; every other item takes the killer's r-th empty slot, r its rank
     among these, or is destroyed past the last. A victim holds at most one
     stack of each ammunition kind and level (`receive` stacks them), so each
-    killer slot takes at most one victim item.
+    killer slot takes at most one victim item. Killers go LOOT_BATCH at a
+    time (a `while_loop`, none in a tick without loot); their rows are
+    disjoint and read only `items`, so the passes are independent.
     """
     a, slots = looted.shape[0], jnp.arange(looted.shape[0], dtype=jnp.int32)
     victim_of = jnp.full(a, a, jnp.int32).at[jnp.where(looted, killer, a)].set(slots, mode="drop")
-    has_victim, victim = victim_of < a, jnp.minimum(victim_of, a - 1)
-    kind, level, quantity = (x[victim] for x in (items.kind, items.level, items.quantity))  # [A, I]
-    give = has_victim[:, None] & (kind > 0)
-    # [A, victim slot i, killer slot s]: i joins the killer's stack at s ...
-    stack = ((give & stacks(kind))[:, :, None] & (items.kind[:, None, :] == kind[:, :, None])
-             & (items.level[:, None, :] == level[:, :, None]))
-    fresh = give & ~jnp.any(stack, axis=2)
-    empty = items.kind == 0
-    rank = jnp.cumsum(fresh, axis=1) - 1
-    empty_rank = jnp.where(empty, jnp.cumsum(empty, axis=1) - 1, -1)
-    # ... or takes the empty slot s whose rank among the empty slots is its own.
-    here = stack | (fresh[:, :, None] & (empty_rank[:, None, :] == rank[:, :, None]))
-    inv = jnp.arange(kind.shape[1], dtype=jnp.int32)
-    source = jnp.max(jnp.where(here, inv[:, None], -1), axis=1)  # [A, s]: the victim slot, or -1
-    got = source >= 0
-    take = lambda x: jnp.where(got, jnp.take_along_axis(x, jnp.maximum(source, 0), axis=1), 0)
-    # A joined stack already has the item's kind and level; an empty slot has 0s.
-    out = items.replace(kind=jnp.maximum(items.kind, take(kind)),
-                        level=jnp.maximum(items.level, take(level)),
-                        quantity=items.quantity + take(quantity))
-    kept_units = jnp.sum(take(quantity), axis=1)  # by killer: every kept item lands in one slot
-    by_victim = jnp.zeros(a, jnp.int32).at[jnp.where(has_victim, victim_of, a)].add(
-        kept_units, mode="drop")
+    inv = jnp.arange(items.kind.shape[1], dtype=jnp.int32)
+
+    def one_pass(carry):
+        out, by_victim, pending = carry
+        rows = jnp.nonzero(pending, size=LOOT_BATCH, fill_value=a)[0]  # killers; a: none
+        k = jnp.minimum(rows, a - 1)
+        has_victim = rows < a
+        victim = jnp.minimum(victim_of[k], a - 1)
+        kind, level, quantity = (x[victim] for x in (items.kind, items.level, items.quantity))
+        mine_kind, mine_level = items.kind[k], items.level[k]  # [B, I]
+        give = has_victim[:, None] & (kind > 0)
+        # [B, victim slot i, killer slot s]: i joins the killer's stack at s ...
+        stack = ((give & stacks(kind))[:, :, None] & (mine_kind[:, None, :] == kind[:, :, None])
+                 & (mine_level[:, None, :] == level[:, :, None]))
+        fresh = give & ~jnp.any(stack, axis=2)
+        empty = mine_kind == 0
+        rank = jnp.cumsum(fresh, axis=1) - 1
+        empty_rank = jnp.where(empty, jnp.cumsum(empty, axis=1) - 1, -1)
+        # ... or takes the empty slot s whose rank among the empty slots is its own.
+        here = stack | (fresh[:, :, None] & (empty_rank[:, None, :] == rank[:, :, None]))
+        source = jnp.max(jnp.where(here, inv[:, None], -1), axis=1)  # [B, s]: victim slot or -1
+        got = source >= 0
+        take = lambda x: jnp.where(got, jnp.take_along_axis(x, jnp.maximum(source, 0), axis=1), 0)
+        kept = take(quantity)
+        # A joined stack already has the item's kind and level; an empty slot has 0s.
+        out = out.replace(kind=out.kind.at[rows].set(jnp.maximum(mine_kind, take(kind)),
+                                                     mode="drop"),
+                          level=out.level.at[rows].set(jnp.maximum(mine_level, take(level)),
+                                                       mode="drop"),
+                          quantity=out.quantity.at[rows].add(kept, mode="drop"))
+        # Every kept item lands in one killer slot: its units are the victim's kept units.
+        by_victim = by_victim.at[jnp.where(has_victim, victim, a)].add(
+            jnp.sum(kept, axis=1), mode="drop")
+        return out, by_victim, pending.at[rows].set(False, mode="drop")
+
+    out, by_victim, _ = jax.lax.while_loop(
+        lambda c: jnp.any(c[2]), one_pass, (items, jnp.zeros(a, jnp.int32), victim_of < a))
     return out, by_victim
 
 
