@@ -20,9 +20,9 @@ from .state import (ALCHEMY, ARROW, AXE, BOW, CARVING, CHISEL, CRYSTAL, FISH, FI
                     SPEAR, TREE, WAND, WATER, WHETSTONE)
 
 # Sub-streams of the items seed (rng.STREAM_ITEMS): placement at reset, the weapon
-# drops of a harvest (harvested tiles regrow by regrowth's own draw, systems/
-# regrowth.py). The items systems of docs/rules.md §10.7 use tags 21 and up.
-STREAM_PLACE, STREAM_HARVEST_DROP = 1, 2
+# drops of a harvest, the regrowth of harvested tiles. The items systems of
+# docs/rules.md §10.7 use tags 21 and up.
+STREAM_PLACE, STREAM_HARVEST_DROP, STREAM_RESOURCE_REGROWTH = 1, 2, 3
 
 
 class Material(NamedTuple):

@@ -6,7 +6,7 @@ import pytest
 
 import nmmo_jax as nj
 from nmmo_jax.resources import MATERIALS
-from nmmo_jax.systems.regrowth import regrowth
+from nmmo_jax.systems.regrowth import regrowth, resource_regrowth
 from tests.conftest import SCENE, act, run, scene
 
 
@@ -19,8 +19,7 @@ def test_regrowth_rate():
 
 
 # Professions (docs/rules.md §10.6): harvested resource tiles regrow with their
-# material's respawn chance, from the same draw per tile as scrub.
-resource_regrowth = jax.jit(lambda key, s, params: regrowth(key, s, params, professions=True))
+# material's respawn chance, from the items stream.
 
 PROFESSIONS = nj.Config.small(spawn_per_tick=0, inventory_slots=4, professions=True)
 RESPAWN_FIELDS = [m.respawn for m in MATERIALS]
@@ -36,10 +35,9 @@ def every_tile_kind(config):
 
 @pytest.mark.parametrize("field", RESPAWN_FIELDS)
 def test_each_depleted_kind_regrows_with_its_own_chance(field):
-    params = nj.default_params(PROFESSIONS, **{**{f: 0.0 for f in RESPAWN_FIELDS}, field: 1.0},
-                               regrow_prob=0.0)
+    params = nj.default_params(PROFESSIONS, **{**{f: 0.0 for f in RESPAWN_FIELDS}, field: 1.0})
     s = scene([], config=PROFESSIONS).replace(tiles=every_tile_kind(PROFESSIONS))
-    out = resource_regrowth(jax.random.PRNGKey(0), s, params)
+    out = jax.jit(resource_regrowth)(jax.random.PRNGKey(0), s, params)
     grown = next(m for m in MATERIALS if m.respawn == field)
     expected = np.where(np.asarray(s.tiles) == grown.tile + 1, grown.tile, np.asarray(s.tiles))
     np.testing.assert_array_equal(out.tiles, expected)
@@ -47,12 +45,12 @@ def test_each_depleted_kind_regrows_with_its_own_chance(field):
 
 
 def test_nothing_regrows_with_zero_chances_and_scrub_is_left_to_regrowth():
-    params = nj.default_params(PROFESSIONS, **{f: 0.0 for f in RESPAWN_FIELDS}, regrow_prob=0.0)
+    params = nj.default_params(PROFESSIONS, **{f: 0.0 for f in RESPAWN_FIELDS})
     s = scene([], config=PROFESSIONS).replace(tiles=every_tile_kind(PROFESSIONS))
-    out = resource_regrowth(jax.random.PRNGKey(0), s, params)
+    out = jax.jit(resource_regrowth)(jax.random.PRNGKey(0), s, params)
     np.testing.assert_array_equal(out.tiles, s.tiles)
     params = nj.default_params(PROFESSIONS, **{f: 1.0 for f in RESPAWN_FIELDS}, regrow_prob=0.0)
-    out = resource_regrowth(jax.random.PRNGKey(0), s, params)
+    out = jax.jit(resource_regrowth)(jax.random.PRNGKey(0), s, params)
     assert int(jnp.sum(out.tiles == nj.FOREST)) == int(jnp.sum(s.tiles == nj.FOREST))
     assert not bool(jnp.isin(out.tiles, jnp.asarray(DEPLETED, jnp.int8)).any())
     # v1.3's regrowth leaves the resource tiles alone.
@@ -65,25 +63,6 @@ def test_nothing_regrows_with_zero_chances_and_scrub_is_left_to_regrowth():
 def test_resource_regrowth_rate():
     cfg = nj.Config.small(spawn_per_tick=0, map_size=64, inventory_slots=4, professions=True)
     s = scene([], config=cfg, fill=nj.SLAG)
-    out = resource_regrowth(jax.random.PRNGKey(1), s, nj.default_params(cfg))
+    out = jax.jit(resource_regrowth)(jax.random.PRNGKey(1), s, nj.default_params(cfg))
     rate = float(np.mean(np.asarray(out.tiles) == nj.ORE))
     assert abs(rate - 0.10) < 0.02, rate  # 4096 tiles: std about 0.005
-
-
-def test_scrub_and_a_harvested_tile_meet_their_chances_with_the_same_draw():
-    # One draw per tile: with equal chances, a map of scrub and a map of slag regrow
-    # on exactly the same cells, and each at its own rate when the chances differ.
-    cfg = nj.Config.small(spawn_per_tick=0, map_size=64, inventory_slots=4, professions=True)
-    key = jax.random.PRNGKey(7)
-    grown = {}
-    for fill, to in ((nj.SCRUB, nj.FOREST), (nj.SLAG, nj.ORE)):
-        params = nj.default_params(cfg, regrow_prob=0.3, ore_respawn=0.3)
-        grown[fill] = np.asarray(resource_regrowth(key, scene([], config=cfg, fill=fill),
-                                                   params).tiles) == to
-    np.testing.assert_array_equal(grown[nj.SCRUB], grown[nj.SLAG])
-    assert 0.27 < grown[nj.SCRUB].mean() < 0.33  # 4096 tiles: std about 0.007
-    params = nj.default_params(cfg, regrow_prob=0.05, ore_respawn=0.6)
-    half = scene([], config=cfg, fill=nj.SCRUB)
-    half = half.replace(tiles=half.tiles.at[:32].set(nj.SLAG))
-    out = np.asarray(resource_regrowth(key, half, params).tiles)
-    assert 0.57 < np.mean(out[:32] == nj.ORE) < 0.63 and 0.035 < np.mean(out[32:] == nj.FOREST) < 0.065
