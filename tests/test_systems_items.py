@@ -282,6 +282,29 @@ def test_loot_lands_slot_by_slot_as_received(killer_held, victim_held, after, lo
     assert info["items_out"][1] == lost
 
 
+def test_killers_beyond_one_pass_are_placed_in_later_passes(monkeypatch):
+    # Four killers, one victim each, placed one killer per pass: the same rows as all
+    # at once, each killer taking only its own victim's items.
+    from nmmo_jax.systems import loot
+    s = scene([dict(slot=i, pos=(10, 10 + i)) for i in range(8)], config=ITEMS)
+    for killer in range(0, 8, 2):
+        s = give(s, killer, [(ARROW, 1, killer + 1, False)])
+        s = give(s, killer + 1, [(ARROW, 1, 10, False), (HAT, killer + 1, 1, False)])
+    looted = jnp.zeros(A, bool).at[jnp.arange(1, 8, 2)].set(True)
+    killer = jnp.arange(A, dtype=jnp.int32).at[jnp.arange(1, 8, 2)].set(jnp.arange(0, 8, 2))
+    placed = {}
+    for batch in (8, 1):
+        monkeypatch.setattr(loot, "LOOT_BATCH", batch)
+        # A new function each time: jit's cache would keep the first batch size's trace.
+        placed[batch] = jax.jit(lambda *args: loot._pass_on(*args))(s.items, looted, killer)
+    jax.tree.map(np.testing.assert_array_equal, placed[1], placed[8])
+    items, kept = placed[1]
+    for k in range(0, 8, 2):
+        assert row(s.replace(items=items), k)[:2] == [(ARROW, 1, k + 11, False),
+                                                      (HAT, k + 1, 1, False)]
+    assert list(np.asarray(kept[:8])) == [0, 11] * 4
+
+
 def test_the_most_damage_kills_ties_to_the_lowest_slot():
     victim = dict(slot=1, pos=(10, 11), health=5)
     for levels, killer in (({nj.MELEE_SKILL: 10}, 2), ({}, 0)):  # 9 beats 5; 5 and 5 tie
