@@ -26,7 +26,7 @@ host devices (both CPU cores). The state is donated. Each (preset, W) case
 runs in its own subprocess so compile time and peak RSS are its own.
 
 Figures per case: slot steps/s (W x (num_agents + num_npcs) x ticks / s: every
-agent and NPC slot; with `--npcs 0`, the default, agent-slot steps/s), live-agent
+agent and NPC slot; without NPCs, agent-slot steps/s), live-agent
 steps/s (only slots alive after the tick), env steps/s (world-ticks / s),
 the cost per agent-step (ns per world-tick / num_agents: NPC slots are part of
 the world's cost, not counted as steps),
@@ -76,9 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--params", choices=("none", "shared", "per-world"), default="none",
                    help="the game's numbers: compiled-in defaults (none), the defaults passed "
                         "as data (shared), or each world its own draw (per-world)")
-    p.add_argument("--npcs", type=int, default=0,
-                   help="NPC slots per world (Config.num_npcs; 0: none, v1.3's game); slot "
-                        "steps/s then count agent and NPC slots")
+    p.add_argument("--npcs", type=int, default=-1,
+                   help="NPC slots per world (Config.num_npcs; -1: the preset's, 0: none); "
+                        "slot steps/s then count agent and NPC slots")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=N",
                    help="a Config field of every preset changed (repeatable; integers, "
                         "0/1 for flags), e.g. --set inventory_slots=0 --set professions=0")
@@ -106,8 +106,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.changes[field.strip()] = int(value)
         except ValueError:
             p.error(f"--set {text!r}: expected FIELD=INTEGER")
-    if args.npcs < 0:
-        p.error("--npcs must be >= 0")
+    if args.npcs < -1:
+        p.error("--npcs must be >= 0, or -1 for the preset's")
     return args
 
 
@@ -192,13 +192,7 @@ def measure(args: argparse.Namespace) -> dict:
     from policies.scripted import random_policy
 
     preset, worlds = args.presets[0], args.worlds[0]
-    config = nj.Config.preset(preset)
-    if args.changes:
-        config = config.replace(**args.changes)
-    if args.npcs:
-        config = config.replace(num_npcs=args.npcs)
-    if args.full:
-        config = config.replace(spawn_per_tick=config.num_agents)
+    config = case_config(args, preset)
     a, ticks = config.num_agents, args.ticks
     devices = max(d for d in range(1, min(args.devices, jax.device_count()) + 1) if worlds % d == 0)
     local = worlds // devices
@@ -406,6 +400,20 @@ def table(rows: list[dict]) -> str:
     out = [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [fmt(x) if len(x) == len(head) else "| " + " | ".join(x) + " |" for x in lines]
     return "\n".join(out)
+
+
+def case_config(args: argparse.Namespace, preset: str):
+    """The nmmo_jax.Config a case of `preset` plays: the preset with --set's changes,
+    --npcs (unless -1) and, with --full, every empty slot refilled each tick."""
+    import nmmo_jax as nj
+    config = nj.Config.preset(preset)
+    if args.changes:
+        config = config.replace(**args.changes)
+    if args.npcs >= 0:
+        config = config.replace(num_npcs=args.npcs)
+    if args.full:
+        config = config.replace(spawn_per_tick=config.num_agents)
+    return config
 
 
 def worker_argv(args: argparse.Namespace, preset: str, worlds: int) -> list[str]:

@@ -9,7 +9,7 @@ same held-out maps under it, fresh and settled (the population evaluation
 of train.evaluation). All policies of a setting run in one compiled program,
 and the settings differ only in data, so the program compiles once (once
 per setting where a policy sees the game's numbers: `--sees-params`). The
-table gives mean alive ± SE; the last lines compare the second trained
+table gives mean alive ± SE; the last lines compare each later trained
 policy with the first: the difference per setting with its standard error
 (sqrt(SE_a^2 + SE_b^2)) and the mean over the held-out settings (all but
 `default`).
@@ -77,18 +77,21 @@ def difference(a: dict, b: dict) -> tuple[float, float]:
 
 
 def report(results: dict, trained: list[str]) -> str:
-    """Markdown: mean alive ± SE per setting and policy, fresh | settled; then the
-    second trained policy minus the first per setting and over the held-out ones."""
+    """Markdown: mean alive ± SE per setting and policy, fresh | settled; then each
+    later trained policy minus the first, per setting and averaged over the
+    held-out ones (every setting but `default`; the SE of that mean combines
+    the settings' SEs as if independent: root of their summed squares over
+    the count)."""
     names = list(next(iter(results.values())))
     lines = ["| setting | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for setting, rows in results.items():
         cell = lambda r: (f"{r['fresh']['mean_alive']:.1f} ± {r['fresh']['se_alive']:.1f} \\| "
                           f"{r['settled']['mean_alive']:.1f} ± {r['settled']['se_alive']:.1f}")
         lines.append(f"| {setting} | " + " | ".join(cell(rows[n]) for n in names) + " |")
-    if len(trained) >= 2:
-        a, b = trained[:2]
+    held = [s for s in results if s != "default"]
+    for b in trained[1:]:
+        a = trained[0]
         lines += ["", f"| setting | {b} - {a}, fresh | settled |", "|---|---:|---:|"]
-        held = [s for s in results if s != "default"]
         for setting in results:
             cells = [difference(results[setting][a][w], results[setting][b][w])
                      for w in ("fresh", "settled")]

@@ -32,7 +32,7 @@ def test_flags_are_checked():
     with pytest.raises(SystemExit):
         bench_env.parse_args(["--policy", "clever"])
     with pytest.raises(SystemExit):
-        bench_env.parse_args(["--npcs", "-1"])
+        bench_env.parse_args(["--npcs", "-2"])
     with pytest.raises(SystemExit):
         bench_env.parse_args(["--set", "professions=yes"])
 
@@ -49,6 +49,14 @@ def test_set_changes_every_preset():
                peak_rss_mib=1.0)
     table = bench_env.table([row])
     assert "nmmo2+full+128 NPCs inventory_slots=0 professions=0" in table and " 2,000 |" in table
+
+
+def test_npcs_default_to_the_presets_and_zero_switches_them_off():
+    npcs = lambda *argv: bench_env.case_config(bench_env.parse_args(list(argv)), "nmmo2").num_npcs
+    assert npcs() == 128 and npcs("--npcs", "0") == 0 and npcs("--npcs", "8") == 8
+    full = bench_env.case_config(bench_env.parse_args(["--full"]), "default")
+    assert (full.num_npcs, full.spawn_per_tick) == (0, 128)
+    assert bench_env.worker_argv(bench_env.parse_args([]), "nmmo2", 1)[-2:] == ["--npcs", "-1"]
 
 
 def test_presets_are_the_configs():

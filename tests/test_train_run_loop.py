@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,7 +22,7 @@ from train.ppo.update import PPO
 from train.run import checkpoint, loop
 from train.run.cli import main
 from train.run.loop import run
-from train.run.policy import export_policy, load_policy
+from train.run.policy import export_policy, load_model, load_policy
 
 TINY = TrainConfig.of(preset="small", num_worlds=2, rollout_len=8, num_minibatches=2, epochs=1,
                       updates_per_chunk=2, checkpoint_every=1, total_steps=4 * 8 * 2 * 16,
@@ -95,6 +96,34 @@ def test_resume_refuses_other_config(full_run):
     out, _ = full_run
     with pytest.raises(checkpoint.CheckpointError, match="lr: checkpoint has 0.001"):
         run(TINY.replace(lr=0.01), out, resume=True, evaluate=False)
+
+
+def test_init_from_starts_a_fresh_run_with_the_source_policy(full_run, tmp_path):
+    out, _ = full_run
+    tc = TINY.replace(init_from=str(out), total_steps=TINY.total_steps // 2)
+    runner, wall = loop.start(tc, tmp_path, resume=False)
+    _, source, _ = load_model(out)
+    fresh = make_trainer(TINY).init(jax.random.PRNGKey(TINY.seed))
+    # The source's parameters; everything else as a fresh run has it (Adam's moments at zero).
+    chex.assert_trees_all_equal(runner.params, source)
+    chex.assert_trees_all_equal(runner.opt_state, fresh.opt_state)
+    chex.assert_trees_all_equal(runner.env_state, fresh.env_state)
+    assert int(runner.update) == 0 and wall == 0.0
+    with pytest.raises(AssertionError):
+        chex.assert_trees_all_equal(runner.params, fresh.params)
+    # It trains from there and records where it began.
+    summary = run(tc, tmp_path / "run", evaluate=False)
+    assert summary["update"] == 2 and rows(tmp_path / "run") == [2]
+    assert checkpoint.config_of(checkpoint.load(tmp_path / "run")).init_from == str(out)
+
+
+def test_init_from_refuses_a_policy_of_other_shapes_or_none(full_run, tmp_path):
+    out, _ = full_run
+    with pytest.raises(loop.RunError, match=r"--init-from .*--width 16.* shapes of this run"):
+        loop.start(TINY.replace(init_from=str(out), width=8), tmp_path, resume=False)
+    with pytest.raises(loop.RunError, match=r"--init-from .*nowhere.*does not exist"):
+        loop.start(TINY.replace(init_from=str(tmp_path / "nowhere")), tmp_path, resume=False)
+    assert not (tmp_path / "config.json").exists()  # refused before the run directory is written
 
 
 def test_corrupt_or_missing_checkpoint(full_run, tmp_path):

@@ -26,7 +26,7 @@ PRESETS = nj.Config.PRESETS
 REPEATED_FIELDS = ("params", "randomize")
 PARTS = {"ppo": PPOConfig, "placement": Placement}
 # Every setting's flat name, in the order of `--help` and of a saved config.
-ORDER = ("preset", "num_agents", "num_npcs", "inventory_slots", "professions", "num_worlds", "total_steps", "minutes", "seed", "rollout_len",
+ORDER = ("preset", "num_agents", "num_npcs", "inventory_slots", "professions", "num_worlds", "total_steps", "minutes", "seed", "init_from", "rollout_len",
          "max_ticks", "params", "randomize", "gamma", "gae_lambda", "lr", "lr_decay_steps",
          "clip_eps", "vf_coef", "ent_coef", "kill_penalty", "vitals_shaping", "max_grad_norm",
          "epochs", "num_minibatches", "width", "shared_params", "navigation", "sees_params",
@@ -51,6 +51,10 @@ class TrainConfig:
     total_steps: int = 150_000_000  # agent-slot steps (num_worlds * num_agents per tick)
     minutes: float = 12.0  # training wall-clock budget over all sessions of a run; 0 = none
     seed: int = 0
+    # Start from the policy parameters of this run directory, checkpoint or policy export
+    # (fine-tuning, a curriculum); "" = fresh initialisation. The optimizer state, the
+    # worlds and the update count start afresh; the model must have the same shapes.
+    init_from: str = ""
     max_ticks: int = 3000  # replace a world by a fresh map at this tick; 0 = persistent worlds
     # The game's numbers (nmmo_jax.Params): fixed changes "FIELD=VALUE", and fields each
     # world draws at every reset (start, each max_ticks replacement) "FIELD=LO:HI". A field
@@ -237,6 +241,9 @@ BUDGET_FIELDS = frozenset({"total_steps", "minutes", "eval_ticks", "eval_worlds"
 # processes are given anew by each session (a run may move between one process, several
 # and a cluster; its checkpoints are the same).
 RESUMABLE_CHANGES = BUDGET_FIELDS | {f.name for f in fields(Placement)}
+# Settings that do not enter the compiled program: the budget and where the first
+# parameters come from.
+UNCOMPILED_FIELDS = BUDGET_FIELDS | {"init_from"}
 
 
 def setting_fields() -> list[Field]:

@@ -23,7 +23,7 @@ from envs.batch import WORLDS, devices_dividing, world_mesh_of
 from policies.baseline import ActorCritic
 from policies.world import WorldInputs
 
-from ..config import BUDGET_FIELDS, TrainConfig, default
+from ..config import UNCOMPILED_FIELDS, TrainConfig, default
 from .config import PPOConfig
 from .update import PPO, Runner
 from .worlds import Worlds
@@ -79,10 +79,11 @@ class Trainer:
 
 
 def make_trainer(tc: TrainConfig) -> Trainer:
-    """The Trainer of a config; runs differing only in budget or processes share one
-    compilation (the processes of a multi-process run are those of jax.distributed)."""
+    """The Trainer of a config; runs differing only in budget, --init-from or processes
+    share one compilation (the processes of a multi-process run are those of
+    jax.distributed)."""
     return _build(tc.replace(placement=tc.placement.alone(),
-                             **{name: default(name) for name in BUDGET_FIELDS}))
+                             **{name: default(name) for name in UNCOMPILED_FIELDS}))
 
 
 @functools.lru_cache(maxsize=8)

@@ -29,6 +29,12 @@ REPEATED_HELP = {
                                  "--max-ticks > 0), training only; repeatable."),
 }
 
+OWN_HELP = {
+    "init_from": {"metavar": "RUN", "help": "start from the policy of this run directory, "
+                  "checkpoint or export (same model shapes), with fresh optimizer state, worlds "
+                  "and update count: fine-tuning or a curriculum"},
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The flags: one per TrainConfig setting (not given: SUPPRESS, so that a resumed
@@ -46,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag(f.name), choices=sorted(PRESETS), **common)
         else:
             kind = {"int": int, "float": float, "str": str}[str(f.type)]
-            p.add_argument(flag(f.name), type=kind, metavar=kind.__name__.upper(), **common)
+            p.add_argument(flag(f.name), type=kind, **{"metavar": kind.__name__.upper()}
+                           | common | OWN_HELP.get(f.name, {}))
     p.add_argument("--out", help="run directory (default runs/<timestamp>); it must be empty "
                                  "or new unless --overwrite")
     p.add_argument("--resume", help="continue the run in this directory from its newest valid "

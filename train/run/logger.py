@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from ..evaluation.matches import ITEM_SUMS
+
 COLUMNS = ("update", "agent_steps", "wall_s", "agent_steps_per_s", "mean_lifetime",
            "lives_ended", "alive_mean", "deaths_lava", "deaths_starvation", "deaths_combat",
            "policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac",
@@ -16,9 +18,10 @@ COLUMNS = ("update", "agent_steps", "wall_s", "agent_steps_per_s", "mean_lifetim
 # hit an NPC in the tick it died) and the agents' deaths by NPCs, counts per row as the
 # deaths_* are.
 NPC_COLUMNS = ("npc_kills", "npc_deaths")
-# With items on, after those: the summed level of a living agent's equipped items and its
-# gold, means over agent-ticks alive, and the items harvested, a count per row.
-ITEM_COLUMNS = ("equipment_level", "gold", "harvested")
+# With items on, after those: the training's item sums (ITEM_SUMS): the summed level of a
+# living agent's equipped items and its gold, means over agent-ticks alive, and the items
+# harvested, a count per row.
+ITEM_COLUMNS = ITEM_SUMS
 
 
 def columns(npcs: bool = False, items: bool = False) -> tuple[str, ...]:

@@ -217,13 +217,35 @@ def start(tc: TrainConfig, out: Path, resume: bool) -> tuple[Runner | None, floa
     out when resuming (refused if it does not fit tc), else (None, 0) and a fresh
     out/config.json."""
     if not resume:
+        runner = warm_start(tc) if tc.init_from else None
         (out / "config.json").write_text(json.dumps(tc.to_dict(), indent=2))
-        return None, 0.0
+        return runner, 0.0
     loaded = checkpoint.load(out, set_aside=True)
     template = jax.eval_shape(make_trainer(tc).init, jax.random.PRNGKey(0))
     runner, header = checkpoint.restore(loaded, template, tc)
     print(f"resuming {loaded.path} at update {int(runner.update)}", file=sys.stderr)
     return runner, float(header["extra"].get("wall_s", 0.0))
+
+
+def warm_start(tc: TrainConfig) -> Runner:
+    """A fresh run's Runner holding the policy parameters of `tc.init_from` (a run
+    directory, checkpoint or policy export) with a fresh optimizer state. RunError
+    naming --init-from when it cannot be read or its parameters do not have the
+    shapes of this run's model."""
+    from .policy import load_model
+    try:
+        _, params, source = load_model(tc.init_from)
+    except checkpoint.CheckpointError as e:
+        raise RunError(f"--init-from {tc.init_from}: {e}") from None
+    trainer = make_trainer(tc)
+    runner = trainer.init(jax.random.PRNGKey(tc.seed))
+    shapes = lambda tree: jax.tree.map(lambda x: (x.shape, str(x.dtype)), tree)
+    if (jax.tree.structure(params) != jax.tree.structure(runner.params)
+            or shapes(params) != shapes(runner.params)):
+        raise RunError(f"--init-from {tc.init_from}: its policy (preset {source.preset}, "
+                       f"--width {source.ppo.width}, --sees-params {source.ppo.sees_params}) "
+                       "does not have the shapes of this run's model")
+    return runner.replace(params=params, opt_state=trainer.ppo.tx.init(params))
 
 
 def run(tc: TrainConfig, out: str | Path, resume: bool = False, evaluate: bool = True,
