@@ -6,6 +6,7 @@
     python -m scripts.bench_env --worlds 1,64 --npcs 128          # with 128 NPC slots
     python -m scripts.bench_env --preset default,nmmo2 --worlds 1,16 --full   # v1.3 vs nmmo 2.x's world
     python -m scripts.bench_env --preset nmmo2 --set inventory_slots=0 --set professions=0  # no items
+    python -m scripts.bench_env --preset default,nmmo2 --worlds 16 --full --devices 1 --alternate
 
 Each tick of each world runs `nmmo_jax.step` (observations built every tick)
 and then samples random valid actions from that observation's masks
@@ -23,7 +24,11 @@ features). All inside one jitted function: `lax.map` over chunks of
 CHUNK_AGENTS: 1 default or large world, 8 small worlds), each chunk
 scanning `--ticks` ticks, with the world axis sharded over `--devices`
 host devices (both CPU cores). The state is donated. Each (preset, W) case
-runs in its own subprocess so compile time and peak RSS are its own.
+runs in its own subprocess so compile time and peak RSS are its own; with
+`--alternate` the presets share one process at one W and take turns call by
+call, so that a drift of the host's speed reaches them alike, and each
+preset's cost per agent-step over the first's is the median of the rounds'
+ratios.
 
 Figures per case: slot steps/s (W x (num_agents + num_npcs) x ticks / s: every
 agent and NPC slot; without NPCs, agent-slot steps/s), live-agent
@@ -84,6 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "0/1 for flags), e.g. --set inventory_slots=0 --set professions=0")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--alternate", action="store_true",
+                   help="the presets at one W in one process, their timed calls taking turns; "
+                        "prints each preset's cost per agent-step over the first's, paired by round")
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # worker mode
     args = p.parse_args(argv)
     try:
@@ -106,6 +114,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             args.changes[field.strip()] = int(value)
         except ValueError:
             p.error(f"--set {text!r}: expected FIELD=INTEGER")
+    if args.alternate and (len(args.presets) < 2 or len(args.worlds) != 1):
+        p.error("--alternate: give two or more presets and one W, e.g. --preset default,nmmo2 "
+                "--worlds 16")
     if args.npcs < -1:
         p.error("--npcs must be >= 0, or -1 for the preset's")
     return args
@@ -176,7 +187,49 @@ def masked_random_actions(key, obs):
 
 def measure(args: argparse.Namespace) -> dict:
     """Run one (preset, W) case in this process; returns its figures."""
+    import numpy as np
+
+    case = prepare(args, args.presets[0], args.worlds[0])
+    compile_s, call = case.compile(case.full_tick)
+    times, alive = zip(*(call(r) for r in range(args.repeats)))
+    result = case.figures(compile_s, float(np.median(times)), float(np.mean(alive)))
+    if not args.no_phases:
+        _, call = case.compile(case.state_tick)
+        state_call_s = float(np.median([call(r)[0] for r in range(args.repeats)]))
+        result["state_update_frac"] = min(state_call_s / (np.median(times)), 1.0)
+    return result
+
+
+def alternate(args: argparse.Namespace) -> list[dict]:
+    """Every preset of args at the first W in this one process, their timed calls
+    taking turns (preset 1's call r, preset 2's call r, ...), so a drift of the
+    host's speed reaches all alike. Each row's `paired_ratio` is the median over
+    calls of its ns per agent-step over the first preset's in the same round."""
+    import numpy as np
+
+    cases = [prepare(args, preset, args.worlds[0]) for preset in args.presets]
+    compiled = [case.compile(case.full_tick) for case in cases]
+    times = [[] for _ in cases]
+    alive = [[] for _ in cases]
+    for r in range(args.repeats):
+        for i, (_, call) in enumerate(compiled):
+            seconds, live = call(r)
+            times[i].append(seconds)
+            alive[i].append(live)
+    per_agent = [np.asarray(t) / case.num_agents for t, case in zip(times, cases)]
+    return [case.figures(compile_s, float(np.median(t)), float(np.mean(n)))
+            | {"paired_ratio": float(np.median(cost / per_agent[0]))}
+            for case, (compile_s, _), t, n, cost in zip(cases, compiled, times, alive, per_agent)]
+
+
+def prepare(args: argparse.Namespace, preset: str, worlds: int):
+    """One (preset, W) case built in this process: a namespace with full_tick and
+    state_tick (the two timed world ticks), compile(world_tick) -> (compile seconds,
+    call) where call(r) runs timed call r on the case's own carried worlds and
+    returns (seconds, live agent-steps), figures(compile_s, call_s, live) -> the
+    result row, and num_agents."""
     import resource
+    import types
 
     import jax
     import jax.numpy as jnp
@@ -191,7 +244,6 @@ def measure(args: argparse.Namespace) -> dict:
     from nmmo_jax.systems.spawn import spawn
     from policies.scripted import random_policy
 
-    preset, worlds = args.presets[0], args.worlds[0]
     config = case_config(args, preset)
     a, ticks = config.num_agents, args.ticks
     devices = max(d for d in range(1, min(args.devices, jax.device_count()) + 1) if worlds % d == 0)
@@ -329,41 +381,40 @@ def measure(args: argparse.Namespace) -> dict:
     state_bytes = sum(x.nbytes for x in jax.tree.leaves(start(world_keys))) // worlds
     keys = jax.device_put(world_seeds, shard)
 
-    def timed(world_tick) -> tuple[float, float, float]:
-        """(compile seconds, median seconds per call, live agent-steps per call)."""
+    def compile_case(world_tick):
         states, actions = fresh()
         fn = make_run(world_tick)
         t = time.perf_counter()
         compiled = fn.lower(keys, states, actions, world_params, jnp.int32(0)).compile()
         compile_s = time.perf_counter() - t
-        states, actions, _ = jax.block_until_ready(
-            compiled(keys, states, actions, world_params, jnp.int32(0)))
-        times, alive = [], []
-        for r in range(args.repeats):
+        carry = list(jax.block_until_ready(
+            compiled(keys, states, actions, world_params, jnp.int32(0)))[:2])
+
+        def call(r: int) -> tuple[float, int]:
             t = time.perf_counter()
             states, actions, n = jax.block_until_ready(
-                compiled(keys, states, actions, world_params, jnp.int32((r + 1) * ticks)))
-            times.append(time.perf_counter() - t)
-            alive.append(int(np.asarray(n).sum()))
-        return compile_s, float(np.median(times)), float(np.mean(alive))
+                compiled(keys, *carry, world_params, jnp.int32((r + 1) * ticks)))
+            seconds = time.perf_counter() - t
+            carry[:] = [states, actions]
+            return seconds, int(np.asarray(n).sum())
+        return compile_s, call
 
-    compile_s, call_s, live = timed(full_tick)
-    result = dict(
-        preset=preset, full=args.full, params=args.params, num_agents=a, num_npcs=config.num_npcs,
-        changes=args.changes,
-        map_size=config.map_size, worlds=worlds, devices=devices, chunk=chunk, ticks=ticks,
-        repeats=args.repeats, slot_steps_per_s=worlds * config.num_slots * ticks / call_s,
-        live_steps_per_s=live / call_s,
-        env_steps_per_s=worlds * ticks / call_s, us_per_world_tick=1e6 * call_s / (worlds * ticks),
-        ns_per_agent_step=1e9 * call_s / (worlds * ticks * a),
-        mean_alive=live / (worlds * ticks), compile_s=compile_s, state_bytes=state_bytes,
-    )
-    if not args.no_phases:
-        _, state_call_s, _ = timed(state_tick)
-        result["state_update_frac"] = min(state_call_s / call_s, 1.0)
-    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["device"] = f"{jax.devices()[0].platform} x{jax.device_count()}"
-    return result
+    def figures(compile_s: float, call_s: float, live: float) -> dict:
+        return dict(
+            preset=preset, full=args.full, params=args.params, num_agents=a,
+            num_npcs=config.num_npcs, changes=args.changes,
+            map_size=config.map_size, worlds=worlds, devices=devices, chunk=chunk, ticks=ticks,
+            repeats=args.repeats, slot_steps_per_s=worlds * config.num_slots * ticks / call_s,
+            live_steps_per_s=live / call_s,
+            env_steps_per_s=worlds * ticks / call_s,
+            us_per_world_tick=1e6 * call_s / (worlds * ticks),
+            ns_per_agent_step=1e9 * call_s / (worlds * ticks * a),
+            mean_alive=live / (worlds * ticks), compile_s=compile_s, state_bytes=state_bytes,
+            peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            device=f"{jax.devices()[0].platform} x{jax.device_count()}")
+
+    return types.SimpleNamespace(full_tick=full_tick, state_tick=state_tick, num_agents=a,
+                                 compile=compile_case, figures=figures)
 
 
 # --------------------------------------------------------------------------- driver
@@ -443,6 +494,17 @@ def main(argv: list[str] | None = None) -> None:
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={args.devices}"
         print(json.dumps(measure(args)), flush=True)
+        return
+    if args.alternate:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                                   + f" --xla_force_host_platform_device_count={args.devices}")
+        rows = alternate(args)
+        print(f"machine: {machine()}; {args.ticks} ticks per call, {args.repeats} calls per "
+              "preset taking turns in one process, medians")
+        print(table(rows))
+        for r in rows[1:]:
+            print(f"{r['preset']} / {rows[0]['preset']}, ns per agent-step: median of "
+                  f"{args.repeats} paired ratios {r['paired_ratio']:.3f}")
         return
     rows = []
     for preset in args.presets:

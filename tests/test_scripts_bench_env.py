@@ -59,6 +59,26 @@ def test_npcs_default_to_the_presets_and_zero_switches_them_off():
     assert bench_env.worker_argv(bench_env.parse_args([]), "nmmo2", 1)[-2:] == ["--npcs", "-1"]
 
 
+@pytest.mark.parametrize("argv", [["--alternate"], ["--alternate", "--preset", "default,nmmo2"],
+                                  ["--alternate", "--preset", "small,default", "--worlds", "1,2"]])
+def test_alternate_needs_two_presets_and_one_w(capsys, argv):
+    with pytest.raises(SystemExit):
+        bench_env.parse_args(argv)
+    assert "--alternate: give two or more presets and one W" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_alternating_presets_share_one_process_and_pair_their_rounds():
+    args = bench_env.parse_args(["--preset", "small,default", "--worlds", "2", "--ticks", "2",
+                                 "--repeats", "3", "--devices", "1", "--no-phases",
+                                 "--alternate"])
+    small, default = bench_env.alternate(args)
+    assert (small["preset"], small["num_agents"], default["preset"], default["num_agents"]) == (
+        "small", 16, "default", 128)
+    assert small["paired_ratio"] == 1.0 and default["paired_ratio"] > 0
+    assert all(r["worlds"] == 2 and r["ns_per_agent_step"] > 0 for r in (small, default))
+
+
 def test_presets_are_the_configs():
     import nmmo_jax as nj
     assert bench_env.PRESETS == nj.Config.PRESETS
