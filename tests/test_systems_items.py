@@ -175,6 +175,27 @@ def test_level_gate(held, levels, prof_xp, equips):
     assert bool(OBSERVE(s, ITEMS, SURE).use_mask[0, 0]) == equips
 
 
+def test_the_step_gates_the_named_slot_as_the_mask_gates_every_slot():
+    """`usable_in` (the step's check of the one slot an agent uses) equals the
+    column of `usable` (the observation's mask over every slot) for each slot,
+    over weapons, ammunition, armour, tools and consumables at several levels."""
+    from nmmo_jax.params import resolve
+    from nmmo_jax.systems.items import usable, usable_in, use_levels
+    s = scene([dict(slot=0, pos=(10, 10), levels={nj.RANGE_SKILL: 2}),
+               dict(slot=1, pos=(12, 12), levels={nj.DEFENSE: 11}),
+               dict(slot=2, pos=(14, 14))], config=ITEMS)
+    s = give(s, 0, [(ARROW, 3, 5, False), (BOW, 2, 1, False), (HAT, 11, 1, False)])
+    s = give(s, 1, [(HAT, 11, 1, False), (POTION, 12, 1, False), (ROD, 2, 1, False),
+                    (RATION, 1, 1, False)], prof_xp=np.array([90, 0, 0, 0, 0], np.int32))
+    s = give(s, 2, [(SPEAR, 1, 1, False), (WHETSTONE, 2, 1, False)])
+    params = resolve(SURE, ITEMS)
+    every = np.asarray(usable(s.items, use_levels(s, ITEMS, params)))
+    assert every[:3].any() and not every[:3].all()  # the scene gates both ways
+    for slot in range(ITEMS.inventory_slots):
+        named = usable_in(s, jnp.full(A, slot, jnp.int32), ITEMS, params)
+        np.testing.assert_array_equal(np.asarray(named), every[:, slot], err_msg=f"slot {slot}")
+
+
 # ---------------------------------------------------------------- use: consumables
 def test_ration_restores_food_and_water_and_is_eaten():
     # 10 x (50 + 5 x 1) / 100 = 5.5 -> 5, before the tick's decay of 1

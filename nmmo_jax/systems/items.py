@@ -36,6 +36,19 @@ _LEVEL_COLUMN = _level_column_of_kinds()
 _EQUIP_SLOT = np.asarray(EQUIP_SLOT_OF)
 
 
+def _level_table(state: State, config: Config, params: Params) -> jnp.ndarray:
+    """int32 [A, NUM_SKILLS + 6]: each agent's skill levels, profession levels
+    and overall level, the columns `_LEVEL_COLUMN` names for each item kind."""
+    xp, prof_xp = state.agents.xp, state.items.prof_xp
+    skills = level(xp, config)  # [A, 7]
+    professions = profession_level(prof_xp, params)  # [A, 5]
+    # Each table's level rises with XP, so the highest level is the most XP's:
+    # two lookups rather than a maximum over all twelve.
+    overall = jnp.maximum(level(jnp.max(xp, axis=1), config),
+                          profession_level(jnp.max(prof_xp, axis=1), params))
+    return jnp.concatenate([skills, professions, overall[:, None]], axis=1)
+
+
 def use_levels(state: State, config: Config, params: Params) -> jnp.ndarray:
     """int32 [A, NUM_ITEM_KINDS]: each agent's level for each item kind.
 
@@ -44,17 +57,9 @@ def use_levels(state: State, config: Config, params: Params) -> jnp.ndarray:
     agent's level, the highest of its skills and professions (nmmo's
     `Player.level`).
     """
-    xp, prof_xp = state.agents.xp, state.items.prof_xp
-    skills = level(xp, config)  # [A, 7]
-    professions = profession_level(prof_xp, params)  # [A, 5]
-    # Each table's level rises with XP, so the highest level is the most XP's:
-    # two lookups rather than a maximum over all twelve.
-    overall = jnp.maximum(level(jnp.max(xp, axis=1), config),
-                          profession_level(jnp.max(prof_xp, axis=1), params))
     # A buffer of its own: fused into the gathers that read it, every item kind
     # and inventory slot would re-derive all twelve levels.
-    table = materialize(jnp.concatenate([skills, professions, overall[:, None]], axis=1))
-    return table[:, _LEVEL_COLUMN]
+    return materialize(_level_table(state, config, params))[:, _LEVEL_COLUMN]
 
 
 def usable(items: Items, levels: jnp.ndarray) -> jnp.ndarray:
@@ -62,6 +67,18 @@ def usable(items: Items, levels: jnp.ndarray) -> jnp.ndarray:
     (levels: `use_levels` [A, NUM_ITEM_KINDS])."""
     need = jnp.take_along_axis(levels, items.kind, axis=1)
     return (items.kind > 0) & (items.level <= need)
+
+
+def usable_in(state: State, slot: jnp.ndarray, config: Config, params: Params) -> jnp.ndarray:
+    """bool [A]: `usable` for the one inventory slot [A] (clipped to 0..I-1) that
+    each agent names, its level looked up for that item's kind alone rather
+    than for every kind and slot as the observation's masks need."""
+    items = state.items
+    at = lambda x, i: jnp.take_along_axis(x, i[:, None], axis=1)[:, 0]
+    slot = jnp.clip(slot, 0, items.kind.shape[1] - 1)
+    kind, item_level = at(items.kind, slot), at(items.level, slot)
+    need = at(_level_table(state, config, params), jnp.asarray(_LEVEL_COLUMN, jnp.int32)[kind])
+    return (kind > 0) & (item_level <= need)
 
 
 def use_and_destroy(state: State, use: jnp.ndarray | None, destroy: jnp.ndarray | None,
@@ -82,8 +99,8 @@ def use_and_destroy(state: State, use: jnp.ndarray | None, destroy: jnp.ndarray 
     slots = jnp.arange(items.kind.shape[1], dtype=jnp.int32)
     out = jnp.zeros(active.shape, jnp.int32)
     if use is not None:
-        chosen = (active[:, None] & (slots[None, :] == use[:, None])
-                  & usable(items, use_levels(state, config, params)))
+        chosen = ((active & usable_in(state, use, config, params))[:, None]
+                  & (slots[None, :] == use[:, None]))
         state, out = _use(state, chosen, config, params)
         items = state.items
     if destroy is not None:
