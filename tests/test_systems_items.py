@@ -311,19 +311,19 @@ def test_killers_beyond_one_pass_are_placed_in_later_passes(monkeypatch):
     for killer in range(0, 8, 2):
         s = give(s, killer, [(ARROW, 1, killer + 1, False)])
         s = give(s, killer + 1, [(ARROW, 1, 10, False), (HAT, killer + 1, 1, False)])
-    looted = jnp.zeros(A, bool).at[jnp.arange(1, 8, 2)].set(True)
-    killer = jnp.arange(A, dtype=jnp.int32).at[jnp.arange(1, 8, 2)].set(jnp.arange(0, 8, 2))
+    held = (s.items.kind, s.items.level, s.items.quantity)
+    victim_of = jnp.full(A, A, jnp.int32).at[jnp.arange(0, 8, 2)].set(jnp.arange(1, 8, 2))
     placed = {}
     for batch in (8, 1):
         monkeypatch.setattr(loot, "LOOT_BATCH", batch)
         # A new function each time: jit's cache would keep the first batch size's trace.
-        placed[batch] = jax.jit(lambda *args: loot._pass_on(*args))(s.items, looted, killer)
+        placed[batch] = jax.jit(lambda *args: loot._pass_on(*args))(s.items, held, victim_of)
     jax.tree.map(np.testing.assert_array_equal, placed[1], placed[8])
     items, kept = placed[1]
     for k in range(0, 8, 2):
         assert row(s.replace(items=items), k)[:2] == [(ARROW, 1, k + 11, False),
                                                       (HAT, k + 1, 1, False)]
-    assert list(np.asarray(kept[:8])) == [0, 11] * 4
+    assert list(np.asarray(kept[:8])) == [11, 0] * 4  # by killer
 
 
 def test_the_most_damage_kills_ties_to_the_lowest_slot():

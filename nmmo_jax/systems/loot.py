@@ -16,7 +16,7 @@ from .. import rng
 from ..config import Config
 from ..params import Params
 from ..state import ARMOR_KINDS, CAUSE_COMBAT, CAUSE_NPC, TOOL_KINDS, Items, State
-from .inventory import clear, receive, stacks
+from .inventory import clear, stacks
 
 
 def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
@@ -46,19 +46,29 @@ def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
     to_agent, to_npc = fought & (k < a), fought & (k >= a)
 
     before = state.items
-    items, kept_by_victim = _pass_on(before, to_agent, k)
-    gold = items.gold.at[jnp.where(to_agent, k, a)].add(before.gold, mode="drop")
-    flows = {"items_in": jnp.zeros(a, jnp.int32),
-             "items_out": jnp.where(died, jnp.sum(before.quantity, axis=1) - kept_by_victim, 0),
-             "gold_out": jnp.where(died & ~fought, before.gold, 0)}
-    items = items.replace(gold=gold)
-    if config.num_npcs:
+    gold = before.gold.at[jnp.where(to_agent, k, a)].add(before.gold, mode="drop")
+    items = before.replace(gold=gold)
+    # What each agent killer takes, as rows of one table: a victim agent's
+    # inventory (rows 0 .. A-1) or a victim NPC's drops (rows A .. A+N-1).
+    held = (before.kind, before.level, before.quantity)
+    victim_of = jnp.full(a, config.num_slots, jnp.int32).at[jnp.where(to_agent, k, a)].set(
+        jnp.arange(a, dtype=jnp.int32), mode="drop")  # num_slots: no victim
+    if config.num_npcs:  # an NPC's gold, with what it took this tick, goes to its killer
         items = items.replace(npc_gold=items.npc_gold.at[jnp.where(to_npc, k - a, config.num_npcs)]
                               .add(before.gold, mode="drop"))
-        items, npc_flows = _npc_loot(seed, items, state, npc_died, killer[a:], alive, config,
-                                     params)
-        flows["items_in"] = npc_flows.pop("items_in")
-        flows.update(npc_flows)
+        items, drops, npc_victim_of, npc_gold_out = _npc_loot(
+            seed, items, state, npc_died, killer[a:], alive, config, params)
+        held = tuple(jnp.concatenate([x, d]) for x, d in zip(held, drops))
+        victim_of = jnp.where(npc_victim_of < config.num_npcs, a + npc_victim_of, victim_of)
+    items, kept = _pass_on(items, held, victim_of)
+    from_agent = victim_of < a
+    kept_by_victim = jnp.zeros(a, jnp.int32).at[jnp.where(from_agent, victim_of, a)].add(
+        kept, mode="drop")
+    flows = {"items_in": jnp.where(from_agent, 0, kept),
+             "items_out": jnp.where(died, jnp.sum(before.quantity, axis=1) - kept_by_victim, 0),
+             "gold_out": jnp.where(died & ~fought, before.gold, 0)}
+    if config.num_npcs:
+        flows["npc_gold_out"] = npc_gold_out
     items = clear(items, jnp.broadcast_to(died[:, None], items.kind.shape))
     items = items.replace(gold=jnp.where(died, 0, items.gold),
                           prof_xp=jnp.where(died[:, None], 0, items.prof_xp))
@@ -70,31 +80,35 @@ def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
 LOOT_BATCH = 8
 
 
-def _pass_on(items: Items, looted: jnp.ndarray, killer: jnp.ndarray) -> tuple[Items, jnp.ndarray]:
-    """Each looted agent's [A] items go to its killer [A] as `receive` would
-    hand them over one by one in slot order. Returns (items with the killers'
-    rows filled, units kept from each victim [A]).
+def _pass_on(items: Items, held: tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray],
+             victim_of: jnp.ndarray) -> tuple[Items, jnp.ndarray]:
+    """Each agent killer receives its victim's items as `receive` would hand
+    them over one by one in slot order.
 
-    A killer has at most one victim, so its row changes only by that victim's
-    items. Victim slot i's ammunition joins the killer's stack of its kind and
-    level; every other item takes the killer's r-th empty slot, r its rank
-    among these, or is destroyed past the last. A victim holds at most one
-    stack of each ammunition kind and level (`receive` stacks them), so each
-    killer slot takes at most one victim item. Killers go LOOT_BATCH at a
-    time (a `while_loop`, none in a tick without loot); their rows are
-    disjoint and read only `items`, so the passes are independent.
+    held: (kind, level, quantity) [V, I], what each victim row holds;
+    victim_of [A] int32: the row each agent takes, V for none.
+    Returns (items with the killers' rows filled, units each killer kept [A]).
+
+    A killer has one victim, so its row changes only by that victim's
+    items. Victim slot i's ammunition joins the killer's stack of its kind
+    and level; every other item takes the killer's r-th empty slot, r its
+    rank among these, or is destroyed past the last. A victim holds at most
+    one stack of each ammunition kind and level (`receive` stacks them), so
+    each killer slot takes at most one victim item. Killers go LOOT_BATCH at
+    a time (a `while_loop`, none in a tick without loot, carrying only the
+    three arrays it writes); their rows are disjoint and read only the
+    inventories before loot, so the passes are independent.
     """
-    a, slots = looted.shape[0], jnp.arange(looted.shape[0], dtype=jnp.int32)
-    victim_of = jnp.full(a, a, jnp.int32).at[jnp.where(looted, killer, a)].set(slots, mode="drop")
+    a, v = victim_of.shape[0], held[0].shape[0]
     inv = jnp.arange(items.kind.shape[1], dtype=jnp.int32)
 
     def one_pass(carry):
-        out, by_victim, pending = carry
+        (out_kind, out_level, out_quantity), kept_by_killer, pending = carry
         rows = jnp.nonzero(pending, size=LOOT_BATCH, fill_value=a)[0]  # killers; a: none
         k = jnp.minimum(rows, a - 1)
         has_victim = rows < a
-        victim = jnp.minimum(victim_of[k], a - 1)
-        kind, level, quantity = (x[victim] for x in (items.kind, items.level, items.quantity))
+        victim = jnp.minimum(victim_of[k], v - 1)
+        kind, level, quantity = (x[victim] for x in held)
         mine_kind, mine_level = items.kind[k], items.level[k]  # [B, I]
         give = has_victim[:, None] & (kind > 0)
         # [B, victim slot i, killer slot s]: i joins the killer's stack at s ...
@@ -111,28 +125,27 @@ def _pass_on(items: Items, looted: jnp.ndarray, killer: jnp.ndarray) -> tuple[It
         take = lambda x: jnp.where(got, jnp.take_along_axis(x, jnp.maximum(source, 0), axis=1), 0)
         kept = take(quantity)
         # A joined stack already has the item's kind and level; an empty slot has 0s.
-        out = out.replace(kind=out.kind.at[rows].set(jnp.maximum(mine_kind, take(kind)),
-                                                     mode="drop"),
-                          level=out.level.at[rows].set(jnp.maximum(mine_level, take(level)),
-                                                       mode="drop"),
-                          quantity=out.quantity.at[rows].add(kept, mode="drop"))
-        # Every kept item lands in one killer slot: its units are the victim's kept units.
-        by_victim = by_victim.at[jnp.where(has_victim, victim, a)].add(
-            jnp.sum(kept, axis=1), mode="drop")
-        return out, by_victim, pending.at[rows].set(False, mode="drop")
+        out = (out_kind.at[rows].set(jnp.maximum(mine_kind, take(kind)), mode="drop"),
+               out_level.at[rows].set(jnp.maximum(mine_level, take(level)), mode="drop"),
+               out_quantity.at[rows].add(kept, mode="drop"))
+        kept_by_killer = kept_by_killer.at[rows].set(jnp.sum(kept, axis=1), mode="drop")
+        return out, kept_by_killer, pending.at[rows].set(False, mode="drop")
 
-    out, by_victim, _ = jax.lax.while_loop(
-        lambda c: jnp.any(c[2]), one_pass, (items, jnp.zeros(a, jnp.int32), victim_of < a))
-    return out, by_victim
+    (kind, level, quantity), kept, _ = jax.lax.while_loop(
+        lambda c: jnp.any(c[2]), one_pass,
+        ((items.kind, items.level, items.quantity), jnp.zeros(a, jnp.int32), victim_of < v))
+    return items.replace(kind=kind, level=level, quantity=quantity), kept
 
 
 def _npc_loot(seed: jnp.ndarray, items: Items, state: State, npc_died: jnp.ndarray,
               killer: jnp.ndarray, alive: jnp.ndarray, config: Config, params: Params
-              ) -> tuple[Items, dict]:
+              ) -> tuple[Items, tuple, jnp.ndarray, jnp.ndarray]:
     """Dead NPCs [N] give their living agent killers [N] their gold and drops:
     an armour piece (hat, top or bottom, uniform) and, with professions, a
     tool (uniform of the five), at the NPC's level capped at
-    `Params.item_level_max`. Returns (items, {items_in [A], npc_gold_out [N]})."""
+    `Params.item_level_max`, quantity 1. Returns (items with the gold paid,
+    the drops (kind, level, quantity) [N, I] in slot order, npc_victim_of
+    [A] (the NPC each agent killed, N if none), npc_gold_out [N])."""
     a, n = config.num_agents, config.num_npcs
     by_agent = npc_died & (killer < a) & alive[killer]
     to = jnp.where(by_agent, killer, a)
@@ -140,16 +153,15 @@ def _npc_loot(seed: jnp.ndarray, items: Items, state: State, npc_died: jnp.ndarr
     items = items.replace(gold=items.gold.at[to].add(gold, mode="drop"),
                           npc_gold=jnp.where(npc_died, 0, gold))
     npc_slots = jnp.arange(n, dtype=jnp.int32)
-    dropper_of = jnp.full(a, n, jnp.int32).at[to].set(npc_slots, mode="drop")
-    has_drop, dropper = dropper_of < n, jnp.minimum(dropper_of, n - 1)
-    item_level = jnp.clip(state.npcs.level[dropper], 1, params.item_level_max)
-    drops = [(ARMOR_KINDS, rng.STREAM_DROP_ARMOR)]
+    kinds = [(ARMOR_KINDS, rng.STREAM_DROP_ARMOR)]
     if config.professions:
-        drops.append((TOOL_KINDS, rng.STREAM_DROP_TOOL))
-    items_in = jnp.zeros(a, jnp.int32)
-    for kinds, tag in drops:
-        pick = rng.below(rng.stream(seed, tag), npc_slots, len(kinds))[dropper]
-        kind = jnp.asarray(kinds, jnp.int32)[pick]
-        items, kept = receive(items, kind, item_level, jnp.ones(a, jnp.int32), has_drop)
-        items_in = items_in + kept
-    return items, {"items_in": items_in, "npc_gold_out": jnp.where(npc_died & ~by_agent, gold, 0)}
+        kinds.append((TOOL_KINDS, rng.STREAM_DROP_TOOL))
+    kind = jnp.stack([jnp.asarray(group, jnp.int32)[rng.below(rng.stream(seed, tag), npc_slots,
+                                                                len(group))]
+                      for group, tag in kinds], axis=1)
+    level = jnp.broadcast_to(jnp.clip(state.npcs.level, 1, params.item_level_max)[:, None],
+                             kind.shape)
+    pad = lambda x: jnp.pad(x, ((0, 0), (0, items.kind.shape[1] - x.shape[1])))
+    drops = (pad(kind), pad(level), pad(jnp.ones_like(kind)))
+    npc_victim_of = jnp.full(a, n, jnp.int32).at[to].set(npc_slots, mode="drop")
+    return items, drops, npc_victim_of, jnp.where(npc_died & ~by_agent, gold, 0)
