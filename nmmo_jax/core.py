@@ -26,7 +26,7 @@ from .systems.loot import loot
 from .systems.move import move
 from .systems.npc import npc_death, npc_decide, npc_move, npc_upkeep
 from .systems.npc_spawn import empty_npcs, npc_spawn
-from .systems.regrowth import regrowth, resource_regrowth
+from .systems.regrowth import regrowth
 from .systems.spawn import empty_agents, spawn
 from .systems.timers import timers
 from .systems.vitals import vitals
@@ -140,9 +140,7 @@ def advance(key: jax.Array, state: State, actions: Actions, config: Config,
                     gold_in=gold_in, gold_out=flows["gold_out"])
         if npcs_on:
             info.update(npc_gold_in=npc_gold_in, npc_gold_out=flows["npc_gold_out"])
-    state = regrowth(k_regrow, state, params)
-    if config.professions:
-        state = resource_regrowth(k_items, state, params)
+    state = regrowth(k_regrow, state, params, k_items if config.professions else None)
     info["spawned"] = spawned
     return state, reward, done, info
 

@@ -6,5 +6,5 @@ With NPCs on (docs/rules.md §9): npc_spawn (1), npc upkeep (2, 4), npc_decide
 and npc_move (5), one combat for all (6), npc_death (7).
 With items on (§10): items.spawn_gold and npc_spawn_gold (1),
 items.use_and_destroy (after 2), harvest (after 3, with professions),
-equipment in combat (6), loot (7), resource_regrowth (8, with professions).
+equipment in combat (6), loot (7), the resource tiles' regrowth (8, with professions).
 """

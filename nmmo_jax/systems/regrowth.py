@@ -11,28 +11,31 @@ from ..resources import MATERIALS, STREAM_RESOURCE_REGROWTH
 from ..state import FOREST, SCRUB, State
 
 
-def regrowth(key: jax.Array, state: State, params: Params) -> State:
-    """key: a PRNG key or a uint32 seed. One hashed draw per tile (a dense
-    jax.random draw over the map costs several times the rest of the tick)."""
-    seed = rng.seed_of(key)
-    cells = jnp.arange(state.tiles.size, dtype=jnp.uint32).reshape(state.tiles.shape)
-    grows = (state.tiles == SCRUB) & (rng.bits(seed, cells) < rng.threshold(params.regrow_prob))
-    return state.replace(tiles=jnp.where(grows, jnp.int8(FOREST), state.tiles))
+def regrowth(key: jax.Array, state: State, params: Params,
+             resource_key: jax.Array | None = None) -> State:
+    """key: a PRNG key or a uint32 seed: one hashed draw per scrub tile (a dense
+    jax.random draw over the map costs several times the rest of the tick).
 
-
-def resource_regrowth(key: jax.Array, state: State, params: Params) -> State:
-    """Each depleted resource tile (slag, stump, fragment, weeds, ocean) becomes its
-    material again with the material's respawn chance (nmmo 2.1.2 `Tile.step`).
-
-    key: the step's items seed (`rng.stream(seed, rng.STREAM_ITEMS)`) or any
-    PRNG key; its own sub-stream, so `regrowth`'s draws are unchanged. One
-    hashed draw per tile; only run with `Config.professions` on.
+    resource_key (with `Config.professions` on): the step's items seed
+    (`rng.stream(seed, rng.STREAM_ITEMS)`) or any PRNG key. Each depleted
+    resource tile (slag, stump, fragment, weeds, ocean) then becomes its
+    material again with the material's respawn chance (nmmo 2.1.2
+    `Tile.step`), drawn from the items seed's own sub-stream. A tile is scrub
+    or one depleted material, never both, so each tile's one hash takes the
+    seed of its kind: the draws are those of two separate passes at the cost
+    of one.
     """
-    seed = rng.stream(rng.seed_of(key), STREAM_RESOURCE_REGROWTH)
-    cells = jnp.arange(state.tiles.size, dtype=jnp.uint32).reshape(state.tiles.shape)
-    bits = rng.bits(seed, cells)
+    seed = rng.seed_of(key)
     tiles = state.tiles
+    cells = jnp.arange(tiles.size, dtype=jnp.uint32).reshape(tiles.shape)
+    scrub = tiles == SCRUB
+    if resource_key is None:
+        grows = scrub & (rng.bits(seed, cells) < rng.threshold(params.regrow_prob))
+        return state.replace(tiles=jnp.where(grows, jnp.int8(FOREST), tiles))
+    resource_seed = rng.stream(rng.seed_of(resource_key), STREAM_RESOURCE_REGROWTH)
+    bits = rng.bits(jnp.where(scrub, seed, resource_seed), cells)
+    chance = jnp.where(scrub, rng.threshold(params.regrow_prob), jnp.uint32(0))
     for m in MATERIALS:  # a compare per material: a table gather per tile is dearer on CPU
-        grows = (state.tiles == m.tile + 1) & (bits < rng.threshold(getattr(params, m.respawn)))
-        tiles = jnp.where(grows, jnp.int8(m.tile), tiles)
-    return state.replace(tiles=tiles)
+        chance = jnp.where(tiles == m.tile + 1, rng.threshold(getattr(params, m.respawn)), chance)
+    regrown = jnp.where(scrub, jnp.int8(FOREST), tiles - jnp.int8(1))  # depleted: tile + 1
+    return state.replace(tiles=jnp.where(bits < chance, regrown, tiles))
