@@ -21,7 +21,7 @@ import jax.numpy as jnp
 
 def materialize(x: jnp.ndarray) -> jnp.ndarray:
     """x itself (same values), computed into a buffer of its own."""
-    if x.ndim == 0:
+    if x.ndim == 0 or x.shape[0] == 0:  # nothing to compute (no row to scatter)
         return x
     return x.at[0].set(x[0])
 
