@@ -25,17 +25,16 @@ def regrowth(key: jax.Array, state: State, params: Params,
     seed of its kind: the draws are those of two separate passes at the cost
     of one.
     """
-    seed = rng.seed_of(key)
-    tiles = state.tiles
+    seed, tiles = rng.seed_of(key), state.tiles
     cells = jnp.arange(tiles.size, dtype=jnp.uint32).reshape(tiles.shape)
     scrub = tiles == SCRUB
-    if resource_key is None:
-        grows = scrub & (rng.bits(seed, cells) < rng.threshold(params.regrow_prob))
-        return state.replace(tiles=jnp.where(grows, jnp.int8(FOREST), tiles))
-    resource_seed = rng.stream(rng.seed_of(resource_key), STREAM_RESOURCE_REGROWTH)
-    bits = rng.bits(jnp.where(scrub, seed, resource_seed), cells)
-    chance = jnp.where(scrub, rng.threshold(params.regrow_prob), jnp.uint32(0))
-    for m in MATERIALS:  # a compare per material: a table gather per tile is dearer on CPU
-        chance = jnp.where(tiles == m.tile + 1, rng.threshold(getattr(params, m.respawn)), chance)
-    regrown = jnp.where(scrub, jnp.int8(FOREST), tiles - jnp.int8(1))  # depleted: tile + 1
-    return state.replace(tiles=jnp.where(bits < chance, regrown, tiles))
+    chance = jnp.where(scrub, rng.threshold(params.regrow_prob), jnp.uint32(0))  # 0: never
+    regrown = jnp.int8(FOREST)
+    if resource_key is not None:
+        seed = jnp.where(scrub, seed, rng.stream(rng.seed_of(resource_key),
+                                                 STREAM_RESOURCE_REGROWTH))
+        for m in MATERIALS:  # a compare per material: a table gather per tile is dearer on CPU
+            chance = jnp.where(tiles == m.tile + 1, rng.threshold(getattr(params, m.respawn)),
+                               chance)
+        regrown = jnp.where(scrub, regrown, tiles - jnp.int8(1))  # depleted: tile + 1
+    return state.replace(tiles=jnp.where(rng.bits(seed, cells) < chance, regrown, tiles))
