@@ -23,7 +23,9 @@ features). All inside one jitted function: `lax.map` over chunks of
 `--chunk` vmapped worlds (default: about 128 agent slots per chunk, see
 CHUNK_AGENTS: 1 default or large world, 8 small worlds), each chunk
 scanning `--ticks` ticks, with the world axis sharded over `--devices`
-host devices (both CPU cores). The state is donated. Each (preset, W) case
+host devices, the process pinned to as many cores (`pin_cores`: with
+one device, XLA would otherwise run independent operations on an idle
+second core too). The state is donated. Each (preset, W) case
 runs in its own subprocess so compile time and peak RSS are its own; with
 `--alternate` the presets share one process at one W and take turns call by
 call, so that a drift of the host's speed reaches them alike, and each
@@ -70,7 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=5, help="timed calls after the warm-up call")
     p.add_argument("--chunk", type=int, default=None,
                    help="worlds vmapped together inside lax.map (default: 128 // agents, at least 1)")
-    p.add_argument("--devices", type=int, default=2, help="host devices (cores) to shard worlds over")
+    p.add_argument("--devices", type=int, default=2,
+                   help="host devices to shard worlds over; the process is pinned to as many "
+                        "cores (default: 2)")
     p.add_argument("--maps", type=int, default=8,
                    help="distinct maps generated (worlds reuse them; spawn keys differ)")
     p.add_argument("--full", action="store_true",
@@ -418,10 +422,27 @@ def prepare(args: argparse.Namespace, preset: str, worlds: int):
 
 
 # --------------------------------------------------------------------------- driver
+def pin_cores(devices: int) -> list[int]:
+    """Pin this process to `devices` of the CPUs it may use (the lowest), so that
+    --devices D times D cores' work: XLA runs independent operations of one
+    device's program side by side on any idle core, and a program with more
+    such operations would gain more from the idle ones. Call before jax starts.
+    Returns the CPUs the process may use now."""
+    if not hasattr(os, "sched_setaffinity"):
+        return list(range(os.cpu_count() or 1))
+    allowed = sorted(os.sched_getaffinity(0))
+    if devices < len(allowed):
+        allowed = allowed[:devices]
+        os.sched_setaffinity(0, allowed)
+    return allowed
+
+
 def machine() -> str:
     cpu = cpu_model()
     import jax
-    return (f"{cpu}, {os.cpu_count()} cores, jax {jax.__version__}, "
+    used = (f" ({len(os.sched_getaffinity(0))} used)"
+            if hasattr(os, "sched_getaffinity") else "")
+    return (f"{cpu}, {os.cpu_count()} cores{used}, jax {jax.__version__}, "
             f"{datetime.date.today().isoformat()}")
 
 
@@ -489,6 +510,8 @@ def run_case(args: argparse.Namespace, preset: str, worlds: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.one or args.alternate:
+        pin_cores(args.devices)  # before jax starts its threads
     if args.one:
         # Must precede the first jax import: one host device per core.
         flags = os.environ.get("XLA_FLAGS", "")

@@ -116,3 +116,19 @@ def test_one_nmmo2_world_runs():
     result = bench_env.measure(args)
     assert (result["num_agents"], result["num_npcs"], result["map_size"]) == (128, 128, 160)
     assert result["ns_per_agent_step"] > 0 and result["mean_alive"] > 100
+
+
+def test_devices_pin_the_process_to_as_many_cores():
+    # In a child process: pinning is for the whole process and cannot be undone.
+    import os
+    import subprocess
+    import sys
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    allowed = len(os.sched_getaffinity(0))
+    code = ("import os; from scripts.bench_env import pin_cores; "
+            "print(len(pin_cores({d})), len(os.sched_getaffinity(0)))")
+    for devices, expected in ((1, 1), (allowed + 1, allowed)):
+        out = subprocess.run([sys.executable, "-c", code.format(d=devices)], capture_output=True,
+                             text=True, check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+        assert out.stdout.split() == [str(expected), str(expected)]
