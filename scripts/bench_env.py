@@ -422,14 +422,24 @@ def prepare(args: argparse.Namespace, preset: str, worlds: int):
 
 
 # --------------------------------------------------------------------------- driver
+def _accelerator_plugin() -> bool:
+    """Whether jax's GPU or TPU support is installed (found without starting jax)."""
+    import importlib.util
+    return any(importlib.util.find_spec(name) is not None for name in (
+        "jax_cuda12_plugin", "jax_cuda13_plugin", "jax_rocm60_plugin", "jax_rocm7_plugin",
+        "libtpu"))
+
+
 def pin_cores(devices: int) -> list[int]:
     """Pin this process to `devices` of the CPUs it may use (the lowest), so that
     --devices D times D cores' work: XLA runs independent operations of one
     device's program side by side on any idle core, and a program with more
     such operations would gain more from the idle ones. Call before jax starts.
-    Returns the CPUs the process may use now."""
-    if not hasattr(os, "sched_setaffinity"):
-        return list(range(os.cpu_count() or 1))
+    Returns the CPUs the process may use now. With an accelerator plugin
+    installed it pins nothing: the devices are then not cores."""
+    if not hasattr(os, "sched_setaffinity") or _accelerator_plugin():
+        return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(
+            range(os.cpu_count() or 1))
     allowed = sorted(os.sched_getaffinity(0))
     if devices < len(allowed):
         allowed = allowed[:devices]
