@@ -23,9 +23,9 @@ features). All inside one jitted function: `lax.map` over chunks of
 `--chunk` vmapped worlds (default: about 128 agent slots per chunk, see
 CHUNK_AGENTS: 1 default or large world, 8 small worlds), each chunk
 scanning `--ticks` ticks, with the world axis sharded over `--devices`
-host devices, the process pinned to as many cores (`pin_cores`: with
-one device, XLA would otherwise run independent operations on an idle
-second core too). The state is donated. Each (preset, W) case
+host devices (the most that divide W), the process pinned to as many
+cores (`pin_cores`: with one device, XLA would otherwise run independent
+operations on an idle second core too). The state is donated. Each (preset, W) case
 runs in its own subprocess so compile time and peak RSS are its own; with
 `--alternate` the presets share one process at one W and take turns call by
 call, so that a drift of the host's speed reaches them alike, and each
@@ -73,8 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--chunk", type=int, default=None,
                    help="worlds vmapped together inside lax.map (default: 128 // agents, at least 1)")
     p.add_argument("--devices", type=int, default=2,
-                   help="host devices to shard worlds over; the process is pinned to as many "
-                        "cores (default: 2)")
+                   help="host devices to shard worlds over, the most up to this that divide W; "
+                        "the process is pinned to one core per device used (default: 2)")
     p.add_argument("--maps", type=int, default=8,
                    help="distinct maps generated (worlds reuse them; spawn keys differ)")
     p.add_argument("--full", action="store_true",
@@ -250,7 +250,7 @@ def prepare(args: argparse.Namespace, preset: str, worlds: int):
 
     config = case_config(args, preset)
     a, ticks = config.num_agents, args.ticks
-    devices = max(d for d in range(1, min(args.devices, jax.device_count()) + 1) if worlds % d == 0)
+    devices = devices_for(worlds, min(args.devices, jax.device_count()))
     local = worlds // devices
     wanted = args.chunk or max(1, CHUNK_AGENTS // a)
     chunk = max(c for c in range(1, min(wanted, local) + 1) if local % c == 0)
@@ -430,6 +430,12 @@ def _accelerator_plugin() -> bool:
         "libtpu"))
 
 
+def devices_for(worlds: int, devices: int) -> int:
+    """The host devices a case of W worlds shards over: the most, up to `devices`,
+    that divide W evenly (one for W = 1)."""
+    return max(d for d in range(1, devices + 1) if worlds % d == 0)
+
+
 def pin_cores(devices: int) -> list[int]:
     """Pin this process to `devices` of the CPUs it may use (the lowest), so that
     --devices D times D cores' work: XLA runs independent operations of one
@@ -450,9 +456,8 @@ def pin_cores(devices: int) -> list[int]:
 def machine() -> str:
     cpu = cpu_model()
     import jax
-    used = (f" ({len(os.sched_getaffinity(0))} used)"
-            if hasattr(os, "sched_getaffinity") else "")
-    return (f"{cpu}, {os.cpu_count()} cores{used}, jax {jax.__version__}, "
+    pinned = "" if _accelerator_plugin() else " (each case pinned to one per device it uses)"
+    return (f"{cpu}, {os.cpu_count()} cores{pinned}, jax {jax.__version__}, "
             f"{datetime.date.today().isoformat()}")
 
 
@@ -520,8 +525,8 @@ def run_case(args: argparse.Namespace, preset: str, worlds: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.one or args.alternate:
-        pin_cores(args.devices)  # before jax starts its threads
+    if args.one or args.alternate:  # one core per device the case uses, before jax starts
+        pin_cores(devices_for(args.worlds[0], args.devices))
     if args.one:
         # Must precede the first jax import: one host device per core.
         flags = os.environ.get("XLA_FLAGS", "")

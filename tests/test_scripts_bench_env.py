@@ -118,6 +118,11 @@ def test_one_nmmo2_world_runs():
     assert result["ns_per_agent_step"] > 0 and result["mean_alive"] > 100
 
 
+def test_a_case_uses_the_most_devices_that_divide_its_worlds():
+    assert [bench_env.devices_for(w, 2) for w in (1, 2, 3, 64)] == [1, 2, 1, 2]
+    assert bench_env.devices_for(6, 4) == 3
+
+
 def test_devices_pin_the_process_to_as_many_cores():
     # In a child process: pinning is for the whole process and cannot be undone.
     import os
