@@ -25,12 +25,12 @@ CHUNK_AGENTS: 1 default or large world, 8 small worlds), each chunk
 scanning `--ticks` ticks, with the world axis sharded over `--devices`
 host devices (the most that divide W), the process pinned to as many
 cores (`pin_cores`: with one device, XLA would otherwise run independent
-operations on an idle second core too). The state is donated. Each (preset, W) case
-runs in its own subprocess so compile time and peak RSS are its own; with
-`--alternate` the presets share one process at one W and take turns call by
-call, so that a drift of the host's speed reaches them alike, and each
-preset's cost per agent-step over the first's is the median of the rounds'
-ratios.
+operations on an idle second core too). The state is donated. Each
+(preset, W) case runs in its own subprocess so compile time and peak RSS
+are its own; with `--alternate` the presets share one process at one W and
+take turns call by call, so that a drift of the host's speed reaches them
+alike, and each preset's cost per agent-step over the first's is the
+median of the rounds' ratios.
 
 Figures per case: slot steps/s (W x (num_agents + num_npcs) x ticks / s: every
 agent and NPC slot; without NPCs, agent-slot steps/s), live-agent
@@ -443,11 +443,10 @@ def pin_cores(devices: int) -> list[int]:
     such operations would gain more from the idle ones. Call before jax starts.
     Returns the CPUs the process may use now. With an accelerator plugin
     installed it pins nothing: the devices are then not cores."""
-    if not hasattr(os, "sched_setaffinity") or _accelerator_plugin():
-        return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(
-            range(os.cpu_count() or 1))
+    if not hasattr(os, "sched_setaffinity"):
+        return list(range(os.cpu_count() or 1))
     allowed = sorted(os.sched_getaffinity(0))
-    if devices < len(allowed):
+    if devices < len(allowed) and not _accelerator_plugin():
         allowed = allowed[:devices]
         os.sched_setaffinity(0, allowed)
     return allowed
