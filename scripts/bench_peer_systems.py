@@ -1,0 +1,203 @@
+"""What nmmo 2.1.2 itself pays for its NPCs, items and professions, one core, one run.
+
+    python -m scripts.bench_peer_systems                  # every content set, 1,000 ticks
+    python -m scripts.bench_peer_systems --ticks 200 --json
+
+The question it answers: is nmmo2's cost per agent-step over v1.3's
+(`scripts/bench_env.py --preset default,nmmo2 --alternate`) a property of
+the content or of our code? The reference is run with nmmo 2.x's game
+systems switched on a few at a time, from v1.3's content (terrain,
+foraging, combat, skills) up to its Default, and each set's cost per tick
+is printed over that of v1.3's content on v1.3's 80x80 map.
+
+Method. The peer venv and its Python are `scripts/bench_peer.py`'s (built
+there, reused here). One worker process, pinned to one core with BLAS
+threads at 1, builds one `nmmo.Env` per content set: nmmo's `Medium` (128
+agents, 128 NPCs when they are on) plus the set's system classes from
+`nmmo.core.config`, `IMMORTAL = True` as in bench_peer. Each tick it steps
+every env once, in turn, with random valid actions for every head
+(uniform over each mask, sampling not timed), so a drift of the host's
+speed reaches all sets alike; the first `--warmup` ticks are not timed.
+Per set: mean ms per tick over the timed ticks (nmmo's ticks get dearer as
+the episode ages, so the default 1,000 ticks cover most of its 1,024-tick
+episode), the first and last 100, and the median over ticks of the paired
+ratio to the v1.3 set on the 80x80 map.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from scripts import bench_peer as bp
+
+# (name, nmmo.core.config system classes added to Medium, map size, playable centre).
+# v1.3's 80x80 map has 9 lava rows a side, so its centre is 62 (nmmo: MAP_BORDER =
+# (MAP_SIZE - MAP_CENTER) // 2); nmmo's Medium is 160 and 128.
+V13_SYSTEMS = ("Terrain", "Resource", "Combat", "Progression")
+ITEM_SYSTEMS = ("Item", "Equipment")
+CONTENT_SETS = (
+    ("v1.3 content, 80x80", V13_SYSTEMS, 80, 62),
+    ("v1.3 content", V13_SYSTEMS, 160, 128),
+    ("+ NPCs", V13_SYSTEMS + ("NPC",), 160, 128),
+    ("+ items", V13_SYSTEMS + ITEM_SYSTEMS, 160, 128),
+    ("+ items, professions", V13_SYSTEMS + ITEM_SYSTEMS + ("Profession",), 160, 128),
+    ("nmmo2's content", V13_SYSTEMS + ("NPC",) + ITEM_SYSTEMS + ("Profession",), 160, 128),
+    ("Default (+ market, communication)", V13_SYSTEMS + ("NPC",) + ITEM_SYSTEMS
+     + ("Profession", "Exchange", "Communication"), 160, 128),
+)
+
+# Runs under the peer venv's Python (3.10, numpy 1.23): keep it plain Python 3.7+.
+WORKER = r'''
+import json, os, sys, time
+
+def main():
+    ticks, warmup, seed, core, maps = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
+                                       int(sys.argv[4]), sys.argv[5])
+    sets = json.loads(sys.argv[6])
+    if core >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+    import numpy as np
+    import nmmo
+    from nmmo.core import config as C
+
+    envs = []
+    for i, (name, systems, size, centre) in enumerate(sets):
+        attrs = dict(IMMORTAL=True, PATH_MAPS=os.path.join(maps, str(i)), MAP_SIZE=size,
+                     MAP_CENTER=centre, HORIZON=max(C.Medium.HORIZON, warmup + ticks + 1))
+        cls = type("Set%d" % i, (C.Medium,) + tuple(getattr(C, s) for s in systems), attrs)
+        env = nmmo.Env(cls(), seed=seed)
+        obs, _ = env.reset(seed=seed)
+        envs.append(dict(name=name, env=env, obs=obs, times=[],
+                         systems=sorted(env.config.enabled_systems)))
+    rng = np.random.default_rng(seed)
+
+    def sample(obs):
+        """Per agent, per action, per head: uniform over the entries whose mask is 1."""
+        actions = {}
+        for agent, ob in obs.items():
+            act = {}
+            for name, heads in ob["ActionTargets"].items():
+                arg = {}
+                for head, mask in heads.items():
+                    valid = np.flatnonzero(mask)
+                    arg[head] = int(valid[rng.integers(valid.size)] if valid.size
+                                    else len(mask) - 1)
+                act[name] = arg
+            actions[agent] = act
+        return actions
+
+    for tick in range(warmup + ticks):
+        for e in envs:
+            actions = sample(e["obs"])
+            t = time.perf_counter()
+            e["obs"], _, _, _, _ = e["env"].step(actions)
+            if tick >= warmup:
+                e["times"].append(time.perf_counter() - t)
+    base = np.asarray(envs[0]["times"])
+    out = []
+    for e in envs:
+        t = np.asarray(e["times"])
+        out.append(dict(name=e["name"], systems=e["systems"], map_size=e["env"].config.MAP_SIZE,
+                        agents=len(e["env"].realm.players), npcs=len(e["env"].realm.npcs),
+                        ms_per_tick=1e3 * t.mean(), ms_first100=1e3 * t[:100].mean(),
+                        ms_last100=1e3 * t[-100:].mean(), over_base=float(t.mean() / base.mean()),
+                        paired_over_base=float(np.median(t / base))))
+    print(json.dumps(dict(nmmo=nmmo.__version__, core=core, ticks=ticks, warmup=warmup,
+                          sets=out)), flush=True)
+
+main()
+'''
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--venv", type=Path, default=bp.DEFAULT_VENV,
+                   help=f"peer virtual environment (default {bp.DEFAULT_VENV}; built by "
+                        "scripts/bench_peer.py when missing)")
+    p.add_argument("--ticks", type=int, default=1000,
+                   help="timed ticks per content set (default 1000: most of nmmo's episode)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed ticks first (default 5)")
+    p.add_argument("--core", type=int, default=None,
+                   help="CPU the worker is pinned to (default: the last allowed one; -1: none)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.ticks < 100:
+        p.error("--ticks must be >= 100 (the table shows the first and last 100)")
+    if args.warmup < 0:
+        p.error("--warmup must be >= 0")
+    if args.core is None:
+        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        args.core = allowed[-1] if allowed else -1
+    # The peer venv is reused, never built here: bench_peer's options for building it.
+    args.rebuild, args.python = False, None
+    return args
+
+
+def run_worker(args: argparse.Namespace) -> dict:
+    """WORKER under the peer venv in a temp dir (nmmo writes its maps there)."""
+    with tempfile.TemporaryDirectory(prefix="nmmo-peer-systems-") as tmp:
+        script = Path(tmp) / "worker.py"
+        script.write_text(WORKER)
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                   MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+        env.pop("PYTHONPATH", None)
+        cmd = [str(bp.venv_python(args.venv)), str(script), str(args.ticks), str(args.warmup),
+               str(args.seed), str(args.core), str(Path(tmp) / "maps"),
+               json.dumps([list(s) for s in CONTENT_SETS])]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=env,
+                                  timeout=600 + 2 * len(CONTENT_SETS) * args.ticks)
+        except subprocess.TimeoutExpired:
+            raise bp.PeerError("the content-set worker ran past its time limit") from None
+    result = bp.last_json(proc.stdout)
+    if proc.returncode != 0 or result is None:
+        raise bp.PeerError(f"the content-set worker failed (exit {proc.returncode}):\n"
+                           f"{bp.tail(proc.stderr + proc.stdout)}")
+    return result
+
+
+def format_table(sets: list[dict]) -> str:
+    """One row per content set: ms per tick and its cost over the first set's."""
+    head = ("content", "map", "NPCs", "ms per tick", "first / last 100", "x v1.3 80x80",
+            "paired median")
+    rows = [(s["name"], f"{s['map_size']}", f"{s['npcs']}", f"{s['ms_per_tick']:.1f}",
+             f"{s['ms_first100']:.1f} / {s['ms_last100']:.1f}", f"{s['over_base']:.2f}x",
+             f"{s['paired_over_base']:.2f}x") for s in sets]
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+    fmt = lambda cells: "| " + " | ".join(
+        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+    return "\n".join([fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+                     + [fmt(r) for r in rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)
+    try:
+        versions, _ = bp.ensure_peer(args, log)
+        result = run_worker(args)
+    except bp.PeerError as e:
+        log(f"bench_peer_systems: cannot measure nmmo {bp.PEER_VERSION}: {e}")
+        return 2
+    mach = bp.machine()
+    if args.json:
+        print(json.dumps(dict(machine=mach, peer_versions=versions, **result), indent=1))
+        return 0
+    print(f"machine: {mach['cpu']}; {mach['date']}; nmmo {result['nmmo']} (Python "
+          f"{versions['python']}, numpy {versions['numpy']}), pinned to CPU {result['core']}")
+    print(f"nmmo's Medium + IMMORTAL, 128 agents; {result['ticks']} timed ticks per set after "
+          f"{result['warmup']} warm-up, the sets stepped in turn; random valid actions (not timed)")
+    print(format_table(result["sets"]))
+    for s in result["sets"]:
+        print(f"systems, {s['name']}: {', '.join(s['systems'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
