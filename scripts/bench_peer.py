@@ -95,9 +95,30 @@ class PeerError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- reference worker
-# Runs under the peer venv's Python (3.10, numpy 1.23): keep it plain Python 3.7+.
-PEER_WORKER = r'''
+# Run under the peer venv's Python (3.10, numpy 1.23): keep them plain Python 3.7+.
+# The random player of both workers (this one and bench_peer_systems').
+PEER_SAMPLER = r'''
 import json, os, sys, time
+
+
+def sample(rng, obs):
+    """Per agent, per action, per head: uniform over the entries whose mask is 1."""
+    import numpy as np
+    actions = {}
+    for agent, ob in obs.items():
+        act = {}
+        for name, heads in ob["ActionTargets"].items():
+            arg = {}
+            for head, mask in heads.items():
+                valid = np.flatnonzero(mask)
+                pick = valid[rng.integers(valid.size)] if valid.size else len(mask) - 1
+                arg[head] = int(pick)
+            act[name] = arg
+        actions[agent] = act
+    return actions
+'''
+
+PEER_WORKER = PEER_SAMPLER + r'''
 
 def main():
     ticks, warmup, seed, core, maps = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
@@ -118,26 +139,10 @@ def main():
     obs, _ = env.reset(seed=seed)
     init_s = time.perf_counter() - t
     rng = np.random.default_rng(seed)
-
-    def sample(obs):
-        """Per agent, per action, per head: uniform over the entries whose mask is 1."""
-        actions = {}
-        for agent, ob in obs.items():
-            act = {}
-            for name, heads in ob["ActionTargets"].items():
-                arg = {}
-                for head, mask in heads.items():
-                    valid = np.flatnonzero(mask)
-                    pick = valid[rng.integers(valid.size)] if valid.size else len(mask) - 1
-                    arg[head] = int(pick)
-                act[name] = arg
-            actions[agent] = act
-        return actions
-
     step_s, sample_s, live = [], [], []
     for i in range(warmup + ticks):
         t = time.perf_counter()
-        actions = sample(obs)
+        actions = sample(rng, obs)
         t1 = time.perf_counter()
         n = sum(1 for a in actions if a in env.realm.players)   # agents that act this tick
         obs, _, _, _, _ = env.step(actions)
@@ -420,17 +425,23 @@ def ensure_peer(args: argparse.Namespace, log=print) -> tuple[dict, float]:
 
 
 def run_peer(args: argparse.Namespace) -> dict:
-    """Run PEER_WORKER under the peer venv in a temp dir (maps are written there)."""
+    """PEER_WORKER: nmmo's Default, timed."""
+    return run_worker(args, PEER_WORKER, [], timeout=600 + 2 * args.ticks)
+
+
+def run_worker(args: argparse.Namespace, source: str, extra: list[str], timeout: float) -> dict:
+    """A worker's source run under the peer venv in a temp dir (nmmo writes its maps
+    there), argv: ticks, warmup, seed, core, maps dir, *extra; its last JSON line."""
     with tempfile.TemporaryDirectory(prefix="nmmo-peer-") as tmp:
         script = Path(tmp) / "peer_worker.py"
-        script.write_text(PEER_WORKER)
+        script.write_text(source)
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                    MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
         env.pop("PYTHONPATH", None)  # nothing of this project's venv leaks in
         cmd = [str(venv_python(args.venv)), str(script), str(args.ticks), str(args.warmup),
-               str(args.seed), str(args.core), str(Path(tmp) / "maps")]
+               str(args.seed), str(args.core), str(Path(tmp) / "maps"), *extra]
         try:
-            proc = _run(cmd, timeout=600 + 2 * args.ticks, cwd=tmp, env=env)
+            proc = _run(cmd, timeout=timeout, cwd=tmp, env=env)
         except subprocess.TimeoutExpired:
             raise PeerError(f"the nmmo {PEER_VERSION} worker ran past its time limit") from None
     result = last_json(proc.stdout)

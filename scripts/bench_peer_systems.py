@@ -28,9 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from scripts import bench_peer as bp
@@ -51,9 +49,8 @@ CONTENT_SETS = (
      + ("Profession", "Exchange", "Communication"), 160, 128),
 )
 
-# Runs under the peer venv's Python (3.10, numpy 1.23): keep it plain Python 3.7+.
-WORKER = r'''
-import json, os, sys, time
+# Runs under the peer venv's Python, after bench_peer's `sample(rng, obs)`.
+WORKER = bp.PEER_SAMPLER + r'''
 
 def main():
     ticks, warmup, seed, core, maps = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
@@ -76,24 +73,9 @@ def main():
                          systems=sorted(env.config.enabled_systems)))
     rng = np.random.default_rng(seed)
 
-    def sample(obs):
-        """Per agent, per action, per head: uniform over the entries whose mask is 1."""
-        actions = {}
-        for agent, ob in obs.items():
-            act = {}
-            for name, heads in ob["ActionTargets"].items():
-                arg = {}
-                for head, mask in heads.items():
-                    valid = np.flatnonzero(mask)
-                    arg[head] = int(valid[rng.integers(valid.size)] if valid.size
-                                    else len(mask) - 1)
-                act[name] = arg
-            actions[agent] = act
-        return actions
-
     for tick in range(warmup + ticks):
         for e in envs:
-            actions = sample(e["obs"])
+            actions = sample(rng, e["obs"])
             t = time.perf_counter()
             e["obs"], _, _, _, _ = e["env"].step(actions)
             if tick >= warmup:
@@ -140,26 +122,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def run_worker(args: argparse.Namespace) -> dict:
-    """WORKER under the peer venv in a temp dir (nmmo writes its maps there)."""
-    with tempfile.TemporaryDirectory(prefix="nmmo-peer-systems-") as tmp:
-        script = Path(tmp) / "worker.py"
-        script.write_text(WORKER)
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                   MKL_NUM_THREADS="1", PYTHONWARNINGS="ignore")
-        env.pop("PYTHONPATH", None)
-        cmd = [str(bp.venv_python(args.venv)), str(script), str(args.ticks), str(args.warmup),
-               str(args.seed), str(args.core), str(Path(tmp) / "maps"),
-               json.dumps([list(s) for s in CONTENT_SETS])]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env=env,
-                                  timeout=600 + 2 * len(CONTENT_SETS) * args.ticks)
-        except subprocess.TimeoutExpired:
-            raise bp.PeerError("the content-set worker ran past its time limit") from None
-    result = bp.last_json(proc.stdout)
-    if proc.returncode != 0 or result is None:
-        raise bp.PeerError(f"the content-set worker failed (exit {proc.returncode}):\n"
-                           f"{bp.tail(proc.stderr + proc.stdout)}")
-    return result
+    """WORKER under the peer venv (`bench_peer.run_worker`), every content set."""
+    sets = json.dumps([list(x) for x in CONTENT_SETS])
+    return bp.run_worker(args, WORKER, [sets], timeout=600 + 2 * len(CONTENT_SETS) * args.ticks)
 
 
 def format_table(sets: list[dict]) -> str:
