@@ -10,8 +10,8 @@ systems switched on a few at a time, from v1.3's content (terrain,
 foraging, combat, skills) up to its Default, and each set's cost per tick
 is printed over that of v1.3's content on v1.3's 80x80 map.
 
-Method. The peer venv and its Python are `scripts/bench_peer.py`'s (built
-there, reused here). One worker process, pinned to one core with BLAS
+Method. The peer venv is `scripts/bench_peer.py`'s (reused, or built the
+same way when missing). One worker process, pinned to one core with BLAS
 threads at 1, builds one `nmmo.Env` per content set: nmmo's `Medium` (128
 agents, 128 NPCs when they are on) plus the set's system classes from
 `nmmo.core.config`, `IMMORTAL = True` as in bench_peer. Each tick it steps
@@ -99,8 +99,8 @@ main()
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--venv", type=Path, default=bp.DEFAULT_VENV,
-                   help=f"peer virtual environment (default {bp.DEFAULT_VENV}; built by "
-                        "scripts/bench_peer.py when missing)")
+                   help=f"peer virtual environment (default {bp.DEFAULT_VENV}; built as "
+                        "scripts/bench_peer.py builds it when missing)")
     p.add_argument("--ticks", type=int, default=1000,
                    help="timed ticks per content set (default 1000: most of nmmo's episode)")
     p.add_argument("--warmup", type=int, default=5, help="untimed ticks first (default 5)")
@@ -116,7 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.core is None:
         allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         args.core = allowed[-1] if allowed else -1
-    # The peer venv is reused, never built here: bench_peer's options for building it.
+    # bench_peer's options for building a missing venv, at their defaults.
     args.rebuild, args.python = False, None
     return args
 

@@ -35,7 +35,7 @@ def test_worker_is_valid_python_and_names_every_set_field():
 def test_parse_args():
     args = ps.parse_args(["--core", "0"])
     assert args.ticks == 1000 and args.warmup == 5 and args.core == 0
-    assert args.rebuild is False and args.python is None  # the venv is reused, not rebuilt
+    assert args.rebuild is False and args.python is None  # a working venv is reused
     for bad in (["--ticks", "50"], ["--warmup", "-1"]):
         with pytest.raises(SystemExit):
             ps.parse_args(bad)
