@@ -20,8 +20,11 @@ every env once, in turn, with random valid actions for every head
 speed reaches all sets alike; the first `--warmup` ticks are not timed.
 Per set: mean ms per tick over the timed ticks (nmmo's ticks get dearer as
 the episode ages, so the default 1,000 ticks cover most of its 1,024-tick
-episode), the first and last 100, and the median over ticks of the paired
-ratio to the v1.3 set on the 80x80 map.
+episode), the part of it spent in `env._compute_rewards` (the task
+system's per-tick index of the episode's events, the same work whatever
+the content), the first and last 100, and the cost over the v1.3 set on
+the 80x80 map: the ratio of means, the median over ticks of the paired
+ratio, and the ratio of means with the task rewards left out.
 """
 from __future__ import annotations
 
@@ -52,6 +55,16 @@ CONTENT_SETS = (
 # Runs under the peer venv's Python, after bench_peer's `sample(rng, obs)`.
 WORKER = bp.PEER_SAMPLER + r'''
 
+def timed(method, total):
+    """method, its seconds added to total[0] at each call (env.step's task rewards)."""
+    def call(*args, **kwargs):
+        t = time.perf_counter()
+        out = method(*args, **kwargs)
+        total[0] += time.perf_counter() - t
+        return out
+    return call
+
+
 def main():
     ticks, warmup, seed, core, maps = (int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]),
                                        int(sys.argv[4]), sys.argv[5])
@@ -69,26 +82,32 @@ def main():
         cls = type("Set%d" % i, (C.Medium,) + tuple(getattr(C, s) for s in systems), attrs)
         env = nmmo.Env(cls(), seed=seed)
         obs, _ = env.reset(seed=seed)
-        envs.append(dict(name=name, env=env, obs=obs, times=[],
-                         systems=sorted(env.config.enabled_systems)))
+        e = dict(name=name, env=env, obs=obs, times=[], rewards=[0.0],
+                 systems=sorted(env.config.enabled_systems))
+        env._compute_rewards = timed(env._compute_rewards, e["rewards"])
+        envs.append(e)
     rng = np.random.default_rng(seed)
 
     for tick in range(warmup + ticks):
         for e in envs:
             actions = sample(rng, e["obs"])
+            e["rewards"][0] = 0.0
             t = time.perf_counter()
             e["obs"], _, _, _, _ = e["env"].step(actions)
             if tick >= warmup:
-                e["times"].append(time.perf_counter() - t)
+                e["times"].append((time.perf_counter() - t, e["rewards"][0]))
     base = np.asarray(envs[0]["times"])
     out = []
     for e in envs:
-        t = np.asarray(e["times"])
+        t = np.asarray(e["times"])  # [ticks, (step, of it the task rewards)]
+        rest, base_rest = t[:, 0] - t[:, 1], base[:, 0] - base[:, 1]
         out.append(dict(name=e["name"], systems=e["systems"], map_size=e["env"].config.MAP_SIZE,
                         agents=len(e["env"].realm.players), npcs=len(e["env"].realm.npcs),
-                        ms_per_tick=1e3 * t.mean(), ms_first100=1e3 * t[:100].mean(),
-                        ms_last100=1e3 * t[-100:].mean(), over_base=float(t.mean() / base.mean()),
-                        paired_over_base=float(np.median(t / base))))
+                        ms_per_tick=1e3 * t[:, 0].mean(), ms_rewards=1e3 * t[:, 1].mean(),
+                        ms_first100=1e3 * t[:100, 0].mean(), ms_last100=1e3 * t[-100:, 0].mean(),
+                        over_base=float(t[:, 0].mean() / base[:, 0].mean()),
+                        paired_over_base=float(np.median(t[:, 0] / base[:, 0])),
+                        over_base_no_rewards=float(rest.mean() / base_rest.mean())))
     print(json.dumps(dict(nmmo=nmmo.__version__, core=core, ticks=ticks, warmup=warmup,
                           sets=out)), flush=True)
 
@@ -128,12 +147,14 @@ def run_worker(args: argparse.Namespace) -> dict:
 
 
 def format_table(sets: list[dict]) -> str:
-    """One row per content set: ms per tick and its cost over the first set's."""
-    head = ("content", "map", "NPCs", "ms per tick", "first / last 100", "x v1.3 80x80",
-            "paired median")
+    """One row per content set: ms per tick, the task rewards' part of it, and its cost
+    over the first set's with and without the task rewards."""
+    head = ("content", "map", "NPCs", "ms per tick", "of it task rewards", "first / last 100",
+            "x v1.3 80x80", "paired median", "x, task rewards left out")
     rows = [(s["name"], f"{s['map_size']}", f"{s['npcs']}", f"{s['ms_per_tick']:.1f}",
-             f"{s['ms_first100']:.1f} / {s['ms_last100']:.1f}", f"{s['over_base']:.2f}x",
-             f"{s['paired_over_base']:.2f}x") for s in sets]
+             f"{s['ms_rewards']:.1f}", f"{s['ms_first100']:.1f} / {s['ms_last100']:.1f}",
+             f"{s['over_base']:.2f}x", f"{s['paired_over_base']:.2f}x",
+             f"{s['over_base_no_rewards']:.2f}x") for s in sets]
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
     fmt = lambda cells: "| " + " | ".join(
         c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"

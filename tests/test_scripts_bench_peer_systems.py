@@ -28,7 +28,8 @@ def test_content_sets_grow_from_v13_to_default():
 
 def test_worker_is_valid_python_and_names_every_set_field():
     compile(ps.WORKER, "worker.py", "exec")
-    for field in ("MAP_SIZE", "MAP_CENTER", "IMMORTAL", "paired_over_base", "ms_last100"):
+    for field in ("MAP_SIZE", "MAP_CENTER", "IMMORTAL", "paired_over_base", "ms_last100",
+                  "_compute_rewards", "over_base_no_rewards"):
         assert field in ps.WORKER
 
 
@@ -43,10 +44,12 @@ def test_parse_args():
 
 def test_table():
     row = lambda name, ms, npcs: dict(name=name, map_size=160, npcs=npcs, ms_per_tick=ms,
-                                      ms_first100=ms - 5, ms_last100=ms + 5,
-                                      over_base=ms / 40.0, paired_over_base=ms / 41.0)
+                                      ms_rewards=20.0, ms_first100=ms - 5, ms_last100=ms + 5,
+                                      over_base=ms / 40.0, paired_over_base=ms / 41.0,
+                                      over_base_no_rewards=(ms - 20.0) / 20.0)
     lines = ps.format_table([row("v1.3 content, 80x80", 40.0, 0),
                              row("nmmo2's content", 60.0, 128)]).splitlines()
     assert len(lines) == 4 and len({len(x) for x in lines}) == 1  # aligned columns
     assert "1.00x" in lines[2] and "55.0 / 65.0" in lines[3] and "1.50x" in lines[3]
-    assert "1.46x" in lines[3] and "128" in lines[3]
+    assert "1.46x" in lines[3] and "128" in lines[3] and "20.0" in lines[3]
+    assert lines[3].rstrip(" |").endswith("2.00x")  # (60 - 20) / (40 - 20)
