@@ -241,8 +241,9 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_reference_args(p: argparse.ArgumentParser) -> None:
+    """The reference worker's options (`run_worker` reads them), shared with
+    bench_peer_systems; `reference_core` fills in --core's default after parsing."""
     p.add_argument("--venv", type=Path, default=DEFAULT_VENV,
                    help=f"peer virtual environment (default {DEFAULT_VENV})")
     p.add_argument("--python", default=None,
@@ -254,6 +255,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=5, help="untimed nmmo ticks first (default 5)")
     p.add_argument("--core", type=int, default=None,
                    help="CPU the reference is pinned to (default: the last allowed one; -1: none)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def reference_core(core: int | None) -> int:
+    """--core as given, else the last CPU this process may use (-1 where none is known)."""
+    if core is not None:
+        return core
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return allowed[-1] if allowed else -1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_reference_args(p)
     p.add_argument("--worlds", default="1,64", help="comma list of W for nmmo-jax (default 1,64)")
     p.add_argument("--preset", default="default,nmmo2",
                    help="comma list of nmmo-jax presets to race (default default,nmmo2: v1.3's "
@@ -268,7 +283,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=5, help="bench_env --repeats")
     p.add_argument("--skip-ours", action="store_true", help="measure the reference only")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     try:
         args.worlds = [int(w) for w in str(args.worlds).split(",")]
@@ -287,9 +301,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0:
         p.error("--warmup must be >= 0")
-    if args.core is None:
-        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        args.core = allowed[-1] if allowed else -1
+    args.core = reference_core(args.core)
     if args.our_core is None:
         args.our_core = args.core
     if args.our_core < -1:

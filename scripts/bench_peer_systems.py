@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 
 from scripts import bench_peer as bp
 
@@ -117,26 +115,14 @@ main()
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--venv", type=Path, default=bp.DEFAULT_VENV,
-                   help=f"peer virtual environment (default {bp.DEFAULT_VENV}; built as "
-                        "scripts/bench_peer.py builds it when missing)")
-    p.add_argument("--ticks", type=int, default=1000,
-                   help="timed ticks per content set (default 1000: most of nmmo's episode)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed ticks first (default 5)")
-    p.add_argument("--core", type=int, default=None,
-                   help="CPU the worker is pinned to (default: the last allowed one; -1: none)")
+    bp.add_reference_args(p)  # --ticks: per content set here
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.ticks < 100:
         p.error("--ticks must be >= 100 (the table shows the first and last 100)")
     if args.warmup < 0:
         p.error("--warmup must be >= 0")
-    if args.core is None:
-        allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        args.core = allowed[-1] if allowed else -1
-    # bench_peer's options for building a missing venv, at their defaults.
-    args.rebuild, args.python = False, None
+    args.core = bp.reference_core(args.core)
     return args
 
 

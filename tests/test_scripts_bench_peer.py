@@ -84,3 +84,10 @@ def test_rows_name_the_preset_and_work_lines():
     lines = bp.work_lines(["default", "nmmo2"])
     assert len(lines) == 3 and "IMMORTAL" in lines[0] and "market" in lines[2]
     assert set(bp.OUR_WORK) == set(bp.PRESETS)
+
+
+def test_reference_core_defaults_to_the_last_allowed_cpu():
+    import os
+    assert bp.reference_core(3) == 3 and bp.reference_core(-1) == -1
+    if hasattr(os, "sched_getaffinity"):
+        assert bp.reference_core(None) == max(os.sched_getaffinity(0))
