@@ -20,6 +20,15 @@ def occupancy(agents: Agents, size: int) -> jnp.ndarray:
         agents.alive.astype(jnp.int32), mode="drop")
 
 
+def masked_cells(pos: jnp.ndarray, which: jnp.ndarray, size: int
+                 ) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """(rows, cols) int32 [...] to scatter onto a size x size map at pos [..., 2]
+    where which [...] holds: the other entries get row `size`, one past the
+    map, which a scatter with mode="drop" skips (a negative index would wrap
+    onto the last row instead); columns are clipped onto the map."""
+    return jnp.where(which, pos[..., 0], size), jnp.clip(pos[..., 1], 0, size - 1)
+
+
 def lowest_on_tile(pos: jnp.ndarray, who: jnp.ndarray, size: int) -> jnp.ndarray:
     """bool [P]: entry p is in `who` and no lower entry in `who` is on its tile.
 
@@ -38,8 +47,7 @@ def lowest_on_tile(pos: jnp.ndarray, who: jnp.ndarray, size: int) -> jnp.ndarray
         same = (pos[:, None, 0] == pos[None, :, 0]) & (pos[:, None, 1] == pos[None, :, 1])
         earlier = who[None, :] & (order[None, :] < order[:, None])
         return who & ~jnp.any(same & earlier, axis=1)
-    r = jnp.where(who, pos[:, 0], size)  # outside `who`: one row past the map, dropped
-    c = jnp.clip(pos[:, 1], 0, size - 1)
+    r, c = masked_cells(pos, who, size)
     lowest = jnp.full((size, size), p, jnp.int32).at[r, c].min(order, mode="drop")
     return who & (lowest[jnp.minimum(r, size - 1), c] == order)
 

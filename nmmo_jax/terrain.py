@@ -91,12 +91,20 @@ def generate(key: jax.Array, config: Config, params: Params | None = None) -> jn
     return tiles.astype(jnp.int8)
 
 
-def ring_cell(index: jnp.ndarray, config: Config) -> jnp.ndarray:
-    """(row, col) int32 [..., 2] of spawn-ring cell `index` in [0, num_ring_cells)."""
-    lo = config.border
-    side = config.ring_side - 1  # cells per edge, walking clockwise from the top-left
+def square_cell(index: jnp.ndarray, lo: jnp.ndarray | int, side: jnp.ndarray | int
+                ) -> jnp.ndarray:
+    """(row, col) int32 [..., 2] of cell `index` [...] in [0, 4 side) on the
+    border of the square from (lo, lo) to (lo + side, lo + side): clockwise
+    from the top-left corner, `side` cells per edge, each edge ending just
+    before the next corner. side must be at least 1."""
     edge, step = index // side, index % side
     hi = lo + side
-    row = jnp.select([edge == 0, edge == 1, edge == 2], [lo, lo + step, hi], hi - step)
-    col = jnp.select([edge == 0, edge == 1, edge == 2], [lo + step, hi, hi - step], lo)
+    edges = [edge == 0, edge == 1, edge == 2]  # else the left edge
+    row = jnp.select(edges, [lo, lo + step, hi], hi - step)
+    col = jnp.select(edges, [lo + step, hi, hi - step], lo)
     return jnp.stack([row, col], axis=-1).astype(jnp.int32)
+
+
+def ring_cell(index: jnp.ndarray, config: Config) -> jnp.ndarray:
+    """(row, col) int32 [..., 2] of spawn-ring cell `index` in [0, num_ring_cells)."""
+    return square_cell(index, config.border, config.ring_side - 1)

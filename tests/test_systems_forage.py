@@ -48,3 +48,12 @@ def test_lowest_on_tile_by_pairs_and_by_the_grid(size):
     who = jnp.array([False, True, True, True, True, False, True])  # entry 5 is off the map
     got = jax.jit(lowest_on_tile, static_argnums=2)(pos, who, size)
     assert np.asarray(got).tolist() == [False, True, True, False, False, False, True]
+
+
+def test_masked_cells_write_only_the_chosen_cells():
+    # Unchosen entries, one at row -1 (which would wrap onto the last row), write nothing.
+    from nmmo_jax.grid import masked_cells
+    pos = jnp.array([[0, 0], [-1, 2], [2, 1], [1, 1]], jnp.int32)
+    which = jnp.array([True, False, False, True])
+    out = jnp.zeros((3, 3), jnp.int8).at[masked_cells(pos, which, 3)].set(7, mode="drop")
+    assert np.argwhere(np.asarray(out) == 7).tolist() == [[0, 0], [1, 1]]

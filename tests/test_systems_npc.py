@@ -8,7 +8,8 @@ import pytest
 
 import nmmo_jax as nj
 from nmmo_jax import rng
-from nmmo_jax.systems.npc_spawn import danger, npc_kind, npc_level, npc_spawn, ring_distance
+from nmmo_jax.systems.npc_spawn import (danger, npc_kind, npc_level, npc_spawn, ring_distance,
+                                        square_ring_cell)
 from policies.scripted import random_policy
 from tests.conftest import act, jit_step, scene
 
@@ -192,6 +193,22 @@ def test_level_and_kind_follow_the_danger_rule():
     # A danger threshold below the passive one leaves no NPC there.
     shy = nj.default_params(config, npc_passive_danger=0.2)  # 2 d / 62 >= 0.2 from d = 7
     assert np.asarray(npc_kind(ring, config, shy))[[0, 6, 7]].tolist() == [0, 0, nj.PASSIVE]
+
+
+@pytest.mark.parametrize("map_size", [32, 31])  # ring side 24, and 23 with one centre cell
+def test_square_ring_cell_walks_each_ring_once_round(map_size):
+    config = nj.Config.small(map_size=map_size)
+    side = config.ring_side
+    counts = [max(4 * (side - 2 * ring - 1), 1) for ring in range((side + 1) // 2)]
+    ring = np.repeat(np.arange(len(counts)), counts)
+    u = np.concatenate([(np.arange(n) + 0.5) / n for n in counts])  # one draw per cell's share
+    cells = np.asarray(square_ring_cell(jnp.asarray(u, jnp.float32), jnp.asarray(ring), config))
+    assert len({tuple(c) for c in cells}) == len(cells) == sum(counts)
+    assert (np.asarray(ring_distance(jnp.asarray(cells), config)) == ring).all()
+    if side % 2:
+        assert cells[-1].tolist() == [config.border + side // 2] * 2
+    corner = square_ring_cell(jnp.zeros(1), jnp.ones(1, jnp.int32), config)
+    assert corner.tolist() == [[config.border + 1] * 2]  # u = 0: the top-left corner
 
 
 @pytest.mark.slow

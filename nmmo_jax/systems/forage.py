@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..config import Config
-from ..grid import lowest_on_tile
+from ..grid import lowest_on_tile, masked_cells
 from ..params import Params
 from ..state import FISHING, FOREST, HUNTING, SCRUB, State, WATER
 from .skills import max_vitals_from_xp
@@ -41,9 +41,7 @@ def forage(state: State, active: jnp.ndarray, config: Config, params: Params) ->
     eats = lowest_on_tile(ag.pos, on_forest, tiles.shape[0])
     eat_gain = jnp.floor(params.eat_fraction * max_food).astype(jnp.int32)
     food_gain = jnp.maximum(jnp.where(eats, jnp.minimum(max_food - food, eat_gain), 0), 0)
-    # Non-eaters write one row past the map (dropped), so only consumed forests
-    # change. A negative index would wrap onto the last row instead.
-    tiles = tiles.at[jnp.where(eats, r, tiles.shape[0]), c].set(SCRUB, mode="drop")
+    tiles = tiles.at[masked_cells(ag.pos, eats, tiles.shape[0])].set(SCRUB, mode="drop")
 
     xp = ag.xp.at[:, FISHING].add(params.xp_fishing_per_water * water_gain)
     xp = xp.at[:, HUNTING].add(params.xp_hunting_per_food * food_gain)

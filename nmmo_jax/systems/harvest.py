@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from .. import rng
 from ..config import Config
-from ..grid import lowest_on_tile
+from ..grid import lowest_on_tile, masked_cells
 from ..params import Params
 from ..resources import FISH_MATERIAL, STANDING, STREAM_HARVEST_DROP
 from ..state import MOVE_DELTAS, NUM_PROFESSIONS, ORE, Items, State
@@ -116,11 +116,10 @@ def harvest(key: jax.Array, state: State, active: jnp.ndarray, config: Config, p
     gained = (jnp.where(by_standing, harvest_xp(column("drop"), params)[:, None], 0)
               + jnp.where(by_fishing, harvest_xp(fish_kind, params)[:, None], 0))
 
-    # Harvested tiles become their depleted kind; the others' writes go one row
-    # past the map and are dropped (a negative index would wrap instead).
-    tiles = tiles.at[jnp.where(picks, r, config.map_size), c].set(here + 1, mode="drop")
-    tiles = tiles.at[jnp.where(fish_claimed, near[..., 0], config.map_size),
-                     jnp.clip(near[..., 1], 0, config.map_size - 1)].set(
+    # Harvested tiles become their depleted kind.
+    size = config.map_size
+    tiles = tiles.at[masked_cells(state.agents.pos, picks, size)].set(here + 1, mode="drop")
+    tiles = tiles.at[masked_cells(near, fish_claimed, size)].set(
         jnp.int8(FISH_MATERIAL.tile + 1), mode="drop")
     count = lambda *flags: sum(f.astype(jnp.int32) for f in flags)
     info = {"items_in": count(kept_fish, kept_drop, kept_weapon),

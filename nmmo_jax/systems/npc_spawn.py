@@ -17,6 +17,7 @@ from .. import rng
 from ..config import Config
 from ..params import Params
 from ..state import HOSTILE, LAVA, NEUTRAL, NUM_STYLES, PASSIVE, Npcs, State
+from ..terrain import square_cell
 from .move import blocking_tiles
 
 
@@ -64,11 +65,8 @@ def square_ring_cell(u: jnp.ndarray, ring: jnp.ndarray, config: Config) -> jnp.n
     side = config.ring_side - 2 * ring - 1  # cells per edge, clockwise from the top-left
     count = jnp.maximum(4 * side, 1)  # a ring of one cell at the centre of an odd square
     index = jnp.minimum(jnp.floor(u * count.astype(jnp.float32)).astype(jnp.int32), count - 1)
-    edge, step = index // jnp.maximum(side, 1), index % jnp.maximum(side, 1)
-    hi = lo + side
-    row = jnp.select([edge == 0, edge == 1, edge == 2], [lo, lo + step, hi], hi - step)
-    col = jnp.select([edge == 0, edge == 1, edge == 2], [lo + step, hi, hi - step], lo)
-    return jnp.stack([row, col], axis=-1).astype(jnp.int32)
+    # side 0 (one cell) walks a side-1 square: index 0 is its corner (lo, lo) either way.
+    return square_cell(index, lo, jnp.maximum(side, 1))
 
 
 def npc_spawn(seed: jnp.ndarray, state: State, config: Config, params: Params
