@@ -3,6 +3,7 @@
     python -m scripts.bench_peer                      # build/reuse the peer venv; default
                                                       # and nmmo2 presets, W = 1, 64, one core
     python -m scripts.bench_peer --preset nmmo2 --worlds 1,64,1024 --ticks 200 --json
+    python -m scripts.bench_peer --preset nmmo2 --worlds 64 --rounds 3   # turns; median ratio
     python -m scripts.bench_peer --our-core -1 --devices 2   # ours on both cores (W sharded)
     python -m scripts.bench_peer --venv /tmp/peer --rebuild
 
@@ -49,7 +50,10 @@ Figures. Live agent-steps/s = (live agents per tick, summed over ticks and
 worlds) / seconds; env steps/s = world-ticks / s; ms per world-tick = 1 /
 env steps/s. The ratio is ours over the reference in live agent-steps/s. The
 two sides run one after the other, never concurrently; a busy machine (other
-benchmarks) slows both, so the load average is printed alongside.
+benchmarks) slows both, so the load average is printed alongside. The host's
+speed also drifts within the hour: `--rounds R` lets the sides take turns R
+times and reports the median over the rounds, each ratio the median of the R
+ratios within rounds, with their range.
 
 Caveats. The two games are not the same program: nmmo 2.1.2 is Neural MMO
 2.x (items, market, NPCs, tasks, communication). Against the `default` preset
@@ -71,6 +75,7 @@ import os
 import platform
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -219,6 +224,28 @@ def rows_for(peer: dict | None, ours: list[dict]) -> list[dict]:
     return rows
 
 
+def median_rows(rounds: list[list[dict]]) -> list[dict]:
+    """One table from the rows of several rounds (`rows_for` of each; the same
+    systems in the same order): each figure the median over the rounds, the
+    ratio the median of the rounds' own ratios, with their range (ratio_low,
+    ratio_high). A row that failed in any round keeps that round's error."""
+    out = []
+    for same in zip(*rounds):
+        failed = [r for r in same if "error" in r]
+        if failed:
+            out.append(failed[0])
+            continue
+        row = dict(same[0])
+        for key in ("live_steps_per_s", "env_steps_per_s", "ms_per_world_tick", "mean_alive"):
+            row[key] = statistics.median(r[key] for r in same)
+        ratios = [r["ratio"] for r in same if r["ratio"] is not None]
+        row["ratio"] = statistics.median(ratios) if ratios else None
+        if ratios:
+            row["ratio_low"], row["ratio_high"] = min(ratios), max(ratios)
+        out.append(row)
+    return out
+
+
 def format_table(rows: list[dict]) -> str:
     head = ("system", "W", "devices", "agent-steps/s (live)", "env steps/s",
             "ms per world-tick", "alive/world", "ratio to nmmo")
@@ -231,7 +258,9 @@ def format_table(rows: list[dict]) -> str:
         lines.append((r["system"], str(r["worlds"]), str(r["devices"]),
                       f"{r['live_steps_per_s']:,.0f}", f"{r['env_steps_per_s']:,.1f}",
                       f"{ms:.2f}" if ms >= 0.1 else f"{ms:.4f}", f"{r['mean_alive']:.1f}",
-                      "-" if r["ratio"] is None else f"{r['ratio']:,.1f}x"))
+                      "-" if r["ratio"] is None else f"{r['ratio']:,.1f}x"
+                      + (f" ({r['ratio_low']:,.1f}-{r['ratio_high']:,.1f})"
+                         if "ratio_low" in r and r["ratio_low"] != r["ratio_high"] else "")))
     widths = [max([len(head[i])] + [len(x[i]) for x in lines if len(x) == len(head)])
               for i in range(len(head))]
     fmt = lambda cells: "| " + " | ".join(
@@ -281,6 +310,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="host devices for nmmo-jax when --our-core -1 (default 2)")
     p.add_argument("--our-ticks", type=int, default=32, help="bench_env --ticks (scan length)")
     p.add_argument("--repeats", type=int, default=5, help="bench_env --repeats")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="the reference and ours take turns this many times (default 1); with "
+                        "more, each figure is the median over the rounds and the ratio the "
+                        "median of the rounds' own ratios, so the host's drift, which slows "
+                        "both sides of a round alike, cancels")
     p.add_argument("--skip-ours", action="store_true", help="measure the reference only")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = p.parse_args(argv)
@@ -296,7 +330,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in args.presets:
         if name not in PRESETS:
             p.error(f"--preset: unknown preset {name!r} ({', '.join(PRESETS)})")
-    for name in ("ticks", "our_ticks", "repeats", "devices"):
+    for name in ("ticks", "our_ticks", "repeats", "devices", "rounds"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.warmup < 0:
@@ -566,29 +600,41 @@ def main(argv: list[str] | None = None) -> int:
         log(f"peer venv: {args.venv} (nmmo {peer_versions['nmmo']}, Python "
             f"{peer_versions['python']}, numpy {peer_versions['numpy']})"
             + (f", built in {build_s:.0f} s" if build_s else ", reused"))
-        t_peer = time.perf_counter()
-        peer = run_peer(args)
-        peer_s = time.perf_counter() - t_peer
     except PeerError as e:
         log(f"bench_peer: cannot measure nmmo {PEER_VERSION}: {e}")
         return 2
-    log(f"nmmo {PEER_VERSION}: {peer['ms_per_tick']:.1f} ms per tick, "
-        f"{peer['live_steps_per_s']:,.0f} agent-steps/s ({peer_s:.0f} s)")
-    ours, ours_cmd, ours_s = [], "", 0.0
-    if not args.skip_ours:
-        t_ours = time.perf_counter()
-        ours, ours_cmd = run_ours(args)
-        ours_s = time.perf_counter() - t_ours
-        log(f"nmmo-jax: {','.join(args.presets)} at W = {','.join(map(str, args.worlds))} "
-            f"done ({ours_s:.0f} s)")
-    rows = rows_for(peer, ours)
+    peers, ours_runs, round_rows, ours, ours_cmd = [], [], [], [], ""
+    peer_s = ours_s = 0.0
+    for i in range(args.rounds):  # the two sides take turns
+        label = f"round {i + 1}/{args.rounds}: " if args.rounds > 1 else ""
+        t_peer = time.perf_counter()
+        try:
+            peer = run_peer(args)
+        except PeerError as e:
+            log(f"bench_peer: cannot measure nmmo {PEER_VERSION}: {e}")
+            return 2
+        peer_s += time.perf_counter() - t_peer
+        peers.append(peer)
+        log(f"{label}nmmo {PEER_VERSION}: {peer['ms_per_tick']:.1f} ms per tick, "
+            f"{peer['live_steps_per_s']:,.0f} agent-steps/s")
+        if not args.skip_ours:
+            t_ours = time.perf_counter()
+            ours, ours_cmd = run_ours(args)
+            ours_s += time.perf_counter() - t_ours
+            log(f"{label}nmmo-jax: {','.join(args.presets)} at W = "
+                f"{','.join(map(str, args.worlds))} done")
+        ours_runs.append(ours)
+        round_rows.append(rows_for(peer, ours))
+    rows = median_rows(round_rows) if args.rounds > 1 else round_rows[0]
     load_after = load()
     total_s = time.perf_counter() - t
     if args.json:
         print(json.dumps(dict(machine=mach, load_before=load_before, load_after=load_after,
                               peer_venv=str(args.venv), peer_versions=peer_versions,
-                              peer_build_s=build_s, peer=peer, ours_command=ours_cmd,
-                              ours_core=args.our_core, ours=ours, rows=rows,
+                              peer_build_s=build_s, peer=peers[0], ours_command=ours_cmd,
+                              ours_core=args.our_core, ours=ours_runs[0], rows=rows,
+                              rounds=[dict(peer=p, ours=o, rows=r) for p, o, r
+                                      in zip(peers, ours_runs, round_rows)],
                               work=work_lines(args.presets),
                               seconds=dict(peer=peer_s, ours=ours_s, total=total_s)),
                          indent=1))
@@ -598,12 +644,18 @@ def main(argv: list[str] | None = None) -> int:
           f"{mach['date']}; load avg before/after {loads}")
     print(f"versions: nmmo-jax {mach['nmmo_jax']} (Python {mach['python']}, jax {mach['jax']}); "
           f"nmmo {peer['nmmo']} (Python {peer['python']}, numpy {peer['numpy']})")
+    peer = peers[0]
     print(f"nmmo: Default + IMMORTAL, {peer['agents']} agents, {peer['map_size']}^2 map, "
           f"{peer['ticks']} timed env.step calls after {peer['warmup']} warm-up, pinned to CPU "
           f"{peer['core']}; per tick median {peer['ms_median']:.1f} ms, p90 "
           f"{peer['ms_p90']:.1f} ms, first/last 100 ticks {peer['ms_first100']:.1f}/"
           f"{peer['ms_last100']:.1f} ms; random action sampling {peer['sample_ms_per_tick']:.1f} "
-          f"ms/tick (not counted)")
+          f"ms/tick (not counted)" + (" (round 1)" if args.rounds > 1 else ""))
+    if args.rounds > 1:
+        print(f"{args.rounds} rounds, the sides taking turns: nmmo ms per tick "
+              + " / ".join(f"{p['ms_per_tick']:.1f}" for p in peers)
+              + "; each figure below is the median over the rounds, each ratio the median of "
+              "the rounds' own (their range in brackets)")
     if ours:
         where = (f"pinned to CPU {args.our_core}, one XLA device" if args.our_core >= 0
                  else f"not pinned, up to {args.devices} host devices")

@@ -38,6 +38,30 @@ def test_error_row_and_missing_peer():
     assert table.splitlines()[-1].rstrip().endswith("- |")
 
 
+def test_rounds_take_medians_and_each_rounds_own_ratio():
+    # Round 2 ran on a host half as fast: both sides slowed, so its ratios match round 1's.
+    slow = lambda d, f: {**d, **{k: d[k] * f for k in ("live_steps_per_s", "env_steps_per_s")}}
+    rounds = [bp.rows_for(PEER, OURS),
+              bp.rows_for(slow(PEER, 0.5), [slow(r, 0.5) for r in OURS]),
+              bp.rows_for(PEER, [slow(OURS[0], 1.2), OURS[1]])]
+    rows = bp.median_rows(rounds)
+    assert rows[0]["live_steps_per_s"] == 5000.0 and rows[0]["ratio"] == 1.0
+    assert rows[1]["live_steps_per_s"] == 50_000.0
+    assert rows[1]["ratio"] == pytest.approx(10.0)
+    assert (rows[1]["ratio_low"], rows[1]["ratio_high"]) == (pytest.approx(10.0),
+                                                             pytest.approx(12.0))
+    assert rows[2]["ratio"] == pytest.approx(400.0) and "ratio_low" in rows[2]
+    lines = bp.format_table(rows).splitlines()
+    assert "10.0x (10.0-12.0)" in lines[3] and lines[4].rstrip().endswith("400.0x |")
+    assert len({len(x) for x in lines}) == 1
+    failed = bp.median_rows([rounds[0], bp.rows_for(PEER, [dict(worlds=1, error="boom"),
+                                                           OURS[1]])])
+    assert failed[1]["error"] == "boom" and failed[2]["ratio"] == pytest.approx(400.0)
+    assert bp.parse_args(["--rounds", "3"]).rounds == 3 and bp.parse_args([]).rounds == 1
+    with pytest.raises(SystemExit):
+        bp.parse_args(["--rounds", "0"])
+
+
 def test_last_json_and_tail():
     assert bp.last_json("noise\n{\"a\": 1}\nwarning\n") == {"a": 1}
     assert bp.last_json("no json here") is None
