@@ -595,36 +595,31 @@ def main(argv: list[str] | None = None) -> int:
         log(f"warning: 1-minute load average is {load_before:.2f}: other work is running and "
             "will slow both sides")
     t = time.perf_counter()
+    peers, ours_runs, round_rows, ours, ours_cmd = [], [], [], [], ""
+    peer_s = ours_s = 0.0
     try:
         peer_versions, build_s = ensure_peer(args, log)
         log(f"peer venv: {args.venv} (nmmo {peer_versions['nmmo']}, Python "
             f"{peer_versions['python']}, numpy {peer_versions['numpy']})"
             + (f", built in {build_s:.0f} s" if build_s else ", reused"))
+        for i in range(args.rounds):  # the two sides take turns
+            label = f"round {i + 1}/{args.rounds}: " if args.rounds > 1 else ""
+            t_peer = time.perf_counter()
+            peers.append(run_peer(args))
+            peer_s += time.perf_counter() - t_peer
+            log(f"{label}nmmo {PEER_VERSION}: {peers[-1]['ms_per_tick']:.1f} ms per tick, "
+                f"{peers[-1]['live_steps_per_s']:,.0f} agent-steps/s")
+            if not args.skip_ours:
+                t_ours = time.perf_counter()
+                ours, ours_cmd = run_ours(args)
+                ours_s += time.perf_counter() - t_ours
+                log(f"{label}nmmo-jax: {','.join(args.presets)} at W = "
+                    f"{','.join(map(str, args.worlds))} done")
+            ours_runs.append(ours)
+            round_rows.append(rows_for(peers[-1], ours))
     except PeerError as e:
         log(f"bench_peer: cannot measure nmmo {PEER_VERSION}: {e}")
         return 2
-    peers, ours_runs, round_rows, ours, ours_cmd = [], [], [], [], ""
-    peer_s = ours_s = 0.0
-    for i in range(args.rounds):  # the two sides take turns
-        label = f"round {i + 1}/{args.rounds}: " if args.rounds > 1 else ""
-        t_peer = time.perf_counter()
-        try:
-            peer = run_peer(args)
-        except PeerError as e:
-            log(f"bench_peer: cannot measure nmmo {PEER_VERSION}: {e}")
-            return 2
-        peer_s += time.perf_counter() - t_peer
-        peers.append(peer)
-        log(f"{label}nmmo {PEER_VERSION}: {peer['ms_per_tick']:.1f} ms per tick, "
-            f"{peer['live_steps_per_s']:,.0f} agent-steps/s")
-        if not args.skip_ours:
-            t_ours = time.perf_counter()
-            ours, ours_cmd = run_ours(args)
-            ours_s += time.perf_counter() - t_ours
-            log(f"{label}nmmo-jax: {','.join(args.presets)} at W = "
-                f"{','.join(map(str, args.worlds))} done")
-        ours_runs.append(ours)
-        round_rows.append(rows_for(peer, ours))
     rows = median_rows(round_rows) if args.rounds > 1 else round_rows[0]
     load_after = load()
     total_s = time.perf_counter() - t
@@ -642,9 +637,9 @@ def main(argv: list[str] | None = None) -> int:
     loads = "/".join("?" if x is None else f"{x:.2f}" for x in (load_before, load_after))
     print(f"machine: {mach['cpu']}, {mach['cores']} cores ({mach['cores_allowed']} allowed); "
           f"{mach['date']}; load avg before/after {loads}")
+    peer = peers[0]
     print(f"versions: nmmo-jax {mach['nmmo_jax']} (Python {mach['python']}, jax {mach['jax']}); "
           f"nmmo {peer['nmmo']} (Python {peer['python']}, numpy {peer['numpy']})")
-    peer = peers[0]
     print(f"nmmo: Default + IMMORTAL, {peer['agents']} agents, {peer['map_size']}^2 map, "
           f"{peer['ticks']} timed env.step calls after {peer['warmup']} warm-up, pinned to CPU "
           f"{peer['core']}; per tick median {peer['ms_median']:.1f} ms, p90 "
