@@ -38,6 +38,7 @@ from typing import Any
 
 from scripts import bench_env, bench_train
 from scripts.machine import cpu_model
+from scripts.tables import markdown_table
 from train.distribute import backend
 
 # Per size: the preset, env and train world counts, ticks and timed calls per env
@@ -171,12 +172,7 @@ def table(rows: list[dict]) -> str:
                       str(r["devices"]), f"{r['agent_steps_per_s']:,.0f}",
                       f"{r['world_ticks_per_s']:,.0f}", f"{r['call_s']:.3f}",
                       f"{r['compile_s']:.1f}", f"{r['peak_mib']:,.0f}", r["memory"]))
-    widths = [max([len(c)] + [len(x[i]) for x in lines if len(x) == len(COLUMNS)])
-              for i, c in enumerate(COLUMNS)]
-    fmt = lambda cells: "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"
-    out = [fmt(COLUMNS), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [fmt(x) if len(x) == len(COLUMNS) else "| " + " | ".join(x) + " |" for x in lines]
-    return "\n".join(out)
+    return markdown_table(COLUMNS, lines)
 
 
 def main(argv: list[str] | None = None) -> int:

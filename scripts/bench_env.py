@@ -56,6 +56,7 @@ import sys
 import time
 
 from scripts.machine import cpu_model
+from scripts.tables import markdown_table
 
 
 # nmmo_jax.Config.PRESETS, written out: jax must not be imported before the worker sets
@@ -481,11 +482,7 @@ def table(rows: list[dict]) -> str:
                       f"{r['us_per_world_tick'] * 1e3 / r['num_agents']:,.0f}", split,
                       f"{r['compile_s']:.1f}",
                       f"{r['state_bytes'] / 1024:.1f}", f"{r['peak_rss_mib']:,.0f}"))
-    widths = [max(len(x[i]) if i < len(x) else 0 for x in [head] + lines) for i in range(len(head))]
-    fmt = lambda cells: "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"
-    out = [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [fmt(x) if len(x) == len(head) else "| " + " | ".join(x) + " |" for x in lines]
-    return "\n".join(out)
+    return markdown_table(head, lines)
 
 
 def case_config(args: argparse.Namespace, preset: str):

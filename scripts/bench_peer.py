@@ -85,6 +85,7 @@ from pathlib import Path
 
 from scripts.bench_env import PRESETS
 from scripts.machine import cpu_model
+from scripts.tables import markdown_table
 
 PEER_VERSION = "2.1.2"
 # The versions nmmo 2.1.2 pins (or resolves to with Python 3.10); pinned again so
@@ -261,13 +262,7 @@ def format_table(rows: list[dict]) -> str:
                       "-" if r["ratio"] is None else f"{r['ratio']:,.1f}x"
                       + (f" ({r['ratio_low']:,.1f}-{r['ratio_high']:,.1f})"
                          if "ratio_low" in r and r["ratio_low"] != r["ratio_high"] else "")))
-    widths = [max([len(head[i])] + [len(x[i]) for x in lines if len(x) == len(head)])
-              for i in range(len(head))]
-    fmt = lambda cells: "| " + " | ".join(
-        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-    out = [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    out += [fmt(x) if len(x) == len(head) else "| " + " | ".join(x) + " |" for x in lines]
-    return "\n".join(out)
+    return markdown_table(head, lines, left=1)
 
 
 def add_reference_args(p: argparse.ArgumentParser) -> None:

@@ -33,6 +33,7 @@ import json
 import sys
 
 from scripts import bench_peer as bp
+from scripts.tables import markdown_table
 
 # (name, nmmo.core.config system classes added to Medium, map size, playable centre).
 # v1.3's 80x80 map has 9 lava rows a side, so its centre is 62 (nmmo: MAP_BORDER =
@@ -141,11 +142,7 @@ def format_table(sets: list[dict]) -> str:
              f"{s['ms_rewards']:.1f}", f"{s['ms_first100']:.1f} / {s['ms_last100']:.1f}",
              f"{s['over_base']:.2f}x", f"{s['paired_over_base']:.2f}x",
              f"{s['over_base_no_rewards']:.2f}x") for s in sets]
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
-    fmt = lambda cells: "| " + " | ".join(
-        c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-    return "\n".join([fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-                     + [fmt(r) for r in rows])
+    return markdown_table(head, rows, left=1)
 
 
 def main(argv: list[str] | None = None) -> int:
