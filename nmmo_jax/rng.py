@@ -11,8 +11,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .materialize import materialize
-
 _GOLDEN = 0x9E3779B9
 
 # Stream tags: every use of randomness draws from its own stream of a seed.
@@ -58,15 +56,9 @@ def stream(seed: jnp.ndarray, tag: int) -> jnp.ndarray:
 
 
 def bits(seed: jnp.ndarray, counter: jnp.ndarray) -> jnp.ndarray:
-    """uint32 random bits for each counter value (any integer array).
-
-    The draws are computed once into a buffer of their own (`materialize`):
-    fused into a consumer that reads them more than once per output element
-    (a gather, a reduction, a select over several conditions) the two hashes
-    would be recomputed for every read.
-    """
+    """uint32 random bits for each counter value (any integer array)."""
     x = counter.astype(jnp.uint32) * jnp.uint32(_GOLDEN) ^ seed
-    return materialize(mix32(mix32(x) + seed))
+    return mix32(mix32(x) + seed)
 
 
 def threshold(prob: jnp.ndarray) -> jnp.ndarray:
