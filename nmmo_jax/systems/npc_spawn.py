@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from .. import rng
 from ..config import Config
+from ..materialize import materialize
 from ..params import Params
 from ..state import HOSTILE, LAVA, NEUTRAL, NUM_STYLES, PASSIVE, Npcs, State
 from ..terrain import square_cell
@@ -89,7 +90,9 @@ def npc_spawn(seed: jnp.ndarray, state: State, config: Config, params: Params
     tries = empty & (jnp.cumsum(empty, dtype=jnp.int32) <= params.npc_spawn_attempts)
 
     side = config.ring_side
-    u = rng.uniform(rng.stream(seed, rng.STREAM_NPC_CELLS), slots)  # one draw: ring or square
+    # One draw: ring or square. Computed into a buffer of its own: fused into the
+    # ring walk's select and the cell's uses, XLA would re-hash it for every read.
+    u = materialize(rng.uniform(rng.stream(seed, rng.STREAM_NPC_CELLS), slots))
     anywhere = jnp.minimum(jnp.floor(u * (side * side)).astype(jnp.int32), side * side - 1)
     anywhere = config.border + jnp.stack([anywhere // side, anywhere % side], axis=-1)
     cell = jnp.where((npcs.ring >= 0)[:, None],
