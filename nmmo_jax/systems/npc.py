@@ -16,6 +16,7 @@ import numpy as np
 from .. import grid as tile_grid
 from .. import rng
 from ..config import Config
+from ..materialize import materialize
 from ..params import Params
 from ..state import EAST, HOSTILE, LAVA, NORTH, PASSIVE, SOUTH, STAY, WEST, State
 from .combat import chebyshev
@@ -92,7 +93,8 @@ def _wander(seed: jnp.ndarray, tiles: jnp.ndarray, pos: jnp.ndarray,
     """int32 [N]: nmmo's meander: from a uniformly drawn start in N, S, W, E
     order, the first enterable direction that avoids lava (stay if none)."""
     _, ok = _npc_destinations(tiles, pos, professions)
-    start = rng.below(seed, jnp.arange(pos.shape[0], dtype=jnp.int32), 4)
+    # A buffer of its own: fused into the four gathers below, it would be re-hashed in each.
+    start = materialize(rng.below(seed, jnp.arange(pos.shape[0], dtype=jnp.int32), 4))
     order = jnp.asarray(_WANDER_ORDER, jnp.int32)
     choice = jnp.full(pos.shape[0], STAY, jnp.int32)
     for i in reversed(range(4)):  # the earliest enterable direction in the order wins
@@ -143,6 +145,9 @@ def npc_decide(seed: jnp.ndarray, state: State, active: jnp.ndarray, config: Con
     move = jnp.where(has, _step_toward(state.tiles, npcs.pos, goal, config.professions),
                      _wander(rng.stream(seed, rng.STREAM_NPC_WANDER), state.tiles, npcs.pos,
                              config.professions))
+    # A buffer of its own: the positions after the move, read by several fusions
+    # (the NPCs' state, combat's and the observation's body tables), would each redo it.
+    move = materialize(move)
     npc_slots = a + jnp.arange(config.num_npcs, dtype=jnp.int32)
     rolls = rng.uniform(rng.stream(seed, rng.STREAM_NPC_HIT), npc_slots - a)
     intent = (rolls, npcs.style, jnp.where(has, slot, npc_slots), active & has)
