@@ -145,8 +145,8 @@ def npc_decide(seed: jnp.ndarray, state: State, active: jnp.ndarray, config: Con
     move = jnp.where(has, _step_toward(state.tiles, npcs.pos, goal, config.professions),
                      _wander(rng.stream(seed, rng.STREAM_NPC_WANDER), state.tiles, npcs.pos,
                              config.professions))
-    # A buffer of its own: the positions after the move, read by several fusions
-    # (the NPCs' state, combat's and the observation's body tables), would each redo it.
+    # A buffer of its own: each fusion that reads the NPCs' new positions (their
+    # state, combat's and the observation's body tables) would redo this choice.
     move = materialize(move)
     npc_slots = a + jnp.arange(config.num_npcs, dtype=jnp.int32)
     rolls = rng.uniform(rng.stream(seed, rng.STREAM_NPC_HIT), npc_slots - a)
