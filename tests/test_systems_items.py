@@ -304,26 +304,35 @@ def test_loot_lands_slot_by_slot_as_received(killer_held, victim_held, after, lo
 
 
 def test_killers_beyond_one_pass_are_placed_in_later_passes(monkeypatch):
-    # Four killers, one victim each, placed one killer per pass: the same rows as all
-    # at once, each killer taking only its own victim's items.
+    # Six killers, one victim each (four agents, then two NPCs' drops), placed one
+    # killer per pass: the same rows as all at once, each killer taking only its
+    # own victim's items.
     from nmmo_jax.systems import loot
-    s = scene([dict(slot=i, pos=(10, 10 + i)) for i in range(8)], config=ITEMS)
+    s = scene([dict(slot=i, pos=(10, 10 + i)) for i in range(12)], config=ITEMS)
     for killer in range(0, 8, 2):
         s = give(s, killer, [(ARROW, 1, killer + 1, False)])
         s = give(s, killer + 1, [(ARROW, 1, 10, False), (HAT, killer + 1, 1, False)])
+    s = give(give(s, 8, [(ARROW, 1, 2, False)]), 10, [(HAT, 1, 1, False)])
     held = (s.items.kind, s.items.level, s.items.quantity)
-    victim_of = jnp.full(A, A, jnp.int32).at[jnp.arange(0, 8, 2)].set(jnp.arange(1, 8, 2))
+    n = 4  # NPC rows A .. A + 3: drops (kind, level) [N, 2]
+    drops = (jnp.asarray([[HAT, TOP]] * n, jnp.int32), jnp.asarray([[3, 3], [5, 5]] * 2, jnp.int32))
+    victim_of = (jnp.full(A, A + n, jnp.int32).at[jnp.arange(0, 8, 2)].set(jnp.arange(1, 8, 2))
+                 .at[8].set(A + 1).at[10].set(A + 2))
     placed = {}
     for batch in (8, 1):
         monkeypatch.setattr(loot, "LOOT_BATCH", batch)
         # A new function each time: jit's cache would keep the first batch size's trace.
-        placed[batch] = jax.jit(lambda *args: loot._pass_on(*args))(s.items, held, victim_of)
+        placed[batch] = jax.jit(lambda *args: loot._pass_on(*args))(s.items, held, drops,
+                                                                     victim_of)
     jax.tree.map(np.testing.assert_array_equal, placed[1], placed[8])
     items, kept = placed[1]
+    looted = s.replace(items=items)
     for k in range(0, 8, 2):
-        assert row(s.replace(items=items), k)[:2] == [(ARROW, 1, k + 11, False),
-                                                      (HAT, k + 1, 1, False)]
-    assert list(np.asarray(kept[:8])) == [11, 0] * 4  # by killer
+        assert row(looted, k)[:2] == [(ARROW, 1, k + 11, False), (HAT, k + 1, 1, False)]
+    assert row(looted, 8)[:3] == [(ARROW, 1, 2, False), (HAT, 5, 1, False), (TOP, 5, 1, False)]
+    assert row(looted, 10)[:3] == [(HAT, 1, 1, False), (HAT, 3, 1, False), (TOP, 3, 1, False)]
+    assert row(looted, 9) == row(s, 9) and row(looted, 11) == row(s, 11)  # no victim: unchanged
+    assert list(np.asarray(kept[:12])) == [11, 0] * 4 + [2, 0, 2, 0]  # by killer
 
 
 def test_the_most_damage_kills_ties_to_the_lowest_slot():

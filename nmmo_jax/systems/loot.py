@@ -48,9 +48,9 @@ def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
     before = state.items
     gold = before.gold.at[jnp.where(to_agent, k, a)].add(before.gold, mode="drop")
     items = before.replace(gold=gold)
-    # What each agent killer takes, as rows of one table: a victim agent's
-    # inventory (rows 0 .. A-1) or a victim NPC's drops (rows A .. A+N-1).
-    held = (before.kind, before.level, before.quantity)
+    # What each agent killer takes: a victim agent's inventory (victim rows
+    # 0 .. A-1) or a victim NPC's drops (rows A .. A+N-1).
+    held, drops = (before.kind, before.level, before.quantity), None
     victim_of = jnp.full(a, config.num_slots, jnp.int32).at[jnp.where(to_agent, k, a)].set(
         jnp.arange(a, dtype=jnp.int32), mode="drop")  # num_slots: no victim
     if config.num_npcs:  # an NPC's gold, with what it took this tick, goes to its killer
@@ -58,9 +58,8 @@ def loot(seed: jnp.ndarray, state: State, died: jnp.ndarray, cause: jnp.ndarray,
                               .add(before.gold, mode="drop"))
         items, drops, npc_victim_of, npc_gold_out = _npc_loot(
             seed, items, state, npc_died, killer[a:], alive, config, params)
-        held = tuple(jnp.concatenate([x, d]) for x, d in zip(held, drops))
         victim_of = jnp.where(npc_victim_of < config.num_npcs, a + npc_victim_of, victim_of)
-    items, kept = _pass_on(items, held, victim_of)
+    items, kept = _pass_on(items, held, drops, victim_of)
     from_agent = victim_of < a
     kept_by_victim = jnp.zeros(a, jnp.int32).at[jnp.where(from_agent, victim_of, a)].add(
         kept, mode="drop")
@@ -81,12 +80,17 @@ LOOT_BATCH = 8
 
 
 def _pass_on(items: Items, held: tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray],
-             victim_of: jnp.ndarray) -> tuple[Items, jnp.ndarray]:
+             drops: tuple[jnp.ndarray, jnp.ndarray] | None, victim_of: jnp.ndarray
+             ) -> tuple[Items, jnp.ndarray]:
     """Each agent killer receives its victim's items as `receive` would hand
     them over one by one in slot order.
 
-    held: (kind, level, quantity) [V, I], what each victim row holds;
-    victim_of [A] int32: the row each agent takes, V for none.
+    held: (kind, level, quantity) [A, I], the agents' inventories (victim
+    rows 0 .. A-1); drops: (kind, level) [N, D] of the NPCs' drops (victim
+    rows A .. A+N-1, each of quantity 1 in slots 0 .. D-1), None without
+    NPCs; victim_of [A] int32: the row each agent takes, A + N for none.
+    A killer's victim row is read where it is, agent or NPC: the two tables
+    joined into one would be written whole every tick for the few rows read.
     Returns (items with the killers' rows filled, units each killer kept [A]).
 
     A killer has one victim, so its row changes only by that victim's
@@ -99,8 +103,20 @@ def _pass_on(items: Items, held: tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray],
     three arrays it writes); their rows are disjoint and read only the
     inventories before loot, so the passes are independent.
     """
-    a, v = victim_of.shape[0], held[0].shape[0]
-    inv = jnp.arange(items.kind.shape[1], dtype=jnp.int32)
+    a, i = held[0].shape
+    n = 0 if drops is None else drops[0].shape[0]
+    v = a + n
+    inv = jnp.arange(i, dtype=jnp.int32)
+
+    def victim_rows(victim):  # (kind, level, quantity) [B, I] of victim rows [B]
+        rows = tuple(x[jnp.minimum(victim, a - 1)] for x in held)
+        if drops is None:
+            return rows
+        npc = jnp.clip(victim - a, 0, n - 1)
+        pad = lambda x: jnp.pad(x, ((0, 0), (0, i - x.shape[1])))
+        kind, level = drops[0][npc], drops[1][npc]
+        dropped = (pad(kind), pad(level), pad(jnp.ones_like(kind)))
+        return tuple(jnp.where((victim >= a)[:, None], d, r) for d, r in zip(dropped, rows))
 
     def one_pass(carry):
         (out_kind, out_level, out_quantity), kept_by_killer, pending = carry
@@ -108,7 +124,7 @@ def _pass_on(items: Items, held: tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray],
         k = jnp.minimum(rows, a - 1)
         has_victim = rows < a
         victim = jnp.minimum(victim_of[k], v - 1)
-        kind, level, quantity = (x[victim] for x in held)
+        kind, level, quantity = victim_rows(victim)
         mine_kind, mine_level = items.kind[k], items.level[k]  # [B, I]
         give = has_victim[:, None] & (kind > 0)
         # [B, victim slot i, killer slot s]: i joins the killer's stack at s ...
@@ -144,8 +160,9 @@ def _npc_loot(seed: jnp.ndarray, items: Items, state: State, npc_died: jnp.ndarr
     an armour piece (hat, top or bottom, uniform) and, with professions, a
     tool (uniform of the five), at the NPC's level capped at
     `Params.item_level_max`, quantity 1. Returns (items with the gold paid,
-    the drops (kind, level, quantity) [N, I] in slot order, npc_victim_of
-    [A] (the NPC each agent killed, N if none), npc_gold_out [N])."""
+    the drops (kind, level) [N, D] in slot order (D = 1, or 2 with
+    professions), npc_victim_of [A] (the NPC each agent killed, N if none),
+    npc_gold_out [N])."""
     a, n = config.num_agents, config.num_npcs
     by_agent = npc_died & (killer < a) & alive[killer]
     to = jnp.where(by_agent, killer, a)
@@ -161,7 +178,5 @@ def _npc_loot(seed: jnp.ndarray, items: Items, state: State, npc_died: jnp.ndarr
                       for group, tag in kinds], axis=1)
     level = jnp.broadcast_to(jnp.clip(state.npcs.level, 1, params.item_level_max)[:, None],
                              kind.shape)
-    pad = lambda x: jnp.pad(x, ((0, 0), (0, items.kind.shape[1] - x.shape[1])))
-    drops = (pad(kind), pad(level), pad(jnp.ones_like(kind)))
     npc_victim_of = jnp.full(a, n, jnp.int32).at[to].set(npc_slots, mode="drop")
-    return items, drops, npc_victim_of, jnp.where(npc_died & ~by_agent, gold, 0)
+    return items, (kind, level), npc_victim_of, jnp.where(npc_died & ~by_agent, gold, 0)
