@@ -314,8 +314,9 @@ def test_killers_beyond_one_pass_are_placed_in_later_passes(monkeypatch):
         s = give(s, killer + 1, [(ARROW, 1, 10, False), (HAT, killer + 1, 1, False)])
     s = give(give(s, 8, [(ARROW, 1, 2, False)]), 10, [(HAT, 1, 1, False)])
     held = (s.items.kind, s.items.level, s.items.quantity)
-    n = 4  # NPC rows A .. A + 3: drops (kind, level) [N, 2]
-    drops = (jnp.asarray([[HAT, TOP]] * n, jnp.int32), jnp.asarray([[3, 3], [5, 5]] * 2, jnp.int32))
+    n = 4  # NPC rows A .. A + 3: drops (kind, level, quantity) [N, 2]
+    drops = (jnp.asarray([[HAT, TOP]] * n, jnp.int32), jnp.asarray([[3, 3], [5, 5]] * 2, jnp.int32),
+             jnp.ones((n, 2), jnp.int32))
     victim_of = (jnp.full(A, A + n, jnp.int32).at[jnp.arange(0, 8, 2)].set(jnp.arange(1, 8, 2))
                  .at[8].set(A + 1).at[10].set(A + 2))
     placed = {}

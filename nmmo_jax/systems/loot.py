@@ -80,15 +80,15 @@ LOOT_BATCH = 8
 
 
 def _pass_on(items: Items, held: tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray],
-             drops: tuple[jnp.ndarray, jnp.ndarray] | None, victim_of: jnp.ndarray
+             drops: tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray] | None, victim_of: jnp.ndarray
              ) -> tuple[Items, jnp.ndarray]:
     """Each agent killer receives its victim's items as `receive` would hand
     them over one by one in slot order.
 
     held: (kind, level, quantity) [A, I], the agents' inventories (victim
-    rows 0 .. A-1); drops: (kind, level) [N, D] of the NPCs' drops (victim
-    rows A .. A+N-1, each of quantity 1 in slots 0 .. D-1), None without
-    NPCs; victim_of [A] int32: the row each agent takes, A + N for none.
+    rows 0 .. A-1); drops: (kind, level, quantity) [N, D] of the NPCs' drops
+    (victim rows A .. A+N-1, in slots 0 .. D-1), None without NPCs;
+    victim_of [A] int32: the row each agent takes, A + N for none.
     A killer's victim row is read where it is, agent or NPC: the two tables
     joined into one would be written whole every tick for the few rows read.
     Returns (items with the killers' rows filled, units each killer kept [A]).
@@ -114,8 +114,7 @@ def _pass_on(items: Items, held: tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray],
             return rows
         npc = jnp.clip(victim - a, 0, n - 1)
         pad = lambda x: jnp.pad(x, ((0, 0), (0, i - x.shape[1])))
-        kind, level = drops[0][npc], drops[1][npc]
-        dropped = (pad(kind), pad(level), pad(jnp.ones_like(kind)))
+        dropped = (pad(x[npc]) for x in drops)
         return tuple(jnp.where((victim >= a)[:, None], d, r) for d, r in zip(dropped, rows))
 
     def one_pass(carry):
@@ -160,8 +159,8 @@ def _npc_loot(seed: jnp.ndarray, items: Items, state: State, npc_died: jnp.ndarr
     an armour piece (hat, top or bottom, uniform) and, with professions, a
     tool (uniform of the five), at the NPC's level capped at
     `Params.item_level_max`, quantity 1. Returns (items with the gold paid,
-    the drops (kind, level) [N, D] in slot order (D = 1, or 2 with
-    professions), npc_victim_of [A] (the NPC each agent killed, N if none),
+    the drops (kind, level, quantity) [N, D] in slot order (D = 1, or 2
+    with professions), npc_victim_of [A] (the NPC each agent killed, N if none),
     npc_gold_out [N])."""
     a, n = config.num_agents, config.num_npcs
     by_agent = npc_died & (killer < a) & alive[killer]
@@ -179,4 +178,5 @@ def _npc_loot(seed: jnp.ndarray, items: Items, state: State, npc_died: jnp.ndarr
     level = jnp.broadcast_to(jnp.clip(state.npcs.level, 1, params.item_level_max)[:, None],
                              kind.shape)
     npc_victim_of = jnp.full(a, n, jnp.int32).at[to].set(npc_slots, mode="drop")
-    return items, (kind, level), npc_victim_of, jnp.where(npc_died & ~by_agent, gold, 0)
+    drops = (kind, level, jnp.ones_like(kind))
+    return items, drops, npc_victim_of, jnp.where(npc_died & ~by_agent, gold, 0)
