@@ -121,8 +121,9 @@ def load_bench_env(tree: Path):
 
 
 def same_process_worker(args: argparse.Namespace) -> None:
-    """--worker OLD NEW: both trees' cases compiled in this process, their calls
-    taking turns; prints one JSON object {W: [[old s, new s], ...]} per round."""
+    """--worker OLD NEW: both trees' cases compiled in this process (one core, one
+    device: a `--devices` in --args is overridden), their calls taking turns;
+    prints one JSON object {W: [[old s, new s] per round]}."""
     if hasattr(os, "sched_setaffinity"):  # one core: XLA would use an idle second one
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:1])
     trees = [Path(t) for t in args.worker]
