@@ -124,8 +124,8 @@ def same_process_worker(args: argparse.Namespace) -> None:
     """--worker OLD NEW: both trees' cases compiled in this process (one core, one
     device: a `--devices` in --args is overridden), their calls taking turns;
     prints one JSON object {W: [[old s, new s] per round]}."""
-    if hasattr(os, "sched_setaffinity"):  # one core: XLA would use an idle second one
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:1])
+    from scripts.bench_env import pin_cores  # this checkout's; jax is not started by it
+    pin_cores(1)  # one core: XLA would use an idle second one
     trees = [Path(t) for t in args.worker]
     seconds = {}
     for w in args.worlds:
